@@ -45,8 +45,8 @@ pub mod workflow;
 
 pub use id::*;
 pub use record::*;
-// pub use soate::*;
-// pub use territory::*;
+pub use soate::*;
+pub use territory::*;
 pub use time::*;
 pub use workflow::*;
 
