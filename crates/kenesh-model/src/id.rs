@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 ///
 /// Encoded as 16 raw bytes by postcard; shown as a hyphenated UUID.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct Id(pub [u8; 16]);
 
 impl Id {
@@ -116,6 +117,7 @@ impl core::str::FromStr for Id {
 ///
 /// Small on purpose: it is carried in every op envelope as a postcard varint.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct DeviceId(pub u32);
 
 impl fmt::Display for DeviceId {
@@ -205,6 +207,7 @@ macro_rules! typed_id {
     ($(#[$m:meta])* $name:ident) => {
         $(#[$m])*
         #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
         pub struct $name(pub Id);
 
         impl fmt::Debug for $name {

@@ -30,24 +30,37 @@
 #![no_std]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+#![warn(
+    clippy::std_instead_of_core,
+    clippy::std_instead_of_alloc,
+    clippy::alloc_instead_of_core
+)]
 
 extern crate alloc;
 #[cfg(any(feature = "std", test))]
 extern crate std;
 
+#[cfg(test)]
+mod arbitrary;
+mod entities;
 mod id;
+pub mod indicators;
 mod record;
+pub mod schema;
 pub mod soate;
 pub mod territory;
 pub mod text;
 mod time;
+mod validate;
 pub mod workflow;
 
+pub use entities::*;
 pub use id::*;
 pub use record::*;
 pub use soate::*;
 pub use territory::*;
 pub use time::*;
+pub use validate::ValidationError;
 pub use workflow::*;
 
 #[cfg(test)]

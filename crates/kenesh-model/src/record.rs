@@ -9,6 +9,7 @@ use crate::{DeviceId, Id, MunicipalityId, OrganisationId, PersonId, Timestamp};
 
 /// How sensitive a record or field is. Ordered: a grant for a tier covers the tiers below.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub enum Tier {
     /// Anyone may read it (published issues, events, groups).
     Public,
@@ -42,6 +43,7 @@ impl fmt::Display for Tier {
 /// The owner of a record: a municipality or an organisation *entity* (never a code prefix),
 /// set at create and carried in every op of the record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub enum Scope {
     /// An ayil okmotu or city hall.
     Municipality(MunicipalityId),
@@ -62,6 +64,7 @@ impl Scope {
 
 /// Who did something, where, when.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct Stamp {
     /// When (from the device's clock, as recorded; not the HLC).
     pub at: Timestamp,
@@ -74,6 +77,7 @@ pub struct Stamp {
 
 /// The part every record shares.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct RecordMeta {
     /// The record's id, made on the device that created it.
     pub id: Id,

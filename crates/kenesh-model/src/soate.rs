@@ -888,6 +888,14 @@ mod tests {
             .boxed()
     }
 
+    impl Arbitrary for SoateCode {
+        type Parameters = ();
+        type Strategy = BoxedStrategy<SoateCode>;
+        fn arbitrary_with((): ()) -> Self::Strategy {
+            any_code().prop_map(|(_, c)| c).boxed()
+        }
+    }
+
     fn any_code() -> impl Strategy<Value = (SoateLevel, SoateCode)> {
         prop::sample::select(SoateLevel::ALL.to_vec())
             .prop_flat_map(|l| code_of(l).prop_map(move |c| (l, c)))

@@ -1131,6 +1131,33 @@ mod tests {
     use alloc::{format, string::ToString, vec};
     use proptest::prelude::*;
 
+    impl Arbitrary for TerritorySpans {
+        type Parameters = ();
+        type Strategy = BoxedStrategy<TerritorySpans>;
+        fn arbitrary_with((): ()) -> Self::Strategy {
+            proptest::collection::vec(
+                (
+                    any::<SoateCode>(),
+                    any::<Date>(),
+                    proptest::option::of(1i64..5_000),
+                ),
+                1..4,
+            )
+            .prop_filter_map("spans of one code overlap", |v| {
+                let spans = v
+                    .into_iter()
+                    .map(|(code, from, len)| TerritorySpan {
+                        code,
+                        from,
+                        to: len.map(|l| Date::from_days(from.days() + l)),
+                    })
+                    .collect();
+                TerritorySpans::new(spans).ok()
+            })
+            .boxed()
+        }
+    }
+
     const CSV: &str = include_str!("../../../data/territories.csv");
 
     fn d(y: i16, m: u8, day: u8) -> Date {

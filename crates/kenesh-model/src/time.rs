@@ -18,6 +18,7 @@ const MS_PER_DAY: i64 = 86_400_000;
 #[derive(
     Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
 )]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct Timestamp(pub u64);
 
 impl Timestamp {
@@ -41,10 +42,37 @@ impl Timestamp {
 ///
 /// Stored as its parts; ordered chronologically.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "RawDate")]
 pub struct Date {
     year: i16,
     month: u8,
     day: u8,
+}
+
+/// A date as decoded, before it is checked.
+#[derive(Deserialize)]
+struct RawDate {
+    year: i16,
+    month: u8,
+    day: u8,
+}
+
+impl TryFrom<RawDate> for Date {
+    type Error = DateError;
+    fn try_from(r: RawDate) -> Result<Date, DateError> {
+        Date::new(r.year, r.month, r.day)
+    }
+}
+
+#[cfg(test)]
+impl proptest::arbitrary::Arbitrary for Date {
+    type Parameters = ();
+    type Strategy = proptest::strategy::Map<core::ops::Range<i64>, fn(i64) -> Date>;
+    fn arbitrary_with((): ()) -> Self::Strategy {
+        use proptest::strategy::Strategy;
+        // 1950-01-01 ..= 2099-12-31
+        (-7_305i64..47_482).prop_map(Date::from_days)
+    }
 }
 
 /// A date that does not exist.
@@ -183,6 +211,7 @@ impl fmt::Debug for Date {
 /// A fiscal year of the programme, named by the year it ends in: FY2024 runs from
 /// 1 October 2023 to 30 September 2024.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct FiscalYear(pub i16);
 
 impl FiscalYear {
@@ -213,6 +242,7 @@ impl fmt::Display for FiscalYear {
 /// A reporting period of civil dates in Asia/Bishkek: from `start` (included) to `end`
 /// (excluded).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct Period {
     /// First day in the period.
     pub start: Date,

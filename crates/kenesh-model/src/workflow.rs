@@ -591,6 +591,7 @@ pub fn replay<W: Workflow>(start: W, steps: impl IntoIterator<Item = Step<W>>) -
 ///   never reopened: the author files a new one.
 /// - Open311 ([`IssueStatus::open311`]): `resolved`, `closed_unresolved` and `withdrawn` are
 ///   `closed`, the rest `open`.
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum IssueStatus {
@@ -715,6 +716,7 @@ impl Workflow for IssueStatus {
 /// - Reopening: a completed group that takes up a new problem becomes `active` again (a new
 ///   plan and memorandum follow); a dissolution undone (or a group gathering again) comes
 ///   back `dormant`, from where it resumes any working state.
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum GroupStatus {
@@ -815,6 +817,7 @@ impl Workflow for GroupStatus {
 /// - Reopening: an answer of the target body (adopted, partially adopted, rejected) is
 ///   revisited by reopening it to `under_consideration` (an appeal, a reconsideration, an
 ///   answer entered by mistake). Resubmitting to another body is a new recommendation.
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RecommendationStage {
@@ -931,6 +934,7 @@ impl Workflow for RecommendationStage {
 /// - Reopening: a reported event whose attendance must be corrected goes back to
 ///   `attendance_entered` (indicator values already frozen keep their provenance); a
 ///   cancelled event that is rescheduled (or was cancelled by mistake) is `planned` again.
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EventStatus {
@@ -1024,6 +1028,7 @@ impl Workflow for EventStatus {
 /// - `rejected` (with its reason and referral, separate fields) is a final disposition.
 /// - Reopening is its own audited act and sends the request back to `screening` (new
 ///   documents, an appeal against a rejection, the applicant back on the same matter).
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RequestStatus {
@@ -1114,6 +1119,7 @@ impl Workflow for RequestStatus {
 /// - Reopening is its own audited act and goes to `advocate_assigned`: advocates are paid
 ///   per stage, so the advocate for the resumed case is confirmed (or the case referred to
 ///   the coordinator again) before new stages start with `advocate_assigned → in_stages`.
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CaseStatus {

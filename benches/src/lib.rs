@@ -1,0 +1,1 @@
+//! criterion benchmarks of kenesh live in `benches/`; this library is empty.

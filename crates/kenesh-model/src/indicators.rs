@@ -1,0 +1,1469 @@
+//! The indicators the programme reports, computed reproducibly from the records.
+//!
+//! [`compute`] counts the six indicator families of DOMAIN.md for a [`Period`] (normally a
+//! fiscal year, October–September, dates in Asia/Bishkek) into a [`RawReport`] for people
+//! allowed to see small numbers; [`RawReport::publish`] makes the [`Report`] anyone may see:
+//! every count of people under the threshold (5) is suppressed, *with complementary
+//! suppression*, so that no hidden cell can be recomputed from the published cells and the
+//! total.
+//!
+//! Rules:
+//! - People are counted once: duplicates merged into one another (`merged_into`, even in
+//!   cycles) resolve to one canonical person ([`Canonical`]); a person counts once per
+//!   indicator per fiscal year (a report over two fiscal years counts them in each).
+//! - Each breakdown is a partition of the total: every counted person falls in exactly one
+//!   cell (`unknown` where the data is missing). Where a person could fall in several cells
+//!   (legal aid of two kinds), the rule that picks one is documented on the indicator.
+//! - Suppression: in a people count, a total in `1..threshold` hides the total and every cell.
+//!   Otherwise cells in `1..threshold` are hidden, and a breakdown with exactly one hidden
+//!   cell hides one more, the smallest non-zero cell (so every breakdown hides 0 or ≥ 2 cells,
+//!   and the hidden cells' sum is at least 1: none is determined by the total).
+//! - Estimates (campaign reach, citizens benefiting) are flagged and never added to counts.
+//!
+//! ```
+//! use kenesh_model::indicators::{compute, IndicatorConfig, Records};
+//! use kenesh_model::FiscalYear;
+//!
+//! let records = Records::default();
+//! let report = compute(&records, FiscalYear(2024).period(), &IndicatorConfig::default())
+//!     .publish();
+//! assert_eq!(report.indicators.len(), 18);
+//! let json = serde_json::to_string(&report)?;
+//! assert!(json.contains("trained_rights_justice"));
+//! # Ok::<(), serde_json::Error>(())
+//! ```
+
+use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use serde::{Deserialize, Serialize};
+
+use crate::text::LocalizedText;
+use crate::{
+    AidType, Attendance, AttendanceRole, Campaign, CaseStage, Date, Event, EventKind, EventStatus,
+    FiscalYear, GroupStatus, InitiativeGroup, Issue, IssueStatus, LegalAidRequest, LegalCase,
+    Member, Membership, Period, Person, PersonId, Recommendation, RecommendationStage,
+    ReferralStatus, RequestStatus, ResponseOutcome, SoateCode, SoateLevel, Subject, Timestamp,
+};
+
+/// Cells of people counts below this are suppressed.
+pub const DEFAULT_THRESHOLD: u64 = 5;
+
+/// The records an indicator report is computed from.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Records {
+    /// People.
+    pub persons: Vec<Person>,
+    /// Events.
+    pub events: Vec<Event>,
+    /// Attendance rows.
+    pub attendance: Vec<Attendance>,
+    /// Legal-aid requests.
+    pub requests: Vec<LegalAidRequest>,
+    /// Legal cases.
+    pub cases: Vec<LegalCase>,
+    /// Case stages (not counted yet; carried for completeness of exports).
+    pub stages: Vec<CaseStage>,
+    /// Initiative groups.
+    pub groups: Vec<InitiativeGroup>,
+    /// Group memberships.
+    pub memberships: Vec<Membership>,
+    /// Local issues.
+    pub issues: Vec<Issue>,
+    /// Policy recommendations.
+    pub recommendations: Vec<Recommendation>,
+    /// Information campaigns.
+    pub campaigns: Vec<Campaign>,
+}
+
+/// A target for one indicator in one fiscal year.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Target {
+    /// The indicator's code.
+    pub indicator: String,
+    /// The fiscal year.
+    pub year: FiscalYear,
+    /// The value aimed for.
+    pub value: u64,
+}
+
+/// Reporting configuration: targets and the suppression threshold. Targets are
+/// configuration, never constants (public reports count 15–19 groups against a target of
+/// 25–30).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndicatorConfig {
+    /// Counts of people below this are suppressed.
+    pub threshold: u64,
+    /// Targets.
+    pub targets: Vec<Target>,
+}
+
+impl Default for IndicatorConfig {
+    fn default() -> Self {
+        IndicatorConfig {
+            threshold: DEFAULT_THRESHOLD,
+            targets: Vec::new(),
+        }
+    }
+}
+
+/// A dimension a count is broken down by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Dimension {
+    /// female / male / unknown.
+    Sex,
+    /// 0-17, 18-29, 30-44, 45-59, 60+, unknown (age in the calendar year the period ends).
+    AgeBand,
+    /// yes / no / unknown by the Washington Group cut-off.
+    Disability,
+    /// Oblast or republican city of residence (SOATE code).
+    Oblast,
+    /// Rayon, city district or city of regional significance of residence (SOATE code).
+    Rayon,
+    /// Consultation or qualified representation.
+    AidType,
+    /// Area of law.
+    LegalArea,
+    /// Intake channel.
+    Channel,
+    /// Sector a group member represents.
+    Sector,
+    /// Issue category.
+    Category,
+    /// Why an issue was closed unresolved.
+    CloseReason,
+    /// Policy direction code.
+    Direction,
+}
+
+/// A published count: a value, or hidden.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cell {
+    /// The count.
+    Value(u64),
+    /// Hidden: below the threshold, or hidden so another hidden cell cannot be recomputed.
+    Suppressed,
+}
+
+impl Cell {
+    /// The value, if published.
+    #[must_use]
+    pub fn value(self) -> Option<u64> {
+        match self {
+            Cell::Value(v) => Some(v),
+            Cell::Suppressed => None,
+        }
+    }
+}
+
+/// What an indicator's numbers count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unit {
+    /// Unique people (suppressed under the threshold).
+    People,
+    /// Records about people's legal matters, such as referrals (suppressed like people).
+    SensitiveRecords,
+    /// Records (groups, issues, recommendations, events, referrals).
+    Records,
+    /// Money, in tyiyn (1/100 KGS).
+    Tyiyn,
+    /// An estimate of people (reach, beneficiaries), never a count.
+    EstimatedPeople,
+}
+
+impl Unit {
+    /// Whether counts in this unit are suppressed under the threshold.
+    #[must_use]
+    pub fn is_suppressed(self) -> bool {
+        matches!(self, Unit::People | Unit::SensitiveRecords)
+    }
+}
+
+/// One breakdown of a count.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Breakdown<C> {
+    /// By what.
+    pub dimension: Dimension,
+    /// Cell label → count (labels are stable codes: `female`, `18-29`, `41705000000000`).
+    pub cells: BTreeMap<String, C>,
+}
+
+/// One indicator's numbers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Indicator<C> {
+    /// Stable code (`1`, `2`, `2r`, `3a`, …).
+    pub code: String,
+    /// Stable key (`trained_rights_justice`, …).
+    pub key: String,
+    /// Its name, Kyrgyz first.
+    pub name: LocalizedText,
+    /// What it counts.
+    pub unit: Unit,
+    /// The total.
+    pub total: C,
+    /// The breakdowns; each partitions the total.
+    pub breakdowns: Vec<Breakdown<C>>,
+    /// The target for the period's fiscal year, if configured.
+    pub target: Option<u64>,
+}
+
+/// An unsuppressed report, for people allowed to see small numbers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RawReport {
+    /// The period counted.
+    pub period: Period,
+    /// The suppression threshold [`RawReport::publish`] will apply.
+    pub threshold: u64,
+    /// The indicators.
+    pub indicators: Vec<Indicator<u64>>,
+}
+
+/// A published report: people counts under the threshold are suppressed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Report {
+    /// The period counted.
+    pub period: Period,
+    /// The threshold applied.
+    pub threshold: u64,
+    /// The indicators.
+    pub indicators: Vec<Indicator<Cell>>,
+}
+
+/// Resolves people merged into one another to one canonical person.
+///
+/// Following `merged_into` from any person ends at a person merged into nobody, at an id
+/// with no record (which is then canonical), or in a cycle, whose smallest id is canonical —
+/// the same answer from wherever the chain is entered.
+#[derive(Clone, Debug, Default)]
+pub struct Canonical {
+    map: BTreeMap<PersonId, PersonId>,
+    facts: BTreeMap<PersonId, Facts>,
+}
+
+/// What the indicators need to know of a canonical person.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Facts {
+    sex: Option<crate::Sex>,
+    birth_year: Option<u16>,
+    disability: Option<bool>,
+    residence: Option<SoateCode>,
+}
+
+impl Canonical {
+    /// Resolves every person in `persons`.
+    #[must_use]
+    pub fn new(persons: &[Person]) -> Canonical {
+        let next: BTreeMap<PersonId, PersonId> = persons
+            .iter()
+            .filter_map(|p| p.merged_into.map(|m| (PersonId(p.meta.id), m)))
+            .collect();
+        let mut map = BTreeMap::new();
+        for p in persons {
+            let start = PersonId(p.meta.id);
+            if map.contains_key(&start) {
+                continue;
+            }
+            // Walk the chain, remembering the order of first visits.
+            let mut path: Vec<PersonId> = Vec::new();
+            let mut seen: BTreeMap<PersonId, usize> = BTreeMap::new();
+            let mut cur = start;
+            let root = loop {
+                if let Some(&known) = map.get(&cur) {
+                    break known;
+                }
+                if let Some(&i) = seen.get(&cur) {
+                    // A cycle: path[i..] is it; its smallest id is canonical.
+                    break *path[i..].iter().min().unwrap_or(&cur);
+                }
+                seen.insert(cur, path.len());
+                path.push(cur);
+                match next.get(&cur) {
+                    Some(&n) => cur = n,
+                    None => break cur,
+                }
+            };
+            for id in path {
+                map.insert(id, root);
+            }
+        }
+        // Facts: the canonical record's, each missing one from the group's smallest id that
+        // has it.
+        let mut by_id: Vec<&Person> = persons.iter().collect();
+        by_id.sort_by_key(|p| p.meta.id);
+        let mut facts: BTreeMap<PersonId, Facts> = BTreeMap::new();
+        let mut canon_first: Vec<&Person> = Vec::with_capacity(by_id.len());
+        canon_first.extend(
+            by_id
+                .iter()
+                .filter(|p| map.get(&PersonId(p.meta.id)) == Some(&PersonId(p.meta.id))),
+        );
+        canon_first.extend(
+            by_id
+                .iter()
+                .filter(|p| map.get(&PersonId(p.meta.id)) != Some(&PersonId(p.meta.id))),
+        );
+        for p in canon_first {
+            let root = map
+                .get(&PersonId(p.meta.id))
+                .copied()
+                .unwrap_or(PersonId(p.meta.id));
+            let f = facts.entry(root).or_default();
+            f.sex = f.sex.or(p.sex);
+            f.birth_year = f.birth_year.or(p.birth_year);
+            f.disability = f.disability.or(p.disability.has_disability());
+            f.residence = f.residence.or(p.residence);
+        }
+        Canonical { map, facts }
+    }
+
+    /// The canonical person for `id` (itself if unknown or not merged).
+    #[must_use]
+    pub fn resolve(&self, id: PersonId) -> PersonId {
+        self.map.get(&id).copied().unwrap_or(id)
+    }
+
+    fn facts(&self, id: PersonId) -> Facts {
+        self.facts.get(&id).copied().unwrap_or_default()
+    }
+}
+
+fn age_band(birth_year: Option<u16>, year: i16) -> &'static str {
+    let Some(age) = birth_year.and_then(|b| u16::try_from(year).ok()?.checked_sub(b)) else {
+        return "unknown";
+    };
+    match age {
+        0..=17 => "0-17",
+        18..=29 => "18-29",
+        30..=44 => "30-44",
+        45..=59 => "45-59",
+        _ => "60+",
+    }
+}
+
+fn rayon_of(code: SoateCode) -> Option<SoateCode> {
+    let mut cur = Some(code);
+    for _ in 0..6 {
+        let c = cur?;
+        match c.level() {
+            SoateLevel::Rayon | SoateLevel::RegionalCity | SoateLevel::CityDistrict => {
+                return Some(c);
+            }
+            SoateLevel::Oblast | SoateLevel::RepublicanCity => return None,
+            _ => cur = c.parent(),
+        }
+    }
+    None
+}
+
+fn code_label(code: Option<SoateCode>) -> String {
+    code.map_or_else(|| String::from("unknown"), |c| c.to_string())
+}
+
+/// Builds the people dimensions of one counted person.
+fn person_cells(c: &Canonical, id: PersonId, year: i16) -> [(Dimension, String); 5] {
+    let f = c.facts(id);
+    [
+        (
+            Dimension::Sex,
+            String::from(match f.sex {
+                Some(crate::Sex::Female) => "female",
+                Some(crate::Sex::Male) => "male",
+                None => "unknown",
+            }),
+        ),
+        (
+            Dimension::AgeBand,
+            String::from(age_band(f.birth_year, year)),
+        ),
+        (
+            Dimension::Disability,
+            String::from(match f.disability {
+                Some(true) => "yes",
+                Some(false) => "no",
+                None => "unknown",
+            }),
+        ),
+        (
+            Dimension::Oblast,
+            code_label(f.residence.map(|r| r.oblast())),
+        ),
+        (Dimension::Rayon, code_label(f.residence.and_then(rayon_of))),
+    ]
+}
+
+/// Accumulates one indicator: a total and a partition per dimension.
+struct Tally {
+    total: u64,
+    cells: BTreeMap<Dimension, BTreeMap<String, u64>>,
+}
+
+impl Tally {
+    fn new(dims: &[Dimension]) -> Tally {
+        Tally {
+            total: 0,
+            cells: dims.iter().map(|d| (*d, BTreeMap::new())).collect(),
+        }
+    }
+
+    fn add(&mut self, amount: u64, labels: impl IntoIterator<Item = (Dimension, String)>) {
+        self.total = self.total.saturating_add(amount);
+        for (d, l) in labels {
+            if let Some(m) = self.cells.get_mut(&d) {
+                let v = m.entry(l).or_insert(0);
+                *v = v.saturating_add(amount);
+            }
+        }
+    }
+
+    fn finish(self, code: &str, key: &str, unit: Unit, name: LocalizedText) -> Indicator<u64> {
+        Indicator {
+            code: String::from(code),
+            key: String::from(key),
+            name,
+            unit,
+            total: self.total,
+            breakdowns: self
+                .cells
+                .into_iter()
+                .map(|(dimension, cells)| Breakdown { dimension, cells })
+                .collect(),
+            target: None,
+        }
+    }
+}
+
+const PEOPLE_DIMS: [Dimension; 5] = [
+    Dimension::Sex,
+    Dimension::AgeBand,
+    Dimension::Disability,
+    Dimension::Oblast,
+    Dimension::Rayon,
+];
+
+fn name(ky: &str, ru: &str, en: &str) -> LocalizedText {
+    LocalizedText::ky(ky)
+        .with(crate::text::Locale::Ru, ru)
+        .with(crate::text::Locale::En, en)
+}
+
+/// Fiscal years the period touches, each with the part of the period inside it.
+fn fiscal_slices(period: Period) -> Vec<Period> {
+    let mut out = Vec::new();
+    if period.end <= period.start {
+        return out;
+    }
+    let mut fy = period.start.fiscal_year();
+    loop {
+        let p = fy.period();
+        let start = p.start.max(period.start);
+        let end = p.end.min(period.end);
+        if start >= end {
+            break;
+        }
+        out.push(Period { start, end });
+        fy = FiscalYear(fy.0 + 1);
+    }
+    out
+}
+
+/// Extra cell labels of one counted act.
+type Labels = Vec<(Dimension, String)>;
+
+/// Counts unique people per fiscal-year slice: `qualifying` yields (person, date, extra
+/// labels) for every qualifying act; the first act of a person in a slice (by date, then
+/// label order) decides their extra labels.
+fn people_tally<I>(c: &Canonical, period: Period, dims: &[Dimension], acts: I) -> Tally
+where
+    I: IntoIterator<Item = (PersonId, Date, Labels)>,
+{
+    let mut first: BTreeMap<(usize, PersonId), (Date, Labels)> = BTreeMap::new();
+    let slices = fiscal_slices(period);
+    for (person, date, extra) in acts {
+        let Some(slice) = slices.iter().position(|s| s.contains(date)) else {
+            continue;
+        };
+        let key = (slice, c.resolve(person));
+        match first.get(&key) {
+            Some((d, e)) if (*d, e) <= (date, &extra) => {}
+            _ => {
+                first.insert(key, (date, extra));
+            }
+        }
+    }
+    let mut t = Tally::new(dims);
+    let year = period.end.year() - i16::from(period.end.month() == 1 && period.end.day() == 1);
+    for ((slice, person), (_, extra)) in first {
+        let slice_year = slices
+            .get(slice)
+            .map_or(year, |s| Date::from_days(s.end.days() - 1).year());
+        t.add(
+            1,
+            person_cells(c, person, slice_year).into_iter().chain(extra),
+        );
+    }
+    t
+}
+
+fn held(status: EventStatus) -> bool {
+    !matches!(status, EventStatus::Planned | EventStatus::Cancelled)
+}
+
+fn snake<T: core::fmt::Debug>(v: &T) -> String {
+    let dbg = alloc::format!("{v:?}");
+    let mut out = String::with_capacity(dbg.len() + 4);
+    for (i, ch) in dbg.chars().take_while(|c| c.is_alphanumeric()).enumerate() {
+        if ch.is_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.extend(ch.to_lowercase());
+    }
+    out
+}
+
+/// Computes every indicator for `period` from `records`.
+#[must_use]
+pub fn compute(records: &Records, period: Period, config: &IndicatorConfig) -> RawReport {
+    let c = Canonical::new(&records.persons);
+    let events: BTreeMap<crate::EventId, &Event> = records
+        .events
+        .iter()
+        .map(|e| (crate::EventId(e.meta.id), e))
+        .collect();
+    let in_period = |t: Timestamp| period.contains_instant(t);
+    let mut out = Vec::new();
+
+    // 1. Unique people who completed a training on rights and justice.
+    let acts = records.attendance.iter().filter_map(|a| {
+        let e = events.get(&a.event)?;
+        (a.completed
+            && a.role == AttendanceRole::Participant
+            && e.kind == EventKind::Training
+            && e.subject == Subject::RightsAndJustice
+            && held(e.status))
+        .then(|| (a.person, e.ends_on, Vec::new()))
+    });
+    out.push(people_tally(&c, period, &PEOPLE_DIMS, acts).finish(
+        "1",
+        "trained_rights_justice",
+        Unit::People,
+        name(
+            "Укуктары жана сот тутуму боюнча окутуудан өткөн адамдар",
+            "Лица, прошедшие обучение по правам и судебной системе",
+            "People who completed a training on rights and the justice system",
+        ),
+    ));
+
+    // 2. Unique people who received legal aid: a consultation given, or a case opened
+    // (qualified representation). A person with both counts under representation; the area
+    // and channel are those of their first aid in the slice.
+    let requests: BTreeMap<crate::RequestId, &LegalAidRequest> = records
+        .requests
+        .iter()
+        .map(|r| (crate::RequestId(r.meta.id), r))
+        .collect();
+    let aid_dims = [
+        Dimension::Sex,
+        Dimension::AgeBand,
+        Dimension::Disability,
+        Dimension::Oblast,
+        Dimension::Rayon,
+        Dimension::AidType,
+        Dimension::LegalArea,
+        Dimension::Channel,
+    ];
+    let mut aid: Vec<(PersonId, Date, AidType, &LegalAidRequest)> = Vec::new();
+    for r in &records.requests {
+        if let Some(d) = r.consulted_on {
+            aid.push((
+                r.receiver.unwrap_or(r.applicant),
+                d,
+                AidType::Consultation,
+                r,
+            ));
+        }
+    }
+    for k in &records.cases {
+        if let Some(r) = requests.get(&k.request) {
+            let d = k.meta.created.at.bishkek_date();
+            aid.push((
+                r.receiver.unwrap_or(r.applicant),
+                d,
+                AidType::QualifiedRepresentation,
+                r,
+            ));
+        }
+    }
+    // Representation outranks consultation: give each person-slice its highest aid type.
+    let slices = fiscal_slices(period);
+    let mut best: BTreeMap<(usize, PersonId), AidType> = BTreeMap::new();
+    for (p, d, t, _) in &aid {
+        if let Some(s) = slices.iter().position(|s| s.contains(*d)) {
+            let e = best.entry((s, c.resolve(*p))).or_insert(*t);
+            *e = (*e).max(*t);
+        }
+    }
+    let acts = aid.iter().filter_map(|(p, d, _, r)| {
+        let s = slices.iter().position(|s| s.contains(*d))?;
+        let t = best.get(&(s, c.resolve(*p)))?;
+        Some((
+            *p,
+            *d,
+            alloc::vec![
+                (Dimension::AidType, snake(t)),
+                (Dimension::LegalArea, snake(&r.legal_area)),
+                (Dimension::Channel, snake(&r.channel)),
+            ],
+        ))
+    });
+    out.push(people_tally(&c, period, &aid_dims, acts).finish(
+        "2",
+        "legal_aid_received",
+        Unit::People,
+        name(
+            "Акысыз юридикалык жардам алган адамдар",
+            "Лица, получившие бесплатную юридическую помощь",
+            "People who received free legal aid",
+        ),
+    ));
+
+    // 2r. Referrals sent in the period (cases' referral log, rejected requests' referrals).
+    let mut t = Tally::new(&[]);
+    for k in &records.cases {
+        for r in &k.referrals {
+            if r.status == ReferralStatus::Sent && period.contains(r.on) {
+                t.add(1, []);
+            }
+        }
+    }
+    for r in &records.requests {
+        if r.status == RequestStatus::Rejected
+            && r.rejection
+                .as_ref()
+                .is_some_and(|j| j.referred_to.is_some())
+            && in_period(r.meta.updated.at)
+        {
+            t.add(1, []);
+        }
+    }
+    out.push(t.finish(
+        "2r",
+        "legal_aid_referrals",
+        Unit::SensitiveRecords,
+        name(
+            "Юридикалык жардам боюнча жолдомолор",
+            "Направления по юридической помощи",
+            "Legal aid referrals",
+        ),
+    ));
+
+    // 3a. Groups formed in the period; 3b. groups active at the end of it.
+    let mut formed = Tally::new(&[]);
+    let mut active = Tally::new(&[]);
+    for g in &records.groups {
+        if period.contains(g.formed_on) {
+            formed.add(1, []);
+        }
+        if g.formed_on < period.end
+            && matches!(
+                g.status,
+                GroupStatus::Active | GroupStatus::PlanAgreed | GroupStatus::Implementing
+            )
+        {
+            active.add(1, []);
+        }
+    }
+    out.push(formed.finish(
+        "3a",
+        "groups_formed",
+        Unit::Records,
+        name(
+            "Түзүлгөн демилгелүү топтор",
+            "Созданные инициативные группы",
+            "Initiative groups formed",
+        ),
+    ));
+    out.push(active.finish(
+        "3b",
+        "groups_active",
+        Unit::Records,
+        name(
+            "Иштеп жаткан демилгелүү топтор",
+            "Действующие инициативные группы",
+            "Initiative groups active",
+        ),
+    ));
+
+    // 3c. Members during the period, by sector and sex; 3d. leaders, by sex.
+    let last_day = Date::from_days(period.end.days() - 1);
+    let mut members: BTreeMap<Member, (crate::Sector, bool)> = BTreeMap::new();
+    for m in &records.memberships {
+        let overlaps = m.joined < period.end && m.left.is_none_or(|l| l > period.start);
+        if !overlaps {
+            continue;
+        }
+        let who = match m.member {
+            Member::Person(p) => Member::Person(c.resolve(p)),
+            o @ Member::Organisation(_) => o,
+        };
+        let e = members.entry(who).or_insert((m.sector, false));
+        e.0 = e.0.min(m.sector);
+        e.1 |= m.role.is_leader();
+    }
+    let sex_of = |m: &Member| match m {
+        Member::Person(p) => person_cells(&c, *p, last_day.year())[0].1.clone(),
+        Member::Organisation(_) => String::from("organisation"),
+    };
+    let mut t = Tally::new(&[Dimension::Sector, Dimension::Sex]);
+    let mut leaders = Tally::new(&[Dimension::Sex]);
+    for (m, (sector, leader)) in &members {
+        t.add(
+            1,
+            [
+                (Dimension::Sector, snake(sector)),
+                (Dimension::Sex, sex_of(m)),
+            ],
+        );
+        if *leader {
+            leaders.add(1, [(Dimension::Sex, sex_of(m))]);
+        }
+    }
+    out.push(t.finish(
+        "3c",
+        "group_members",
+        Unit::People,
+        name(
+            "Демилгелүү топтордун мүчөлөрү",
+            "Члены инициативных групп",
+            "Initiative group members",
+        ),
+    ));
+    out.push(leaders.finish(
+        "3d",
+        "group_leaders",
+        Unit::People,
+        name(
+            "Демилгелүү топтордун лидерлери",
+            "Лидеры инициативных групп",
+            "Initiative group leaders",
+        ),
+    ));
+
+    // 4. Issues raised, resolved, closed unresolved; co-financing; citizens benefiting.
+    let status_date = |i: &Issue, s: IssueStatus| {
+        i.updates
+            .iter()
+            .filter(|u| u.status == Some(s))
+            .map(|u| u.at)
+            .max()
+            .unwrap_or(i.meta.updated.at)
+    };
+    let mut raised = Tally::new(&[Dimension::Category]);
+    let mut resolved = Tally::new(&[Dimension::Category]);
+    let mut closed = Tally::new(&[Dimension::CloseReason]);
+    let mut benefit = Tally::new(&[]);
+    for i in &records.issues {
+        if i.meta.tombstone {
+            continue;
+        }
+        if in_period(i.meta.created.at) && i.status != IssueStatus::Draft {
+            raised.add(1, [(Dimension::Category, snake(&i.category))]);
+        }
+        if i.status == IssueStatus::Resolved && in_period(status_date(i, IssueStatus::Resolved)) {
+            resolved.add(1, [(Dimension::Category, snake(&i.category))]);
+            benefit.add(u64::from(i.beneficiaries_estimate.unwrap_or(0)), []);
+        }
+        if i.status == IssueStatus::ClosedUnresolved
+            && in_period(status_date(i, IssueStatus::ClosedUnresolved))
+        {
+            let reason = i
+                .close_reason
+                .as_ref()
+                .map_or_else(|| String::from("unknown"), snake);
+            closed.add(1, [(Dimension::CloseReason, reason)]);
+        }
+    }
+    let mut cofin = Tally::new(&[]);
+    for g in &records.groups {
+        cofin.add(g.co_financing_in(&period).0, []);
+    }
+    out.push(raised.finish(
+        "4a",
+        "issues_raised",
+        Unit::Records,
+        name(
+            "Көтөрүлгөн жергиликтүү маселелер",
+            "Поднятые местные проблемы",
+            "Local issues raised",
+        ),
+    ));
+    out.push(resolved.finish(
+        "4b",
+        "issues_resolved",
+        Unit::Records,
+        name(
+            "Чечилген жергиликтүү маселелер",
+            "Решённые местные проблемы",
+            "Local issues resolved",
+        ),
+    ));
+    out.push(closed.finish(
+        "4c",
+        "issues_closed_unresolved",
+        Unit::Records,
+        name(
+            "Чечилбей жабылган маселелер",
+            "Закрытые без решения проблемы",
+            "Local issues closed unresolved",
+        ),
+    ));
+    out.push(cofin.finish(
+        "4d",
+        "co_financing",
+        Unit::Tyiyn,
+        name(
+            "Тартылган биргелешип каржылоо",
+            "Привлечённое софинансирование",
+            "Co-financing mobilised",
+        ),
+    ));
+    out.push(benefit.finish(
+        "4e",
+        "citizens_benefiting",
+        Unit::EstimatedPeople,
+        name(
+            "Пайда көргөн жарандар (болжол менен)",
+            "Граждане, получившие пользу (оценка)",
+            "Citizens benefiting (estimate)",
+        ),
+    ));
+
+    // 5. Recommendations drafted, submitted, adopted (fully or partly), by direction.
+    let dir = |r: &Recommendation| [(Dimension::Direction, alloc::format!("{}", r.direction.0))];
+    let mut drafted = Tally::new(&[Dimension::Direction]);
+    let mut submitted = Tally::new(&[Dimension::Direction]);
+    let mut adopted = Tally::new(&[Dimension::Direction]);
+    for r in &records.recommendations {
+        if r.meta.tombstone {
+            continue;
+        }
+        if in_period(r.meta.created.at) {
+            drafted.add(1, dir(r));
+        }
+        if r.submitted_on.is_some_and(|d| period.contains(d)) {
+            submitted.add(1, dir(r));
+        }
+        let adopted_now = matches!(
+            r.stage,
+            RecommendationStage::Adopted | RecommendationStage::PartiallyAdopted
+        );
+        let response_in = r.official_response.as_ref().is_some_and(|o| {
+            matches!(
+                o.outcome,
+                ResponseOutcome::Adopted | ResponseOutcome::PartiallyAdopted
+            ) && period.contains(o.received_on)
+        });
+        if adopted_now && response_in {
+            adopted.add(1, dir(r));
+        }
+    }
+    out.push(drafted.finish(
+        "5a",
+        "recommendations_drafted",
+        Unit::Records,
+        name(
+            "Даярдалган сунуштар",
+            "Разработанные рекомендации",
+            "Recommendations drafted",
+        ),
+    ));
+    out.push(submitted.finish(
+        "5b",
+        "recommendations_submitted",
+        Unit::Records,
+        name(
+            "Берилген сунуштар",
+            "Поданные рекомендации",
+            "Recommendations submitted",
+        ),
+    ));
+    out.push(adopted.finish(
+        "5c",
+        "recommendations_adopted",
+        Unit::Records,
+        name(
+            "Толук же жарым-жартылай кабыл алынган сунуштар",
+            "Полностью или частично принятые рекомендации",
+            "Recommendations adopted fully or partly",
+        ),
+    ));
+
+    // 6. National conferences held and their participants; campaign reach (estimated).
+    let mut conferences = Tally::new(&[]);
+    let mut conf_events = BTreeSet::new();
+    for e in &records.events {
+        if e.kind == EventKind::NationalConference && held(e.status) && period.contains(e.ends_on) {
+            conferences.add(1, []);
+            conf_events.insert(crate::EventId(e.meta.id));
+        }
+    }
+    let acts = records.attendance.iter().filter_map(|a| {
+        let e = events.get(&a.event)?;
+        conf_events
+            .contains(&a.event)
+            .then(|| (a.person, e.ends_on, Vec::new()))
+    });
+    let participants = people_tally(&c, period, &PEOPLE_DIMS, acts);
+    let mut reach = Tally::new(&[]);
+    for k in &records.campaigns {
+        let overlaps = k.starts_on < period.end && k.ends_on.is_none_or(|e| e >= period.start);
+        if overlaps && !k.meta.tombstone {
+            reach.add(k.estimated_reach.unwrap_or(0), []);
+        }
+    }
+    out.push(conferences.finish(
+        "6a",
+        "national_conferences",
+        Unit::Records,
+        name(
+            "Өткөрүлгөн улуттук конференциялар",
+            "Проведённые национальные конференции",
+            "National conferences held",
+        ),
+    ));
+    out.push(participants.finish(
+        "6b",
+        "conference_participants",
+        Unit::People,
+        name(
+            "Улуттук конференциялардын катышуучулары",
+            "Участники национальных конференций",
+            "National conference participants",
+        ),
+    ));
+    out.push(reach.finish(
+        "6c",
+        "campaign_reach",
+        Unit::EstimatedPeople,
+        name(
+            "Маалыматтык кампаниялардын камтуусу (болжол менен)",
+            "Охват информационных кампаний (оценка)",
+            "Information campaign reach (estimate)",
+        ),
+    ));
+
+    // Targets for the fiscal year the period ends in.
+    let fy = last_day.fiscal_year();
+    for ind in &mut out {
+        ind.target = config
+            .targets
+            .iter()
+            .find(|t| t.indicator == ind.code && t.year == fy)
+            .map(|t| t.value);
+    }
+    RawReport {
+        period,
+        threshold: config.threshold,
+        indicators: out,
+    }
+}
+
+/// Suppresses one people count: the total and its breakdowns.
+fn suppress(ind: &Indicator<u64>, k: u64) -> (Cell, Vec<Breakdown<Cell>>) {
+    let small = |v: u64| v > 0 && v < k;
+    if small(ind.total) {
+        let breakdowns = ind
+            .breakdowns
+            .iter()
+            .map(|b| Breakdown {
+                dimension: b.dimension,
+                cells: b
+                    .cells
+                    .keys()
+                    .map(|l| (l.clone(), Cell::Suppressed))
+                    .collect(),
+            })
+            .collect();
+        return (Cell::Suppressed, breakdowns);
+    }
+    let breakdowns = ind
+        .breakdowns
+        .iter()
+        .map(|b| {
+            let mut hidden: BTreeSet<&String> = b
+                .cells
+                .iter()
+                .filter(|(_, v)| small(**v))
+                .map(|(l, _)| l)
+                .collect();
+            if hidden.len() == 1 {
+                // Complementary: the smallest non-zero published cell (ties: first label).
+                let extra = b
+                    .cells
+                    .iter()
+                    .filter(|(l, v)| **v > 0 && !hidden.contains(l))
+                    .min_by_key(|(_, v)| **v)
+                    .map(|(l, _)| l);
+                if let Some(l) = extra {
+                    hidden.insert(l);
+                }
+            }
+            Breakdown {
+                dimension: b.dimension,
+                cells: b
+                    .cells
+                    .iter()
+                    .map(|(l, v)| {
+                        (
+                            l.clone(),
+                            if hidden.contains(l) {
+                                Cell::Suppressed
+                            } else {
+                                Cell::Value(*v)
+                            },
+                        )
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    (Cell::Value(ind.total), breakdowns)
+}
+
+impl RawReport {
+    /// The report anyone may see: people counts under the threshold suppressed, with
+    /// complementary suppression.
+    #[must_use]
+    pub fn publish(&self) -> Report {
+        let k = self.threshold.max(1);
+        let indicators = self
+            .indicators
+            .iter()
+            .map(|ind| {
+                let (total, breakdowns) = if ind.unit.is_suppressed() {
+                    suppress(ind, k)
+                } else {
+                    (
+                        Cell::Value(ind.total),
+                        ind.breakdowns
+                            .iter()
+                            .map(|b| Breakdown {
+                                dimension: b.dimension,
+                                cells: b
+                                    .cells
+                                    .iter()
+                                    .map(|(l, v)| (l.clone(), Cell::Value(*v)))
+                                    .collect(),
+                            })
+                            .collect(),
+                    )
+                };
+                Indicator {
+                    code: ind.code.clone(),
+                    key: ind.key.clone(),
+                    name: ind.name.clone(),
+                    unit: ind.unit,
+                    total,
+                    breakdowns,
+                    target: ind.target,
+                }
+            })
+            .collect();
+        Report {
+            period: self.period,
+            threshold: k,
+            indicators,
+        }
+    }
+
+    /// The indicator with this code.
+    #[must_use]
+    pub fn get(&self, code: &str) -> Option<&Indicator<u64>> {
+        self.indicators.iter().find(|i| i.code == code)
+    }
+}
+
+impl Report {
+    /// The indicator with this code.
+    #[must_use]
+    pub fn get(&self, code: &str) -> Option<&Indicator<Cell>> {
+        self.indicators.iter().find(|i| i.code == code)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::text::{Locale, LocalizedText};
+    use crate::{
+        DeviceId, EventId, Evidence, Id, MunicipalityId, RecordMeta, Scope, Sex, Stamp, Tier,
+        WashingtonGroup,
+    };
+    use alloc::vec;
+    use proptest::prelude::*;
+
+    fn meta(id: u128, tier: Tier, at: Timestamp) -> RecordMeta {
+        let stamp = Stamp {
+            at,
+            device: DeviceId(1),
+            by: None,
+        };
+        RecordMeta::new(
+            Id::from_u128(id),
+            Scope::Municipality(MunicipalityId(Id::from_u128(1))),
+            tier,
+            stamp,
+        )
+    }
+
+    fn date(y: i16, m: u8, d: u8) -> Date {
+        Date::new(y, m, d).unwrap()
+    }
+
+    fn person(i: u128, merged: Option<u128>, sex: Option<Sex>, born: Option<u16>) -> Person {
+        Person {
+            meta: meta(1_000 + i, Tier::Personal, Timestamp(0)),
+            name: crate::PersonName {
+                family: "Жапаров".into(),
+                given: "Айбек".into(),
+                patronymic: None,
+                latin: None,
+            },
+            sex,
+            birth_year: born,
+            disability: WashingtonGroup::default(),
+            residence: "41705214000000".parse().ok(),
+            languages: [Locale::Ky].into(),
+            pin: None,
+            phone: None,
+            dedup_keys: BTreeSet::new(),
+            merged_into: merged.map(|m| PersonId(Id::from_u128(1_000 + m))),
+        }
+    }
+
+    fn training(i: u128, ends_on: Date, status: EventStatus) -> Event {
+        Event {
+            meta: meta(2_000 + i, Tier::Public, Timestamp(0)),
+            kind: EventKind::Training,
+            subject: Subject::RightsAndJustice,
+            topic: LocalizedText::ky("Жарандардын укуктары"),
+            starts_on: ends_on,
+            ends_on,
+            sessions: 1,
+            territory: "41705214000000".parse().unwrap(),
+            organisers: BTreeSet::new(),
+            language: Locale::Ky,
+            capacity: None,
+            status,
+            campaign: None,
+        }
+    }
+
+    fn attended(i: u128, event: u128, person: u128, completed: bool) -> Attendance {
+        Attendance {
+            meta: meta(3_000 + i, Tier::Personal, Timestamp(0)),
+            event: EventId(Id::from_u128(2_000 + event)),
+            person: PersonId(Id::from_u128(1_000 + person)),
+            role: AttendanceRole::Participant,
+            sessions_attended: 1,
+            completed,
+            pre_score: None,
+            post_score: None,
+            evidence: Evidence::StaffEntry,
+        }
+    }
+
+    /// The canonical person by brute force: walk the chain for at most `n` steps,
+    /// then take the smallest id of the cycle the walk ended in, or its end.
+    fn naive_canonical(persons: &[Person], id: PersonId) -> PersonId {
+        let next = |p: PersonId| {
+            persons
+                .iter()
+                .find(|q| q.meta.id == p.0)
+                .and_then(|q| q.merged_into)
+        };
+        let mut walk = vec![id];
+        let mut cur = id;
+        while let Some(n) = next(cur) {
+            if let Some(pos) = walk.iter().position(|w| *w == n) {
+                return *walk[pos..].iter().min().unwrap();
+            }
+            walk.push(n);
+            cur = n;
+        }
+        cur
+    }
+
+    #[test]
+    fn a_person_at_three_trainings_counts_once() {
+        let fy = FiscalYear(2024);
+        let records = Records {
+            persons: vec![person(1, None, Some(Sex::Female), Some(1990))],
+            events: (0..3)
+                .map(|i| training(i, date(2024, 3, 1 + i as u8), EventStatus::Held))
+                .collect(),
+            attendance: (0..3).map(|i| attended(i, i, 1, true)).collect(),
+            ..Records::default()
+        };
+        let raw = compute(&records, fy.period(), &IndicatorConfig::default());
+        assert_eq!(raw.get("1").unwrap().total, 1);
+        // Two fiscal years: once in each.
+        let two = Period {
+            start: date(2023, 10, 1),
+            end: date(2025, 10, 1),
+        };
+        let mut r2 = records.clone();
+        r2.events
+            .push(training(9, date(2025, 3, 1), EventStatus::Verified));
+        r2.attendance.push(attended(9, 9, 1, true));
+        assert_eq!(
+            compute(&r2, two, &IndicatorConfig::default())
+                .get("1")
+                .unwrap()
+                .total,
+            2
+        );
+        // Not completed, cancelled, or outside the period: not counted.
+        let mut r3 = records;
+        r3.attendance = vec![attended(0, 0, 1, false)];
+        assert_eq!(
+            compute(&r3, fy.period(), &IndicatorConfig::default())
+                .get("1")
+                .unwrap()
+                .total,
+            0
+        );
+    }
+
+    #[test]
+    fn merged_people_in_a_cycle_count_once() {
+        // 1 → 2 → 3 → 1, and 4 → 2: all one person.
+        let persons = vec![
+            person(1, Some(2), None, None),
+            person(2, Some(3), Some(Sex::Male), None),
+            person(3, Some(1), None, Some(1980)),
+            person(4, Some(2), None, None),
+        ];
+        let c = Canonical::new(&persons);
+        let roots: BTreeSet<PersonId> = persons
+            .iter()
+            .map(|p| c.resolve(PersonId(p.meta.id)))
+            .collect();
+        assert_eq!(roots.len(), 1);
+        assert_eq!(roots.first(), Some(&PersonId(Id::from_u128(1_001))));
+        let f = c.facts(PersonId(Id::from_u128(1_001)));
+        assert_eq!((f.sex, f.birth_year), (Some(Sex::Male), Some(1980)));
+    }
+
+    #[test]
+    fn small_cells_are_hidden_with_a_complement() {
+        let ind = Indicator {
+            code: "x".into(),
+            key: "x".into(),
+            name: LocalizedText::ky("x"),
+            unit: Unit::People,
+            total: 20,
+            breakdowns: vec![Breakdown {
+                dimension: Dimension::Sex,
+                cells: [
+                    ("female".into(), 3),
+                    ("male".into(), 17),
+                    ("unknown".into(), 0),
+                ]
+                .into(),
+            }],
+            target: None,
+        };
+        let (total, b) = suppress(&ind, 5);
+        assert_eq!(total, Cell::Value(20));
+        let cells = &b[0].cells;
+        assert_eq!(cells["female"], Cell::Suppressed);
+        assert_eq!(cells["male"], Cell::Suppressed, "the complement");
+        assert_eq!(cells["unknown"], Cell::Value(0));
+    }
+
+    /// Whether any hidden cell of a breakdown is determined by the published cells and the
+    /// total, given only that counts are whole numbers ≥ 0: the hidden cells sum to
+    /// `rest`, so each lies in `[0, rest]` — one value exactly when it is the only hidden
+    /// cell, or when `rest` is 0. A hidden total must hide every cell.
+    fn derivable(total: Cell, cells: &BTreeMap<String, Cell>) -> bool {
+        let hidden = cells.values().filter(|c| c.value().is_none()).count();
+        let Cell::Value(total) = total else {
+            return hidden != cells.len();
+        };
+        if hidden == 0 {
+            return false;
+        }
+        let published: u64 = cells.values().filter_map(|c| c.value()).sum();
+        let rest = total - published;
+        hidden == 1 || rest == 0
+    }
+
+    fn check_published(raw: &RawReport) -> Result<(), TestCaseError> {
+        let report = raw.publish();
+        let k = report.threshold;
+        for (r, p) in raw.indicators.iter().zip(&report.indicators) {
+            if !p.unit.is_suppressed() {
+                prop_assert_eq!(p.total, Cell::Value(r.total));
+                continue;
+            }
+            for c in
+                core::iter::once(&p.total).chain(p.breakdowns.iter().flat_map(|b| b.cells.values()))
+            {
+                if let Cell::Value(v) = c {
+                    prop_assert!(*v == 0 || *v >= k, "published small cell {v} in {}", p.code);
+                }
+            }
+            for (rb, pb) in r.breakdowns.iter().zip(&p.breakdowns) {
+                // Each breakdown partitions the total.
+                prop_assert_eq!(
+                    rb.cells.values().sum::<u64>(),
+                    r.total,
+                    "{} {:?}",
+                    r.code,
+                    rb.dimension
+                );
+                prop_assert!(
+                    !derivable(p.total, &pb.cells),
+                    "{} {:?}: a hidden cell is derivable",
+                    p.code,
+                    pb.dimension
+                );
+                // Published values are the true ones.
+                for (l, c) in &pb.cells {
+                    if let Cell::Value(v) = c {
+                        prop_assert_eq!(Some(v), rb.cells.get(l));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn records_strategy() -> impl Strategy<Value = Records> {
+        let persons = proptest::collection::vec(
+            (
+                proptest::option::of(0u128..40),
+                proptest::option::of(prop_oneof![Just(Sex::Female), Just(Sex::Male)]),
+                proptest::option::of(1940u16..2010),
+            ),
+            1..40,
+        );
+        let events = proptest::collection::vec((0i64..800, any::<bool>()), 1..6);
+        let attendance = proptest::collection::vec((0u128..6, 0u128..40, any::<bool>()), 0..120);
+        (persons, events, attendance).prop_map(|(ps, es, atts)| {
+            let n = ps.len() as u128;
+            let persons: Vec<Person> = ps
+                .into_iter()
+                .enumerate()
+                .map(|(i, (m, s, b))| person(i as u128, m.map(|m| m % n), s, b))
+                .collect();
+            let ne = es.len() as u128;
+            let events = es
+                .into_iter()
+                .enumerate()
+                .map(|(i, (d, held))| {
+                    let day = Date::from_days(date(2023, 6, 1).days() + d);
+                    training(
+                        i as u128,
+                        day,
+                        if held {
+                            EventStatus::Held
+                        } else {
+                            EventStatus::Planned
+                        },
+                    )
+                })
+                .collect();
+            let attendance = atts
+                .into_iter()
+                .enumerate()
+                .map(|(i, (e, p, c))| attended(i as u128, e % ne, p % n, c))
+                .collect();
+            Records {
+                persons,
+                events,
+                attendance,
+                ..Records::default()
+            }
+        })
+    }
+
+    proptest! {
+        #![proptest_config(crate::test_support::config())]
+
+        /// Indicator 1 equals a brute-force count of canonical people, per fiscal year.
+        #[test]
+        fn trained_people_match_naive_count(records in records_strategy()) {
+            let period = Period { start: date(2023, 10, 1), end: date(2025, 10, 1) };
+            let raw = compute(&records, period, &IndicatorConfig::default());
+            let mut naive = BTreeSet::new();
+            for a in &records.attendance {
+                let e = records.events.iter().find(|e| EventId(e.meta.id) == a.event).unwrap();
+                if a.completed && e.status == EventStatus::Held && period.contains(e.ends_on) {
+                    naive.insert((e.ends_on.fiscal_year(), naive_canonical(&records.persons, a.person)));
+                }
+            }
+            prop_assert_eq!(raw.get("1").unwrap().total, naive.len() as u64);
+            check_published(&raw)?;
+        }
+
+        /// Whatever the cells, publishing never leaves a hidden cell derivable or a small
+        /// cell visible.
+        #[test]
+        fn suppression_is_complementary(cells in proptest::collection::vec(0u64..30, 1..8), k in 1u64..8) {
+            let total = cells.iter().sum();
+            let ind = Indicator {
+                code: "x".into(),
+                key: "x".into(),
+                name: LocalizedText::ky("x"),
+                unit: Unit::People,
+                total,
+                breakdowns: vec![Breakdown {
+                    dimension: Dimension::AgeBand,
+                    cells: cells.iter().enumerate().map(|(i, v)| (alloc::format!("c{i}"), *v)).collect(),
+                }],
+                target: None,
+            };
+            let raw = RawReport { period: FiscalYear(2024).period(), threshold: k, indicators: vec![ind] };
+            check_published(&raw)?;
+        }
+    }
+
+    #[test]
+    fn report_serialises_to_json_and_postcard() {
+        let raw = compute(
+            &Records::default(),
+            FiscalYear(2024).period(),
+            &IndicatorConfig {
+                threshold: 5,
+                targets: vec![Target {
+                    indicator: "3a".into(),
+                    year: FiscalYear(2024),
+                    value: 25,
+                }],
+            },
+        );
+        assert_eq!(raw.get("3a").unwrap().target, Some(25));
+        let report = raw.publish();
+        let json = serde_json::to_string(&report).unwrap();
+        let back: Report = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, report);
+        let bytes = postcard::to_allocvec(&report).unwrap();
+        let back: Report = postcard::from_bytes(&bytes).unwrap();
+        assert_eq!(back, report);
+        assert_eq!(
+            report
+                .get("1")
+                .unwrap()
+                .name
+                .get(Locale::Ky)
+                .unwrap()
+                .chars()
+                .next(),
+            Some('У')
+        );
+    }
+}

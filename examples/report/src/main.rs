@@ -1,0 +1,207 @@
+//! `kenesh-report`: the indicator report of a seeded municipality, in Kyrgyz, Russian,
+//! English or JSON.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use kenesh_model::indicators::{Cell, IndicatorConfig, Target, Unit, compute};
+use kenesh_model::text::Locale;
+use kenesh_model::{Date, FiscalYear, SoateCode, TerritoryRegistry};
+
+/// Builds a municipality's records and prints the programme's indicator report.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    /// Fiscal year (October–September), named by the year it ends in.
+    #[arg(long, default_value_t = 2024)]
+    fiscal_year: i16,
+    /// Language of the report: ky, ru or en.
+    #[arg(long, default_value = "ky")]
+    lang: String,
+    /// Print the published report as JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Seed of the demo data.
+    #[arg(long, default_value_t = 2024)]
+    seed: u64,
+    /// Number of residents in the demo data.
+    #[arg(long, default_value_t = 400)]
+    people: usize,
+    /// Territory list (SOATE CSV); the bundled one by default.
+    #[arg(long)]
+    territories: Option<std::path::PathBuf>,
+}
+
+/// Words of the report, Kyrgyz first.
+struct Words {
+    title: &'static str,
+    place: &'static str,
+    period: &'static str,
+    total: &'static str,
+    target: &'static str,
+    hidden: &'static str,
+    estimate: &'static str,
+    som: &'static str,
+    note: &'static str,
+}
+
+fn words(l: Locale) -> Words {
+    match l {
+        Locale::Ky => Words {
+            title: "«Жигердүү жарандар» көрсөткүчтөрү",
+            place: "Аймак",
+            period: "Мезгил",
+            total: "Бардыгы",
+            target: "максат",
+            hidden: "жашырылган",
+            estimate: "болжол менен",
+            som: "сом",
+            note: "5тен аз адамдар көрсөтүлбөйт (жашырылган).",
+        },
+        Locale::Ru => Words {
+            title: "Показатели «Активные граждане»",
+            place: "Территория",
+            period: "Период",
+            total: "Всего",
+            target: "цель",
+            hidden: "скрыто",
+            estimate: "оценка",
+            som: "сом",
+            note: "Число людей меньше 5 не показывается (скрыто).",
+        },
+        Locale::En => Words {
+            title: "Active Communities indicators",
+            place: "Territory",
+            period: "Period",
+            total: "Total",
+            target: "target",
+            hidden: "suppressed",
+            estimate: "estimate",
+            som: "KGS",
+            note: "Counts of fewer than 5 people are suppressed.",
+        },
+    }
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let Ok(locale) = args.lang.parse::<Locale>() else {
+        eprintln!(
+            "--lang: тил ky, ru же en болушу керек / язык: ky, ru или en / language must be ky, ru or en"
+        );
+        return ExitCode::from(2);
+    };
+    let csv = match &args.territories {
+        Some(p) => match std::fs::read_to_string(p) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("{}: {e}", p.display());
+                return ExitCode::from(2);
+            }
+        },
+        None => include_str!("../../../data/territories.csv").to_string(),
+    };
+    let registry = match TerritoryRegistry::from_csv(&csv) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("territories: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let fy = FiscalYear(args.fiscal_year);
+    if !(2000..=2100).contains(&fy.0) {
+        eprintln!("--fiscal-year: 2000–2100");
+        return ExitCode::from(2);
+    }
+    let records = kenesh_report::demo_records(args.seed, args.people, fy);
+    let config = IndicatorConfig {
+        threshold: 5,
+        targets: vec![
+            Target {
+                indicator: "1".into(),
+                year: fy,
+                value: 300,
+            },
+            Target {
+                indicator: "3a".into(),
+                year: fy,
+                value: 3,
+            },
+        ],
+    };
+    let report = compute(&records, fy.period(), &config).publish();
+    if args.json {
+        match serde_json::to_string_pretty(&report) {
+            Ok(s) => println!("{s}"),
+            Err(e) => {
+                eprintln!("json: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+        return ExitCode::SUCCESS;
+    }
+
+    let w = words(locale);
+    let aymak: SoateCode = kenesh_report::AYMAK.parse().expect("demo code");
+    let last_day = Date::from_days(fy.period().end.days() - 1);
+    let rayon = aymak.parent().and_then(|p| registry.get(p, last_day));
+    let place = rayon.map_or_else(
+        || aymak.to_string(),
+        |t| {
+            format!(
+                "{} ({})",
+                if locale == Locale::Ru {
+                    &t.name_ru
+                } else {
+                    &t.name_ky
+                },
+                aymak
+            )
+        },
+    );
+    println!("{}", w.title);
+    println!("{}: {place}", w.place);
+    println!(
+        "{}: {fy} ({} – {})\n",
+        w.period,
+        fy.period().start,
+        last_day
+    );
+    let show = |c: Cell, unit: Unit| match (c, unit) {
+        (Cell::Suppressed, _) => format!("<{}>", w.hidden),
+        (Cell::Value(v), Unit::Tyiyn) => format!("{} {}", v / 100, w.som),
+        (Cell::Value(v), Unit::EstimatedPeople) => format!("~{v} ({})", w.estimate),
+        (Cell::Value(v), _) => v.to_string(),
+    };
+    for ind in &report.indicators {
+        let target = ind
+            .target
+            .map(|t| format!("  [{}: {t}]", w.target))
+            .unwrap_or_default();
+        println!(
+            "{:>3}  {}: {}{target}",
+            ind.code,
+            ind.name.best(locale),
+            show(ind.total, ind.unit)
+        );
+        for b in &ind.breakdowns {
+            let cells: Vec<String> = b
+                .cells
+                .iter()
+                .map(|(l, c)| format!("{l} {}", show(*c, ind.unit)))
+                .collect();
+            println!("       {:?}: {}", b.dimension, cells.join(", "));
+        }
+    }
+    println!(
+        "\n{} {}",
+        w.note,
+        w.total
+            .to_lowercase()
+            .chars()
+            .next()
+            .map(|_| "")
+            .unwrap_or("")
+    );
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,5 @@
+#![no_main]
+//! Every entity decoder: any bytes give a value or an error; values round-trip.
+#[path = "../checks.rs"]
+mod checks;
+libfuzzer_sys::fuzz_target!(|data: &[u8]| checks::model_decode(data));
