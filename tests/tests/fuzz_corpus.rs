@@ -127,7 +127,7 @@ fn write_seed_corpus() {
     let report = compute(&r, fy.period(), &IndicatorConfig::default()).publish();
     let enc = |x: &dyn erased::Enc| x.enc();
     mod erased {
-        pub trait Enc {
+        pub(crate) trait Enc {
             fn enc(&self) -> Vec<u8>;
         }
         impl<T: serde::Serialize> Enc for T {

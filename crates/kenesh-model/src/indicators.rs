@@ -38,7 +38,7 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 
-use crate::text::LocalizedText;
+use crate::text::{Locale, LocalizedText};
 use crate::{
     AidType, Attendance, AttendanceRole, Campaign, CaseStage, Date, Event, EventKind, EventStatus,
     FiscalYear, GroupStatus, InitiativeGroup, Issue, IssueStatus, LegalAidRequest, LegalCase,
@@ -135,6 +135,169 @@ pub enum Dimension {
     CloseReason,
     /// Policy direction code.
     Direction,
+}
+
+impl Dimension {
+    /// The dimension's name for people, Kyrgyz first.
+    #[must_use]
+    pub fn label(self, locale: Locale) -> &'static str {
+        let [ky, ru, en] = match self {
+            Dimension::Sex => ["жынысы", "пол", "sex"],
+            Dimension::AgeBand => ["жаш курагы", "возраст", "age band"],
+            Dimension::Disability => ["мүмкүнчүлүгү чектелгендик", "инвалидность", "disability"],
+            Dimension::Oblast => ["облус", "область", "oblast"],
+            Dimension::Rayon => ["район", "район", "rayon"],
+            Dimension::AidType => ["жардамдын түрү", "вид помощи", "aid type"],
+            Dimension::LegalArea => ["укук тармагы", "отрасль права", "legal area"],
+            Dimension::Channel => ["кайрылуу жолу", "канал обращения", "channel"],
+            Dimension::Sector => ["сектор", "сектор", "sector"],
+            Dimension::Category => ["категория", "категория", "category"],
+            Dimension::CloseReason => ["жабылуу себеби", "причина закрытия", "close reason"],
+            Dimension::Direction => ["багыт", "направление", "direction"],
+        };
+        pick(locale, ky, ru, en)
+    }
+}
+
+fn pick(locale: Locale, ky: &'static str, ru: &'static str, en: &'static str) -> &'static str {
+    match locale {
+        Locale::Ky => ky,
+        Locale::Ru => ru,
+        Locale::En => en,
+    }
+}
+
+/// Cell codes of the fixed vocabularies with their names: code, ky, ru, en.
+const CELL_LABELS: &[[&str; 4]] = &[
+    ["unknown", "белгисиз", "неизвестно", "unknown"],
+    ["female", "аялдар", "женщины", "women"],
+    ["male", "эркектер", "мужчины", "men"],
+    ["organisation", "уюмдар", "организации", "organisations"],
+    [
+        "yes",
+        "мүмкүнчүлүгү чектелген",
+        "с инвалидностью",
+        "with a disability",
+    ],
+    [
+        "no",
+        "мүмкүнчүлүгү чектелбеген",
+        "без инвалидности",
+        "without a disability",
+    ],
+    [
+        "consultation",
+        "консультация",
+        "консультация",
+        "consultation",
+    ],
+    [
+        "qualified_representation",
+        "квалификациялуу өкүлчүлүк",
+        "квалифицированное представительство",
+        "qualified representation",
+    ],
+    ["family", "үй-бүлө", "семейное право", "family"],
+    ["property", "мүлк", "имущество", "property"],
+    ["labour", "эмгек", "трудовое право", "labour"],
+    ["land", "жер", "земля", "land"],
+    ["housing", "турак жай", "жильё", "housing"],
+    [
+        "social_benefits",
+        "пенсия жана жөлөк пул",
+        "пенсии и пособия",
+        "pensions and benefits",
+    ],
+    ["inheritance", "мурас", "наследство", "inheritance"],
+    ["documents", "документтер", "документы", "documents"],
+    ["criminal", "кылмыш иштери", "уголовные дела", "criminal"],
+    [
+        "administrative",
+        "административдик",
+        "административное",
+        "administrative",
+    ],
+    ["other", "башка", "другое", "other"],
+    ["centre", "борбор", "центр", "centre"],
+    ["kiosk", "киоск", "киоск", "kiosk"],
+    [
+        "hotline",
+        "114 ишеним телефону",
+        "горячая линия 114",
+        "hotline 114",
+    ],
+    ["outreach", "көчмө кабыл алуу", "выездной приём", "outreach"],
+    ["referral", "жолдомо", "направление", "referral"],
+    ["citizen", "жарандар", "граждане", "citizens"],
+    [
+        "business",
+        "жеке сектор",
+        "частный сектор",
+        "private sector",
+    ],
+    [
+        "state_body",
+        "мамлекеттик органдар",
+        "государственные органы",
+        "state bodies",
+    ],
+    ["ayil_okmotu", "айыл өкмөтү", "айыл окмоту", "ayil okmotu"],
+    ["ngo", "бейөкмөт уюмдар", "НКО", "NGOs"],
+    ["roads", "жолдор", "дороги", "roads"],
+    ["water", "суу", "вода", "water"],
+    ["waste", "таштанды", "мусор", "waste"],
+    ["education", "билим берүү", "образование", "education"],
+    ["lighting", "көчө жарыгы", "освещение", "lighting"],
+    ["jobs", "жумуш орундары", "рабочие места", "jobs"],
+    ["safety", "коопсуздук", "безопасность", "safety"],
+    ["health", "саламаттык", "здоровье", "health"],
+    [
+        "social",
+        "социалдык колдоо",
+        "социальная поддержка",
+        "social support",
+    ],
+    [
+        "culture",
+        "маданият жана спорт",
+        "культура и спорт",
+        "culture and sport",
+    ],
+    [
+        "accessibility",
+        "жеткиликтүүлүк",
+        "доступность",
+        "accessibility",
+    ],
+    [
+        "unable",
+        "чечүүгө мүмкүн эмес",
+        "невозможно решить",
+        "unable to solve",
+    ],
+    [
+        "not_responsible",
+        "ыйгарым укугунда эмес",
+        "не в компетенции",
+        "not responsible",
+    ],
+    ["duplicate_of", "кайталанган", "дубликат", "duplicate"],
+    [
+        "referred_to",
+        "башка органга жөнөтүлгөн",
+        "передано другому органу",
+        "referred",
+    ],
+];
+
+/// The name of a cell code of a fixed vocabulary (`female`, `land`, `ngo`, …) in `locale`;
+/// `None` for codes that are data (SOATE codes, direction numbers, age bands).
+#[must_use]
+pub fn cell_label(code: &str, locale: Locale) -> Option<&'static str> {
+    CELL_LABELS
+        .iter()
+        .find(|r| r[0] == code)
+        .map(|[_, ky, ru, en]| pick(locale, ky, ru, en))
 }
 
 /// A published count: a value, or hidden.
@@ -1429,6 +1592,102 @@ mod tests {
             };
             let raw = RawReport { period: FiscalYear(2024).period(), threshold: k, indicators: vec![ind] };
             check_published(&raw)?;
+        }
+    }
+
+    #[test]
+    fn every_vocabulary_code_has_a_label_in_three_languages() {
+        use crate::{AidType, CloseReason, IntakeChannel, IssueCategory, LegalArea, Party, Sector};
+        let mut codes: Vec<String> = vec![
+            "unknown".into(),
+            "female".into(),
+            "male".into(),
+            "organisation".into(),
+            "yes".into(),
+            "no".into(),
+        ];
+        codes.extend(
+            [AidType::Consultation, AidType::QualifiedRepresentation]
+                .iter()
+                .map(snake),
+        );
+        codes.extend(
+            [
+                LegalArea::Family,
+                LegalArea::Property,
+                LegalArea::Labour,
+                LegalArea::Land,
+                LegalArea::Housing,
+                LegalArea::SocialBenefits,
+                LegalArea::Inheritance,
+                LegalArea::Documents,
+                LegalArea::Criminal,
+                LegalArea::Administrative,
+                LegalArea::Other,
+            ]
+            .iter()
+            .map(snake),
+        );
+        codes.extend(
+            [
+                IntakeChannel::Centre,
+                IntakeChannel::Kiosk,
+                IntakeChannel::Hotline,
+                IntakeChannel::Outreach,
+                IntakeChannel::Referral,
+            ]
+            .iter()
+            .map(snake),
+        );
+        codes.extend(
+            [
+                Sector::Citizen,
+                Sector::Business,
+                Sector::StateBody,
+                Sector::AyilOkmotu,
+                Sector::Ngo,
+            ]
+            .iter()
+            .map(snake),
+        );
+        codes.extend(
+            [
+                IssueCategory::Roads,
+                IssueCategory::Water,
+                IssueCategory::Waste,
+                IssueCategory::Education,
+                IssueCategory::Lighting,
+                IssueCategory::Jobs,
+                IssueCategory::Safety,
+                IssueCategory::Health,
+                IssueCategory::Land,
+                IssueCategory::Social,
+                IssueCategory::Culture,
+                IssueCategory::Accessibility,
+                IssueCategory::Other,
+            ]
+            .iter()
+            .map(snake),
+        );
+        let other = Party::Municipality(crate::MunicipalityId(Id::NIL));
+        codes.extend(
+            [
+                CloseReason::Unable,
+                CloseReason::NotResponsible,
+                CloseReason::DuplicateOf(crate::IssueId(Id::NIL)),
+                CloseReason::ReferredTo(other),
+            ]
+            .iter()
+            .map(snake),
+        );
+        for code in codes {
+            for l in Locale::ALL {
+                let label = cell_label(&code, l);
+                assert!(
+                    label.is_some_and(|s| !s.is_empty()),
+                    "{code} has no {l} label"
+                );
+            }
         }
     }
 

@@ -201,7 +201,7 @@ pub fn demo_records(seed: u64, people: usize, fy: FiscalYear) -> Records {
             organisers: [Party::Municipality(MUNICIPALITY)].into(),
             language: Locale::Ky,
             capacity: Some(40),
-            status: if rng.random_bool(0.9) {
+            status: if conference || rng.random_bool(0.9) {
                 EventStatus::Verified
             } else {
                 EventStatus::Cancelled
@@ -289,7 +289,15 @@ pub fn demo_records(seed: u64, people: usize, fy: FiscalYear) -> Records {
                 status: CaseStatus::InStages,
                 hearings: Vec::new(),
                 closure: None,
-                referrals: Vec::new(),
+                referrals: if rng.random_bool(0.3) {
+                    vec![Referral {
+                        to: Party::Organisation(centre),
+                        on,
+                        status: ReferralStatus::Sent,
+                    }]
+                } else {
+                    Vec::new()
+                },
             });
         }
         r.requests.push(req);
@@ -409,6 +417,71 @@ pub fn demo_records(seed: u64, people: usize, fy: FiscalYear) -> Records {
         });
     }
 
+    // Policy recommendations and an information campaign.
+    let directions = [
+        "Мүмкүнчүлүгү чектелген адамдар үчүн жумуш орундары",
+        "Жергиликтүү бюджетке катышуу",
+        "Акысыз юридикалык жардамдын жеткиликтүүлүгү",
+    ];
+    for (i, title) in directions.iter().enumerate() {
+        let drafted = day(&mut rng);
+        let submitted =
+            Date::from_days(drafted.days() + 30).min(Date::from_days(period.end.days() - 1));
+        let adopted = i == 0;
+        r.recommendations.push(Recommendation {
+            meta: RecordMeta::new(
+                ids.next(Timestamp::bishkek_midnight(drafted).0),
+                scope,
+                Tier::Public,
+                stamp_on(drafted),
+            ),
+            direction: Direction(i as u16 + 1),
+            title: LocalizedText::ky(*title),
+            body: LocalizedText::ky("Сунуштун тексти"),
+            co_authors: BTreeSet::new(),
+            versions: Vec::new(),
+            target_body: None,
+            stage: if adopted {
+                RecommendationStage::PartiallyAdopted
+            } else {
+                RecommendationStage::Submitted
+            },
+            submitted_on: Some(submitted),
+            official_response: adopted.then(|| OfficialResponse {
+                received_on: submitted,
+                reference: "№ 12-345".to_string(),
+                outcome: ResponseOutcome::PartiallyAdopted,
+                summary: LocalizedText::ky("Жарым-жартылай кабыл алынды"),
+            }),
+            linked_acts: BTreeSet::new(),
+        });
+    }
+    let start = day(&mut rng);
+    r.campaigns.push(Campaign {
+        meta: RecordMeta::new(
+            ids.next(Timestamp::bishkek_midnight(start).0),
+            scope,
+            Tier::Public,
+            stamp_on(start),
+        ),
+        name: LocalizedText::ky("Укугуңду бил").with(Locale::Ru, "Знай свои права"),
+        channels: [
+            CampaignChannel::Radio,
+            CampaignChannel::SocialMedia,
+            CampaignChannel::Meetings,
+        ]
+        .into(),
+        starts_on: start,
+        ends_on: None,
+        estimated_reach: Some(rng.random_range(5_000..20_000)),
+    });
+
+    for rec in &r.recommendations {
+        rec.validate().expect("demo recommendation valid");
+    }
+    for rec in &r.campaigns {
+        rec.validate().expect("demo campaign valid");
+    }
     for rec in &r.persons {
         rec.validate().expect("demo person valid");
     }

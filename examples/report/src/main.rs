@@ -4,7 +4,9 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use kenesh_model::indicators::{Cell, IndicatorConfig, Target, Unit, compute};
+use kenesh_model::indicators::{
+    Cell, Dimension, IndicatorConfig, Target, Unit, cell_label, compute,
+};
 use kenesh_model::text::Locale;
 use kenesh_model::{Date, FiscalYear, SoateCode, TerritoryRegistry};
 
@@ -37,10 +39,8 @@ struct Words {
     title: &'static str,
     place: &'static str,
     period: &'static str,
-    total: &'static str,
     target: &'static str,
     hidden: &'static str,
-    estimate: &'static str,
     som: &'static str,
     note: &'static str,
 }
@@ -51,10 +51,8 @@ fn words(l: Locale) -> Words {
             title: "«Жигердүү жарандар» көрсөткүчтөрү",
             place: "Аймак",
             period: "Мезгил",
-            total: "Бардыгы",
             target: "максат",
             hidden: "жашырылган",
-            estimate: "болжол менен",
             som: "сом",
             note: "5тен аз адамдар көрсөтүлбөйт (жашырылган).",
         },
@@ -62,10 +60,8 @@ fn words(l: Locale) -> Words {
             title: "Показатели «Активные граждане»",
             place: "Территория",
             period: "Период",
-            total: "Всего",
             target: "цель",
             hidden: "скрыто",
-            estimate: "оценка",
             som: "сом",
             note: "Число людей меньше 5 не показывается (скрыто).",
         },
@@ -73,10 +69,8 @@ fn words(l: Locale) -> Words {
             title: "Active Communities indicators",
             place: "Territory",
             period: "Period",
-            total: "Total",
             target: "target",
             hidden: "suppressed",
-            estimate: "estimate",
             som: "KGS",
             note: "Counts of fewer than 5 people are suppressed.",
         },
@@ -144,23 +138,18 @@ fn main() -> ExitCode {
     let w = words(locale);
     let aymak: SoateCode = kenesh_report::AYMAK.parse().expect("demo code");
     let last_day = Date::from_days(fy.period().end.days() - 1);
-    let rayon = aymak.parent().and_then(|p| registry.get(p, last_day));
-    let place = rayon.map_or_else(
-        || aymak.to_string(),
-        |t| {
-            format!(
-                "{} ({})",
-                if locale == Locale::Ru {
-                    &t.name_ru
-                } else {
-                    &t.name_ky
-                },
-                aymak
-            )
-        },
-    );
+    let name_of = |code: SoateCode| {
+        registry.get(code, last_day).map(|t| {
+            if locale == Locale::Ru {
+                t.name_ru.clone()
+            } else {
+                t.name_ky.clone()
+            }
+        })
+    };
+    let place = aymak.parent().and_then(name_of).unwrap_or_default();
     println!("{}", w.title);
-    println!("{}: {place}", w.place);
+    println!("{}: {place} ({aymak})", w.place);
     println!(
         "{}: {fy} ({} – {})\n",
         w.period,
@@ -170,8 +159,19 @@ fn main() -> ExitCode {
     let show = |c: Cell, unit: Unit| match (c, unit) {
         (Cell::Suppressed, _) => format!("<{}>", w.hidden),
         (Cell::Value(v), Unit::Tyiyn) => format!("{} {}", v / 100, w.som),
-        (Cell::Value(v), Unit::EstimatedPeople) => format!("~{v} ({})", w.estimate),
+        (Cell::Value(v), Unit::EstimatedPeople) => format!("~{v}"),
         (Cell::Value(v), _) => v.to_string(),
+    };
+    let label = |d: Dimension, code: &str| -> String {
+        if matches!(d, Dimension::Oblast | Dimension::Rayon)
+            && let Some(name) = code.parse::<SoateCode>().ok().and_then(name_of)
+        {
+            return name;
+        }
+        if d == Dimension::Direction {
+            return format!("№{code}");
+        }
+        cell_label(code, locale).map_or_else(|| code.to_string(), str::to_string)
     };
     for ind in &report.indicators {
         let target = ind
@@ -184,24 +184,15 @@ fn main() -> ExitCode {
             ind.name.best(locale),
             show(ind.total, ind.unit)
         );
-        for b in &ind.breakdowns {
+        for b in ind.breakdowns.iter().filter(|b| !b.cells.is_empty()) {
             let cells: Vec<String> = b
                 .cells
                 .iter()
-                .map(|(l, c)| format!("{l} {}", show(*c, ind.unit)))
+                .map(|(l, c)| format!("{} {}", label(b.dimension, l), show(*c, ind.unit)))
                 .collect();
-            println!("       {:?}: {}", b.dimension, cells.join(", "));
+            println!("       {}: {}", b.dimension.label(locale), cells.join(", "));
         }
     }
-    println!(
-        "\n{} {}",
-        w.note,
-        w.total
-            .to_lowercase()
-            .chars()
-            .next()
-            .map(|_| "")
-            .unwrap_or("")
-    );
+    println!("\n{}", w.note);
     ExitCode::SUCCESS
 }
