@@ -3,7 +3,9 @@
 
 /// Touches the crates so they are linked, not just named.
 pub fn touch() -> usize {
-    core::mem::size_of::<kenesh_model::Id>() + core::mem::size_of::<kenesh_model::Tier>()
+    core::mem::size_of::<kenesh_model::Id>()
+        + core::mem::size_of::<kenesh_model::Tier>()
+        + core::mem::size_of::<kenesh_merge::Hlc>()
 }
 
 #[panic_handler]

@@ -1,0 +1,445 @@
+//! Ops: the fixed envelope every build can read, and a payload only builds that know the
+//! field decode.
+//!
+//! An op is kept as the exact envelope bytes it arrived with, its payload hash, and (where
+//! the holder may see it and it is not erased) its payload. A build that meets an entity kind,
+//! field or action it does not know stores and forwards the op byte-identical and leaves it out
+//! of its materialised state.
+
+use alloc::vec::Vec;
+use core::fmt;
+
+use kenesh_model::{DeviceId, Id, PersonId, Scope, Tier};
+use serde::{Deserialize, Serialize};
+
+use crate::Hlc;
+
+/// Most op ids one op may supersede.
+pub const MAX_SUPERSEDES: usize = 64;
+/// Most persons one op may concern.
+pub const MAX_PERSONS: usize = 16;
+/// Largest envelope, in bytes.
+pub const MAX_ENVELOPE: usize = 2_048;
+/// Largest payload, in bytes.
+pub const MAX_PAYLOAD: usize = 256 * 1024;
+
+/// An op's identity: the device that made it and its number there (1, 2, 3, …).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct OpId {
+    /// The device that made the op.
+    pub origin: DeviceId,
+    /// Its sequence number on that device, from 1, contiguous.
+    pub seq: u64,
+}
+
+impl OpId {
+    /// An op id.
+    #[must_use]
+    pub const fn new(origin: u32, seq: u64) -> OpId {
+        OpId {
+            origin: DeviceId(origin),
+            seq,
+        }
+    }
+}
+
+impl fmt::Display for OpId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.origin.0, self.seq)
+    }
+}
+
+/// What an op does. A code this build does not know is kept as it is.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Action(pub u8);
+
+impl Action {
+    /// Creates a record: kind, scope and tier are fixed; the payload holds initial field
+    /// values (see [`CreatePayload`]).
+    pub const CREATE: Action = Action(0);
+    /// Writes a register field; supersedes the writes it saw.
+    pub const SET: Action = Action(1);
+    /// Adds an element to a set field (the payload is the element).
+    pub const ADD: Action = Action(2);
+    /// Removes an element from a set field: supersedes the adds of it that it saw.
+    pub const REMOVE: Action = Action(3);
+    /// Appends an entry to a log field.
+    pub const APPEND: Action = Action(4);
+    /// Moves a workflow field: the payload is a [`TransitionPayload`]; supersedes the
+    /// transitions it saw.
+    pub const TRANSITION: Action = Action(5);
+    /// Reopens a terminal workflow state: supersedes the op that closed it.
+    pub const REOPEN: Action = Action(6);
+    /// Hides the record (its ops are kept).
+    pub const TOMBSTONE: Action = Action(7);
+    /// Changes the record's owner scope (the payload is the new [`Scope`]); applied by the
+    /// server.
+    pub const CHANGE_OWNER: Action = Action(8);
+    /// Erases the persons it names: their payloads are destroyed everywhere it reaches.
+    pub const ERASE: Action = Action(9);
+
+    /// Whether this build knows the action.
+    #[must_use]
+    pub fn is_known(self) -> bool {
+        self.0 <= 9
+    }
+
+    /// A stable name (`create`, `set`, …), or `unknown`.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        const NAMES: [&str; 10] = [
+            "create",
+            "set",
+            "add",
+            "remove",
+            "append",
+            "transition",
+            "reopen",
+            "tombstone",
+            "change_owner",
+            "erase",
+        ];
+        NAMES.get(usize::from(self.0)).copied().unwrap_or("unknown")
+    }
+}
+
+impl fmt::Debug for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Action({}:{})", self.0, self.name())
+    }
+}
+
+/// The envelope: what every build reads, whatever the schema.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Envelope {
+    /// The device that made the op.
+    pub origin: DeviceId,
+    /// Its number on that device.
+    pub seq: u64,
+    /// The ops this op replaces (register writes, set adds, transitions, a close).
+    pub supersedes: Vec<OpId>,
+    /// When, by the origin's hybrid logical clock (breaks ties between concurrent writes).
+    pub hlc: Hlc,
+    /// The entity kind's registry code (maybe unknown to this build).
+    pub kind: u16,
+    /// The record.
+    pub entity: Id,
+    /// The field's id in the kind's schema; 0 for record-level actions.
+    pub field: u16,
+    /// What it does.
+    pub action: Action,
+    /// The record's owner scope.
+    pub scope: Scope,
+    /// The op's tier: the higher of the record's and the field's.
+    pub tier: Tier,
+    /// The persons whose data the payload holds (erasure and consent reach them).
+    pub persons: Vec<PersonId>,
+}
+
+impl Envelope {
+    /// The op's id.
+    #[must_use]
+    pub fn id(&self) -> OpId {
+        OpId {
+            origin: self.origin,
+            seq: self.seq,
+        }
+    }
+}
+
+/// A payload and the salt of the commit it came in (the salt is withheld with the payload,
+/// so a peer holding only the envelope cannot guess a small payload from its hash).
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Payload {
+    /// The commit's salt.
+    pub salt: [u8; 16],
+    /// The field value, postcard-encoded by a build that knows the field.
+    pub bytes: Vec<u8>,
+}
+
+impl fmt::Debug for Payload {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Payload({} bytes)", self.bytes.len())
+    }
+}
+
+impl Payload {
+    /// The salted hash the envelope's holder checks the payload against.
+    #[must_use]
+    pub fn hash(&self) -> [u8; 32] {
+        let mut h = blake3::Hasher::new_derive_key("kenesh 2026 payload v1");
+        h.update(&self.salt);
+        h.update(&self.bytes);
+        *h.finalize().as_bytes()
+    }
+}
+
+/// The payload of a [`Action::CREATE`]: initial values as (field id, bytes) pairs. A register
+/// field appears once; a set field once per element; a log field once per entry; a workflow
+/// field once, as its state code in one byte.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreatePayload {
+    /// The initial values.
+    pub fields: Vec<(u16, Vec<u8>)>,
+}
+
+/// The payload of a [`Action::TRANSITION`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransitionPayload {
+    /// The state the writer saw.
+    pub from: u8,
+    /// The state it moved to.
+    pub to: u8,
+}
+
+/// Why bytes are not a valid op.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum OpError {
+    /// The envelope is larger than [`MAX_ENVELOPE`].
+    #[error("envelope of {len} bytes is over the limit of {max}")]
+    EnvelopeTooLarge {
+        /// Its length.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The envelope bytes do not decode.
+    #[error("envelope does not decode: {0}")]
+    Envelope(postcard::Error),
+    /// Bytes follow the envelope.
+    #[error("{0} bytes follow the envelope")]
+    TrailingBytes(usize),
+    /// The envelope is not in canonical form (for example a padded varint): its identity
+    /// would be ambiguous.
+    #[error("envelope is not canonically encoded")]
+    NonCanonical,
+    /// More supersedes than [`MAX_SUPERSEDES`].
+    #[error("{count} superseded ops, the limit is {max}")]
+    TooManySupersedes {
+        /// How many.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// More persons than [`MAX_PERSONS`].
+    #[error("{count} persons, the limit is {max}")]
+    TooManyPersons {
+        /// How many.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// Sequence number 0 (seqs start at 1).
+    #[error("seq 0: sequence numbers start at 1")]
+    ZeroSeq,
+    /// An op supersedes itself.
+    #[error("the op supersedes itself")]
+    SelfSupersede,
+    /// The payload is larger than [`MAX_PAYLOAD`].
+    #[error("payload of {len} bytes is over the limit of {max}")]
+    PayloadTooLarge {
+        /// Its length.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The payload does not match the envelope's payload hash.
+    #[error("the payload does not match its hash")]
+    PayloadMismatch,
+}
+
+/// An op as held by a replica: the exact envelope bytes, the decoded envelope, the payload
+/// hash, and the payload where it is held.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Op {
+    bytes: Vec<u8>,
+    envelope: Envelope,
+    payload_hash: [u8; 32],
+    payload: Option<Payload>,
+}
+
+impl fmt::Debug for Op {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Op")
+            .field("id", &self.id())
+            .field("action", &self.envelope.action)
+            .field("kind", &self.envelope.kind)
+            .field("field", &self.envelope.field)
+            .field("payload", &self.payload)
+            .finish()
+    }
+}
+
+fn check_envelope(e: &Envelope) -> Result<(), OpError> {
+    if e.seq == 0 {
+        return Err(OpError::ZeroSeq);
+    }
+    if e.supersedes.len() > MAX_SUPERSEDES {
+        return Err(OpError::TooManySupersedes {
+            count: e.supersedes.len(),
+            max: MAX_SUPERSEDES,
+        });
+    }
+    if e.persons.len() > MAX_PERSONS {
+        return Err(OpError::TooManyPersons {
+            count: e.persons.len(),
+            max: MAX_PERSONS,
+        });
+    }
+    if e.supersedes.contains(&e.id()) {
+        return Err(OpError::SelfSupersede);
+    }
+    Ok(())
+}
+
+impl Op {
+    /// Makes an op: encodes the envelope canonically and hashes the payload.
+    ///
+    /// # Errors
+    /// When the envelope or payload breaks a limit.
+    pub fn new(envelope: Envelope, payload: Payload) -> Result<Op, OpError> {
+        check_envelope(&envelope)?;
+        if payload.bytes.len() > MAX_PAYLOAD {
+            return Err(OpError::PayloadTooLarge {
+                len: payload.bytes.len(),
+                max: MAX_PAYLOAD,
+            });
+        }
+        let bytes = postcard::to_allocvec(&envelope).map_err(OpError::Envelope)?;
+        if bytes.len() > MAX_ENVELOPE {
+            return Err(OpError::EnvelopeTooLarge {
+                len: bytes.len(),
+                max: MAX_ENVELOPE,
+            });
+        }
+        Ok(Op {
+            bytes,
+            envelope,
+            payload_hash: payload.hash(),
+            payload: Some(payload),
+        })
+    }
+
+    /// An op from what arrived: the envelope bytes, the payload hash, and the payload if it
+    /// came. The bytes are kept exactly as given.
+    ///
+    /// # Errors
+    /// When the envelope does not decode, is not canonical, breaks a limit, or the payload
+    /// does not match its hash. Nothing is allocated beyond a small multiple of the input.
+    pub fn from_parts(
+        envelope_bytes: &[u8],
+        payload_hash: [u8; 32],
+        payload: Option<Payload>,
+    ) -> Result<Op, OpError> {
+        if envelope_bytes.len() > MAX_ENVELOPE {
+            return Err(OpError::EnvelopeTooLarge {
+                len: envelope_bytes.len(),
+                max: MAX_ENVELOPE,
+            });
+        }
+        let (envelope, rest): (Envelope, _) =
+            postcard::take_from_bytes(envelope_bytes).map_err(OpError::Envelope)?;
+        if !rest.is_empty() {
+            return Err(OpError::TrailingBytes(rest.len()));
+        }
+        check_envelope(&envelope)?;
+        let canonical = postcard::to_allocvec(&envelope).map_err(OpError::Envelope)?;
+        if canonical != envelope_bytes {
+            return Err(OpError::NonCanonical);
+        }
+        if let Some(p) = &payload {
+            if p.bytes.len() > MAX_PAYLOAD {
+                return Err(OpError::PayloadTooLarge {
+                    len: p.bytes.len(),
+                    max: MAX_PAYLOAD,
+                });
+            }
+            if p.hash() != payload_hash {
+                return Err(OpError::PayloadMismatch);
+            }
+        }
+        Ok(Op {
+            bytes: canonical,
+            envelope,
+            payload_hash,
+            payload,
+        })
+    }
+
+    /// The op's id.
+    #[must_use]
+    pub fn id(&self) -> OpId {
+        self.envelope.id()
+    }
+    /// The decoded envelope.
+    #[must_use]
+    pub fn envelope(&self) -> &Envelope {
+        &self.envelope
+    }
+    /// The envelope exactly as received (what the origin signed).
+    #[must_use]
+    pub fn envelope_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+    /// The salted payload hash.
+    #[must_use]
+    pub fn payload_hash(&self) -> [u8; 32] {
+        self.payload_hash
+    }
+    /// The payload, where held.
+    #[must_use]
+    pub fn payload(&self) -> Option<&Payload> {
+        self.payload.as_ref()
+    }
+
+    /// The op without its payload: what a peer without read access to its tier receives.
+    #[must_use]
+    pub fn withheld(&self) -> Op {
+        Op {
+            payload: None,
+            ..self.clone()
+        }
+    }
+
+    /// Destroys the payload (erasure).
+    pub(crate) fn drop_payload(&mut self) {
+        self.payload = None;
+    }
+
+    /// Adds a payload that arrived later (a grant was widened), if it matches.
+    pub(crate) fn fill_payload(&mut self, payload: Payload) -> bool {
+        if self.payload.is_none() && payload.hash() == self.payload_hash {
+            self.payload = Some(payload);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// The digest that identifies the op in state hashes: over the envelope bytes and the
+    /// payload hash, so it survives erasure and withholding.
+    #[must_use]
+    pub fn digest(&self) -> [u8; 32] {
+        let mut h = blake3::Hasher::new_derive_key("kenesh 2026 op v1");
+        h.update(&(self.bytes.len() as u32).to_le_bytes());
+        h.update(&self.bytes);
+        h.update(&self.payload_hash);
+        *h.finalize().as_bytes()
+    }
+}
+
+/// Saved as (envelope bytes, payload hash, payload); loading checks everything again.
+impl Serialize for Op {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        (&self.bytes, &self.payload_hash, &self.payload).serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Op {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Op, D::Error> {
+        let (envelope, payload_hash, payload) =
+            <(Vec<u8>, [u8; 32], Option<Payload>)>::deserialize(d)?;
+        Op::from_parts(&envelope, payload_hash, payload).map_err(serde::de::Error::custom)
+    }
+}

@@ -1,0 +1,658 @@
+//! The replica state: every op held, and the records materialised from them.
+//!
+//! [`State::apply`] takes ops in any order, any number of times, and never fails: the state
+//! is a function of the *set* of ops held. Field merges follow the schema that
+//! `kenesh_model::schema` declares for each field:
+//!
+//! | field kind | ops | merge |
+//! |---|---|---|
+//! | register | set (supersedes the writes it saw) | writes nobody superseded survive; several survivors are concurrent: the largest (HLC, origin, seq) shows, and on flagged fields a [`Conflict`] lists every candidate |
+//! | set | add, remove (supersedes the adds it saw) | an element is present while one of its adds is not removed: add wins |
+//! | log | append | grow-only, ordered by (HLC, origin, seq) |
+//! | workflow | transition (from, to), reopen | replay of the transitions in causal order (supersedes), ties by (HLC, origin, seq); a transition from a state that is not current, or that the table forbids, is kept and flagged; a terminal state is left only by a reopen that supersedes the op that closed it |
+//! | record | create, tombstone, change owner, erase | the earliest create counts (others flagged); a tombstone hides; the owner is a register of owner changes; an erase destroys the named persons' payloads for good |
+
+use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::vec::Vec;
+
+use kenesh_model::schema::{self, EntityKind, FieldKind};
+use kenesh_model::{Id, PersonId, Scope, Tier, WorkflowKind};
+use serde::{Deserialize, Serialize};
+
+use crate::Hlc;
+use crate::hash::SetHash;
+use crate::op::{Action, CreatePayload, Op, OpId, TransitionPayload};
+
+/// What applying an op did. Applying never fails.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Applied {
+    /// New, and merged into the state.
+    Applied,
+    /// Already held, byte for byte (or a payload for an op held without one was added).
+    Duplicate,
+    /// Kept, and something about it needs a person's attention or keeps it out of the
+    /// materialised state.
+    Flagged(FlagKind),
+}
+
+/// Why an op was flagged.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum FlagKind {
+    /// The same (origin, seq) arrived with different content: a cloned kiosk or a restored
+    /// backup. Both are kept; the one with the smaller digest is materialised.
+    Equivocation,
+    /// Its payload concerned an erased person and was dropped.
+    PayloadErased,
+    /// Entity kind, field or action unknown to this build: kept and forwarded, not
+    /// materialised.
+    UnknownSchema,
+    /// The action does not fit the field's kind (an add on a register): kept, not
+    /// materialised.
+    ActionMismatch,
+    /// A second create of the same record: the earliest counts.
+    DuplicateCreate,
+    /// A workflow step that the replay refused.
+    Workflow(WorkflowFlag),
+}
+
+/// Why a workflow step was refused in the replay.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum WorkflowFlag {
+    /// Its `from` was not the state when it replayed (a concurrent move got there first).
+    Stale {
+        /// What the writer saw.
+        from: u8,
+        /// What the state was.
+        current: u8,
+    },
+    /// The table forbids it, or it leaves a terminal state.
+    Forbidden {
+        /// From.
+        from: u8,
+        /// To.
+        to: u8,
+    },
+    /// A reopen of a state that is not terminal, or that does not supersede the close.
+    Reopen {
+        /// The state when it replayed.
+        current: u8,
+    },
+    /// Its payload is withheld or erased, so it cannot be replayed here.
+    Unreadable,
+    /// Its supersedes form a cycle (only a forged op can do this).
+    Cycle,
+}
+
+/// A flag on the state, for review.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Flag {
+    /// The op.
+    pub op: OpId,
+    /// Why.
+    pub kind: FlagKind,
+}
+
+/// One candidate of a register conflict.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Candidate {
+    /// The write.
+    pub op: OpId,
+    /// Its timestamp.
+    pub hlc: Hlc,
+    /// Its value (`None` where withheld or erased).
+    pub value: Option<Vec<u8>>,
+}
+
+/// Concurrent writes to a field whose schema asks for review: every candidate, which shows,
+/// and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conflict {
+    /// The entity kind code.
+    pub kind: u16,
+    /// The record.
+    pub entity: Id,
+    /// The field id.
+    pub field: u16,
+    /// The writes nobody superseded, in (HLC, origin, seq) order.
+    pub candidates: Vec<Candidate>,
+    /// The one shown: the largest (HLC, origin, seq).
+    pub shown: OpId,
+}
+
+/// A register: the surviving writes and every id superseded so far.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Register {
+    pub(crate) writes: BTreeMap<OpId, (Hlc, Option<Vec<u8>>)>,
+    pub(crate) superseded: BTreeSet<OpId>,
+}
+
+/// A set: element → the ids of its adds; removed add ids; adds whose payload is not held.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct SetField {
+    pub(crate) adds: BTreeMap<Vec<u8>, BTreeSet<OpId>>,
+    pub(crate) hidden: BTreeSet<OpId>,
+    pub(crate) removed: BTreeSet<OpId>,
+}
+
+/// A workflow's transition log and its replayed state.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Workflow {
+    kind: WorkflowKind,
+    initial: Option<(OpId, u8)>,
+    steps: BTreeMap<OpId, Step>,
+    pub(crate) state: u8,
+    pub(crate) refused: BTreeMap<OpId, WorkflowFlag>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct Step {
+    hlc: Hlc,
+    supersedes: Vec<OpId>,
+    /// `None` for a reopen; `Some(None)` for a transition whose payload is not held.
+    change: Option<Option<TransitionPayload>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum Field {
+    Register(Register),
+    Set(SetField),
+    /// Entries by (HLC, op, index within the op).
+    Log(BTreeMap<(Hlc, OpId, u32), Option<Vec<u8>>>),
+    Workflow(Workflow),
+}
+
+/// A record's merged state.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Entity {
+    pub(crate) creates: BTreeSet<(Hlc, OpId)>,
+    pub(crate) scope: Option<Scope>,
+    pub(crate) tier: Option<Tier>,
+    pub(crate) tombstoned: bool,
+    pub(crate) owner: Register,
+    pub(crate) fields: BTreeMap<u16, Field>,
+    pub(crate) ops: BTreeSet<OpId>,
+}
+
+/// A replica's state: the ops it holds, the records materialised from them, the flags and
+/// the state hashes.
+///
+/// ```
+/// use kenesh_merge::{Applied, OpBuilder, State};
+/// use kenesh_model::{schema::EntityKind, Id};
+///
+/// let mut kiosk = OpBuilder::new(1);
+/// let id = Id::from_u128(5);
+/// let create = kiosk.create(EntityKind::Issue, id, vec![(1, b"old".to_vec())]).unwrap();
+/// let retitle = kiosk.set(EntityKind::Issue, id, 1, b"new".to_vec(), &[create.id()]).unwrap();
+/// let (mut a, mut b) = (State::new(), State::new());
+/// assert_eq!(a.apply(retitle.clone()), Applied::Applied); // before its create: held
+/// a.apply(create.clone());
+/// b.apply(create);
+/// b.apply(retitle.clone());
+/// assert_eq!(b.apply(retitle), Applied::Duplicate);
+/// assert_eq!(a.state_hashes(), b.state_hashes());
+/// assert_eq!(a.snapshot(), b.snapshot());
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct State {
+    pub(crate) ops: BTreeMap<OpId, Op>,
+    /// Losing versions of equivocated op ids.
+    pub(crate) equivocations: BTreeMap<OpId, Vec<Op>>,
+    pub(crate) entities: BTreeMap<(u16, Id), Entity>,
+    pub(crate) erased: BTreeSet<PersonId>,
+    pub(crate) hashes: BTreeMap<(Scope, Tier), SetHash>,
+    /// Ops kept but not materialised (unknown schema, action mismatch), by id.
+    pub(crate) inert: BTreeMap<OpId, FlagKind>,
+    /// A record to redo after the op being applied (an earlier create arrived late).
+    #[serde(skip)]
+    pending_rebuild: Option<(u16, Id)>,
+}
+
+fn field_kind(kind: u16, field: u16) -> Option<FieldKind> {
+    let k = EntityKind::from_code(kind)?;
+    let f = schema::entity(k).field(field)?;
+    (!f.retired).then_some(f.kind)
+}
+
+impl State {
+    /// An empty state.
+    #[must_use]
+    pub fn new() -> State {
+        State::default()
+    }
+
+    /// Applies one op. Never fails; see [`Applied`].
+    pub fn apply(&mut self, mut op: Op) -> Applied {
+        let id = op.id();
+        if let Some(held) = self.ops.get_mut(&id) {
+            if held.envelope_bytes() == op.envelope_bytes()
+                && held.payload_hash() == op.payload_hash()
+            {
+                // The same op; maybe it now brings the payload we lacked.
+                let erased = op
+                    .envelope()
+                    .persons
+                    .iter()
+                    .any(|p| self.erased.contains(p));
+                if let (Some(p), false) = (op.payload().cloned(), erased)
+                    && held.payload().is_none()
+                    && held.fill_payload(p)
+                {
+                    let key = (held.envelope().kind, held.envelope().entity);
+                    self.rebuild(key);
+                    return Applied::Applied;
+                }
+                return Applied::Duplicate;
+            }
+            return self.equivocate(op);
+        }
+        let mut flagged = None;
+        if op.payload().is_some()
+            && op
+                .envelope()
+                .persons
+                .iter()
+                .any(|p| self.erased.contains(p))
+        {
+            op.drop_payload();
+            flagged = Some(FlagKind::PayloadErased);
+        }
+        let e = op.envelope();
+        self.hashes
+            .entry((e.scope, e.tier))
+            .or_default()
+            .add(&op.digest());
+        let key = (e.kind, e.entity);
+        let erase = (e.action == Action::ERASE).then(|| e.persons.clone());
+        let outcome = self.materialise(&op);
+        self.ops.insert(id, op);
+        if let Some(k) = self.pending_rebuild.take() {
+            self.rebuild(k);
+        }
+        if let Some(persons) = erase {
+            self.erase(&persons);
+        }
+        match (flagged, outcome) {
+            (Some(f), _) | (None, Some(f)) => Applied::Flagged(f),
+            (None, None) => {
+                // A workflow step may be refused by the replay.
+                let refused = self.entities.get(&key).and_then(|ent| {
+                    ent.fields.values().find_map(|f| match f {
+                        Field::Workflow(w) => w.refused.get(&id).copied(),
+                        _ => None,
+                    })
+                });
+                refused.map_or(Applied::Applied, |w| {
+                    Applied::Flagged(FlagKind::Workflow(w))
+                })
+            }
+        }
+    }
+
+    /// Two different ops with one id: keep both, materialise the smaller digest.
+    fn equivocate(&mut self, op: Op) -> Applied {
+        let id = op.id();
+        let losers = self.equivocations.entry(id).or_default();
+        if losers.iter().any(|l| l.digest() == op.digest()) {
+            return Applied::Duplicate;
+        }
+        let e = op.envelope();
+        self.hashes
+            .entry((e.scope, e.tier))
+            .or_default()
+            .add(&op.digest());
+        let held = self.ops.get(&id).map(Op::digest);
+        if held.is_some_and(|h| op.digest() < h) {
+            // The newcomer wins: swap, and rebuild what the old one touched.
+            let old = self.ops.insert(id, op);
+            let mut touched = BTreeSet::new();
+            if let Some(old) = old {
+                touched.insert((old.envelope().kind, old.envelope().entity));
+                self.equivocations.entry(id).or_default().push(old);
+            }
+            if let Some(new) = self.ops.get(&id) {
+                touched.insert((new.envelope().kind, new.envelope().entity));
+            }
+            for key in touched {
+                self.rebuild(key);
+            }
+        } else {
+            self.equivocations.entry(id).or_default().push(op);
+        }
+        if let Some(l) = self.equivocations.get_mut(&id) {
+            l.sort_by_key(Op::digest);
+        }
+        Applied::Flagged(FlagKind::Equivocation)
+    }
+
+    /// Destroys the payloads of every op naming an erased person, for good.
+    fn erase(&mut self, persons: &[PersonId]) {
+        let mut touched = BTreeSet::new();
+        for p in persons {
+            self.erased.insert(*p);
+        }
+        for op in self
+            .ops
+            .values_mut()
+            .chain(self.equivocations.values_mut().flatten())
+        {
+            let e = op.envelope();
+            if op.payload().is_some() && e.persons.iter().any(|p| persons.contains(p)) {
+                touched.insert((e.kind, e.entity));
+                op.drop_payload();
+            }
+        }
+        for key in touched {
+            self.rebuild(key);
+        }
+    }
+
+    /// Recomputes a record from its ops.
+    fn rebuild(&mut self, key: (u16, Id)) {
+        let Some(ent) = self.entities.remove(&key) else {
+            return;
+        };
+        let mut ops: Vec<Op> = ent
+            .ops
+            .iter()
+            .filter_map(|id| self.ops.get(id).cloned())
+            .collect();
+        // The winning create first, so no later create displaces it mid-rebuild; the order
+        // of the rest does not matter.
+        ops.sort_by_key(|op| {
+            let e = op.envelope();
+            (e.action != Action::CREATE, e.hlc, op.id())
+        });
+        for op in &ops {
+            let _ = self.materialise(op);
+        }
+        self.pending_rebuild = None;
+    }
+
+    /// Merges one op into its record. Returns a flag when the op is kept but not merged.
+    fn materialise(&mut self, op: &Op) -> Option<FlagKind> {
+        let e = op.envelope();
+        let id = op.id();
+        let payload = op.payload().map(|p| p.bytes.as_slice());
+        if EntityKind::from_code(e.kind).is_none() || !e.action.is_known() {
+            self.inert.insert(id, FlagKind::UnknownSchema);
+            return Some(FlagKind::UnknownSchema);
+        }
+        let ent = self.entities.entry((e.kind, e.entity)).or_default();
+        ent.ops.insert(id);
+        let fk = field_kind(e.kind, e.field);
+        match e.action {
+            Action::CREATE => {
+                let before = ent.creates.first().map(|(_, i)| *i);
+                ent.creates.insert((e.hlc, id));
+                let first = ent.creates.first().map(|(_, i)| *i);
+                if first != Some(id) {
+                    return Some(FlagKind::DuplicateCreate);
+                }
+                if before.is_some() {
+                    // An earlier create displaced the one merged so far: redo the record.
+                    self.pending_rebuild = Some((e.kind, e.entity));
+                    return None;
+                }
+                ent.scope = Some(e.scope);
+                ent.tier = Some(e.tier);
+                let init: CreatePayload = payload
+                    .and_then(|p| postcard::from_bytes(p).ok())
+                    .unwrap_or_default();
+                for (field, value) in init.fields {
+                    let Some(kind) = field_kind(e.kind, field) else {
+                        continue;
+                    };
+                    let f = ent.fields.entry(field).or_insert_with(|| new_field(kind));
+                    match f {
+                        Field::Register(r) => r.write(id, e.hlc, &[], Some(value)),
+                        Field::Set(s) => s.add(id, Some(value)),
+                        Field::Log(l) => {
+                            // Several entries of one create keep their payload order.
+                            let n = l.range((e.hlc, id, 0)..=(e.hlc, id, u32::MAX)).count();
+                            l.insert((e.hlc, id, n as u32), Some(value));
+                        }
+                        Field::Workflow(w) => {
+                            w.initial = Some((id, value.first().copied().unwrap_or(0)));
+                            w.replay();
+                        }
+                    }
+                }
+                None
+            }
+            Action::TOMBSTONE => {
+                ent.tombstoned = true;
+                None
+            }
+            Action::CHANGE_OWNER => {
+                ent.owner
+                    .write(id, e.hlc, &e.supersedes, payload.map(<[u8]>::to_vec));
+                None
+            }
+            Action::ERASE => None,
+            action => {
+                let Some(kind) = fk else {
+                    self.inert.insert(id, FlagKind::UnknownSchema);
+                    return Some(FlagKind::UnknownSchema);
+                };
+                let f = ent.fields.entry(e.field).or_insert_with(|| new_field(kind));
+                let ok = match (f, action) {
+                    (Field::Register(r), Action::SET) => {
+                        r.write(id, e.hlc, &e.supersedes, payload.map(<[u8]>::to_vec));
+                        true
+                    }
+                    (Field::Set(s), Action::ADD) => {
+                        s.add(id, payload.map(<[u8]>::to_vec));
+                        true
+                    }
+                    (Field::Set(s), Action::REMOVE) => {
+                        s.removed.extend(e.supersedes.iter().copied());
+                        true
+                    }
+                    (Field::Log(l), Action::APPEND) => {
+                        l.insert((e.hlc, id, 0), payload.map(<[u8]>::to_vec));
+                        true
+                    }
+                    (Field::Workflow(w), Action::TRANSITION) => {
+                        let change =
+                            payload.map(|p| postcard::from_bytes::<TransitionPayload>(p).ok());
+                        let change = Some(change.flatten());
+                        w.steps.insert(
+                            id,
+                            Step {
+                                hlc: e.hlc,
+                                supersedes: e.supersedes.clone(),
+                                change,
+                            },
+                        );
+                        w.replay();
+                        true
+                    }
+                    (Field::Workflow(w), Action::REOPEN) => {
+                        w.steps.insert(
+                            id,
+                            Step {
+                                hlc: e.hlc,
+                                supersedes: e.supersedes.clone(),
+                                change: None,
+                            },
+                        );
+                        w.replay();
+                        true
+                    }
+                    _ => false,
+                };
+                if ok {
+                    None
+                } else {
+                    self.inert.insert(id, FlagKind::ActionMismatch);
+                    Some(FlagKind::ActionMismatch)
+                }
+            }
+        }
+    }
+}
+
+fn new_field(kind: FieldKind) -> Field {
+    match kind {
+        FieldKind::Register => Field::Register(Register::default()),
+        FieldKind::Set => Field::Set(SetField::default()),
+        FieldKind::Log => Field::Log(BTreeMap::new()),
+        FieldKind::Workflow(w) => Field::Workflow(Workflow {
+            kind: w,
+            initial: None,
+            steps: BTreeMap::new(),
+            state: w.initial(),
+            refused: BTreeMap::new(),
+        }),
+    }
+}
+
+impl Register {
+    fn write(&mut self, id: OpId, hlc: Hlc, supersedes: &[OpId], value: Option<Vec<u8>>) {
+        for s in supersedes {
+            self.superseded.insert(*s);
+            self.writes.remove(s);
+        }
+        if !self.superseded.contains(&id) {
+            self.writes.insert(id, (hlc, value));
+        }
+    }
+
+    /// The surviving writes, in (HLC, origin, seq) order.
+    pub(crate) fn survivors(&self) -> Vec<(OpId, Hlc, Option<&Vec<u8>>)> {
+        let mut v: Vec<_> = self
+            .writes
+            .iter()
+            .map(|(id, (h, val))| (*id, *h, val.as_ref()))
+            .collect();
+        v.sort_by_key(|(id, h, _)| (*h, *id));
+        v
+    }
+
+    pub(crate) fn shown(&self) -> Option<(OpId, Hlc, Option<&Vec<u8>>)> {
+        self.survivors().pop()
+    }
+}
+
+impl SetField {
+    fn add(&mut self, id: OpId, value: Option<Vec<u8>>) {
+        match value {
+            Some(v) => {
+                self.adds.entry(v).or_default().insert(id);
+            }
+            None => {
+                self.hidden.insert(id);
+            }
+        }
+    }
+
+    pub(crate) fn elements(&self) -> impl Iterator<Item = &Vec<u8>> {
+        self.adds
+            .iter()
+            .filter(|(_, ids)| ids.iter().any(|i| !self.removed.contains(i)))
+            .map(|(v, _)| v)
+    }
+}
+
+impl Workflow {
+    /// Replays the transition log in causal order (supersedes), ties by (HLC, origin, seq).
+    fn replay(&mut self) {
+        let mut state = self.initial.map_or_else(|| self.kind.initial(), |(_, s)| s);
+        let mut closed_by: Option<OpId> = self.initial.map(|(i, _)| i);
+        self.refused.clear();
+        // Kahn's algorithm over the supersedes edges between steps held.
+        let mut indegree: BTreeMap<OpId, usize> = self.steps.keys().map(|k| (*k, 0)).collect();
+        let mut children: BTreeMap<OpId, Vec<OpId>> = BTreeMap::new();
+        for (id, step) in &self.steps {
+            let mut parents: Vec<OpId> = step.supersedes.clone();
+            parents.sort_unstable();
+            parents.dedup();
+            for p in parents {
+                if self.steps.contains_key(&p) {
+                    children.entry(p).or_default().push(*id);
+                    if let Some(d) = indegree.get_mut(id) {
+                        *d += 1;
+                    }
+                }
+            }
+        }
+        let mut ready: BTreeSet<(Hlc, OpId)> = indegree
+            .iter()
+            .filter(|(_, d)| **d == 0)
+            .filter_map(|(id, _)| self.steps.get(id).map(|s| (s.hlc, *id)))
+            .collect();
+        let mut done = BTreeSet::new();
+        while let Some((_, id)) = ready.pop_first() {
+            done.insert(id);
+            let Some(step) = self.steps.get(&id) else {
+                continue;
+            };
+            match step.change {
+                None => {
+                    // Reopen: only of a terminal state, superseding the op that closed it.
+                    let closes = closed_by.is_some_and(|c| step.supersedes.contains(&c));
+                    match (self.kind.is_terminal(state), closes) {
+                        (Some(true), true) => match self.kind.reopen(state) {
+                            Ok(s) => {
+                                state = s;
+                                closed_by = Some(id);
+                            }
+                            Err(_) => {
+                                self.refused
+                                    .insert(id, WorkflowFlag::Reopen { current: state });
+                            }
+                        },
+                        _ => {
+                            self.refused
+                                .insert(id, WorkflowFlag::Reopen { current: state });
+                        }
+                    }
+                }
+                Some(None) => {
+                    self.refused.insert(id, WorkflowFlag::Unreadable);
+                }
+                Some(Some(TransitionPayload { from, to })) => {
+                    if from != state {
+                        self.refused.insert(
+                            id,
+                            WorkflowFlag::Stale {
+                                from,
+                                current: state,
+                            },
+                        );
+                    } else {
+                        match self.kind.transition(from, to) {
+                            Ok(s) => {
+                                state = s;
+                                closed_by = Some(id);
+                            }
+                            Err(_) => {
+                                self.refused
+                                    .insert(id, WorkflowFlag::Forbidden { from, to });
+                            }
+                        }
+                    }
+                }
+            }
+            for c in children.get(&id).into_iter().flatten() {
+                if let Some(d) = indegree.get_mut(c) {
+                    *d -= 1;
+                    if *d == 0
+                        && let Some(s) = self.steps.get(c)
+                    {
+                        ready.insert((s.hlc, *c));
+                    }
+                }
+            }
+        }
+        for id in self.steps.keys() {
+            if !done.contains(id) {
+                self.refused.insert(*id, WorkflowFlag::Cycle);
+            }
+        }
+        self.state = state;
+    }
+}
