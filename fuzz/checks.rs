@@ -9,12 +9,23 @@ use kenesh_model::*;
 pub fn model_decode(data: &[u8]) {
     fn one<T>(data: &[u8])
     where
-        T: serde::Serialize + serde::de::DeserializeOwned + PartialEq + core::fmt::Debug,
+        T: serde::Serialize + serde::de::DeserializeOwned + PartialEq + core::fmt::Debug + Record,
     {
         if let Ok(v) = postcard::from_bytes::<T>(data) {
             let bytes = postcard::to_allocvec(&v).expect("a decoded value encodes");
             let back: T = postcard::from_bytes(&bytes).expect("an encoded value decodes");
             assert_eq!(back, v);
+            // Whatever decodes, validation answers without panicking.
+            let _ = v.validate();
+        }
+    }
+    fn records(data: &[u8]) {
+        if let Ok(r) = postcard::from_bytes::<Records>(data) {
+            // Any decoded record set: the report computes and publishes without panicking.
+            for fy in [FiscalYear(2024), FiscalYear(i16::MIN), FiscalYear(i16::MAX)] {
+                let _ =
+                    indicators::compute(&r, fy, &indicators::IndicatorConfig::default()).publish();
+            }
         }
     }
     let (tag, rest) = match data.split_first() {
@@ -36,8 +47,16 @@ pub fn model_decode(data: &[u8]) {
         11 => one::<LegalAidRequest>(rest),
         12 => one::<LegalCase>(rest),
         13 => one::<CaseStage>(rest),
-        14 => one::<Records>(rest),
-        _ => one::<indicators::Report>(rest),
+        14 => records(rest),
+        _ => {
+            if let Ok(v) = postcard::from_bytes::<indicators::Report>(rest) {
+                let bytes = postcard::to_allocvec(&v).expect("a decoded report encodes");
+                assert_eq!(
+                    postcard::from_bytes::<indicators::Report>(&bytes).ok(),
+                    Some(v)
+                );
+            }
+        }
     }
 }
 

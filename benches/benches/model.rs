@@ -120,14 +120,7 @@ fn report(c: &mut Criterion) {
         let records = kenesh_report::demo_records(1, people, fy);
         g.throughput(Throughput::Elements(people as u64));
         g.bench_function(format!("compute_and_publish_{people}_people"), |b| {
-            b.iter(|| {
-                compute(
-                    black_box(&records),
-                    fy.period(),
-                    &IndicatorConfig::default(),
-                )
-                .publish()
-            })
+            b.iter(|| compute(black_box(&records), fy, &IndicatorConfig::default()).publish())
         });
     }
     g.finish();

@@ -124,7 +124,7 @@ fn write_seed_corpus() {
         evidence: ["archive-17".to_string()].into(),
         paid: Some(Kgs::som(3_000)),
     };
-    let report = compute(&r, fy.period(), &IndicatorConfig::default()).publish();
+    let report = compute(&r, fy, &IndicatorConfig::default()).publish();
     let enc = |x: &dyn erased::Enc| x.enc();
     mod erased {
         pub(crate) trait Enc {

@@ -13,7 +13,7 @@ fn registry() -> TerritoryRegistry {
 fn demo_municipality_report_is_published_without_small_cells() {
     let fy = FiscalYear(2024);
     let records = kenesh_report::demo_records(11, 400, fy);
-    let raw = compute(&records, fy.period(), &IndicatorConfig::default());
+    let raw = compute(&records, fy, &IndicatorConfig::default());
     let report = raw.publish();
     assert!(raw.get("1").unwrap().total > 50, "the demo trains people");
     assert!(raw.get("2").unwrap().total > 20, "the demo gives legal aid");
@@ -41,7 +41,7 @@ fn demo_municipality_report_is_published_without_small_cells() {
     // Deterministic in its seed, and serialisable both ways.
     let again = compute(
         &kenesh_report::demo_records(11, 400, fy),
-        fy.period(),
+        fy,
         &IndicatorConfig::default(),
     );
     assert_eq!(raw, again);

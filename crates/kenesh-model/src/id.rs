@@ -135,17 +135,46 @@ impl fmt::Display for DeviceId {
 /// ```
 /// use kenesh_model::IdGen;
 /// let mut ids = IdGen::new(0x0000_a1b2_c3d4_e5f6);
-/// let a = ids.next(1_700_000_000_000);
-/// let b = ids.next(1_699_999_999_000); // the clock stepped back
+/// let a = ids.next(1_700_000_000_000)?;
+/// let b = ids.next(1_699_999_999_000)?; // the clock stepped back
 /// assert!(b > a);
 /// assert_eq!(a.timestamp_ms(), 1_700_000_000_000);
+/// # Ok::<(), kenesh_model::IdExhausted>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "RawIdGen")]
 pub struct IdGen {
     device: [u8; 6],
     last_ms: u64,
     counter: u32,
 }
+
+/// An [`IdGen`] as decoded, before it is checked.
+#[derive(Deserialize)]
+struct RawIdGen {
+    device: [u8; 6],
+    last_ms: u64,
+    counter: u32,
+}
+
+impl TryFrom<RawIdGen> for IdGen {
+    type Error = IdExhausted;
+    fn try_from(r: RawIdGen) -> Result<IdGen, IdExhausted> {
+        if r.last_ms > MAX_MS || r.counter >= (1 << COUNTER_BITS) {
+            return Err(IdExhausted);
+        }
+        Ok(IdGen {
+            device: r.device,
+            last_ms: r.last_ms,
+            counter: r.counter,
+        })
+    }
+}
+
+/// Every id up to the year 10889 has been made: only a clock that said so could get here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("no ids left: the clock passed the largest time an id can carry")]
+pub struct IdExhausted;
 
 const COUNTER_BITS: u32 = 26;
 const MAX_MS: u64 = (1 << 48) - 1;
@@ -178,16 +207,22 @@ impl IdGen {
     }
 
     /// The next id at `now_ms` (Unix milliseconds, from the caller's clock).
-    pub fn next(&mut self, now_ms: u64) -> Id {
+    ///
+    /// # Errors
+    /// [`IdExhausted`] only once a clock beyond the year 10889 has used up the last
+    /// millisecond's 67 million ids.
+    pub fn next(&mut self, now_ms: u64) -> Result<Id, IdExhausted> {
         let now = now_ms.min(MAX_MS);
         if now > self.last_ms {
             self.last_ms = now;
             self.counter = 0;
-        } else if self.counter + 1 >= (1 << COUNTER_BITS) {
-            self.last_ms = (self.last_ms + 1).min(MAX_MS);
+        } else if self.counter + 1 < (1 << COUNTER_BITS) {
+            self.counter += 1;
+        } else if self.last_ms < MAX_MS {
+            self.last_ms += 1;
             self.counter = 0;
         } else {
-            self.counter += 1;
+            return Err(IdExhausted);
         }
         let mut b = [0u8; 16];
         b[..6].copy_from_slice(&self.last_ms.to_be_bytes()[2..]);
@@ -198,7 +233,7 @@ impl IdGen {
         b[8] = 0x80 | ((lo >> 8) as u8 & 0x3f);
         b[9] = lo as u8;
         b[10..].copy_from_slice(&self.device);
-        Id(b)
+        Ok(Id(b))
     }
 }
 
@@ -269,7 +304,7 @@ mod tests {
     #[test]
     fn display_parse_round_trip() {
         let mut g = IdGen::new(42);
-        let id = g.next(1_732_000_000_000);
+        let id = g.next(1_732_000_000_000).unwrap();
         let s = id.to_string();
         assert_eq!(s.len(), 36);
         assert_eq!(s.parse::<Id>().unwrap(), id);
@@ -286,18 +321,40 @@ mod tests {
         let mut g = IdGen::new(7);
         let mut prev = Id::NIL;
         for t in [5u64, 5, 5, 4, 3, 10, 10, 2] {
-            let id = g.next(t);
+            let id = g.next(t).unwrap();
             assert!(id > prev, "{id} <= {prev}");
             prev = id;
         }
         let mut r = IdGen::resume(7, prev);
-        assert!(r.next(1) > prev);
+        assert!(r.next(1).unwrap() > prev);
+    }
+
+    #[test]
+    fn exhaustion_is_an_error_and_bad_state_does_not_decode() {
+        let mut g = IdGen::new(1);
+        let last = g.next(u64::MAX).unwrap();
+        let mut r = IdGen::resume(
+            1,
+            Id({
+                let mut b = last.0;
+                b[6] = 0x7f;
+                b[7] = 0xff;
+                b[8] = 0xbf;
+                b[9] = 0xff;
+                b
+            }),
+        );
+        assert_eq!(r.next(u64::MAX), Err(IdExhausted));
+        let bad = postcard::to_allocvec(&(([0u8; 6]), 5u64, u32::MAX)).unwrap();
+        assert!(postcard::from_bytes::<IdGen>(&bad).is_err());
+        let good = postcard::to_allocvec(&g).unwrap();
+        assert_eq!(postcard::from_bytes::<IdGen>(&good).unwrap(), g);
     }
 
     #[test]
     fn devices_never_collide() {
         let mut a = IdGen::new(1);
         let mut b = IdGen::new(2);
-        assert_ne!(a.next(100), b.next(100));
+        assert_ne!(a.next(100).unwrap(), b.next(100).unwrap());
     }
 }

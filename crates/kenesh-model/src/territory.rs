@@ -981,6 +981,12 @@ impl TerritorySpan {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum TerritorySpanError {
+    /// More spans than [`MAX_TERRITORY_SPANS`].
+    #[error("a municipality has at most {max} territory spans")]
+    TooMany {
+        /// The limit.
+        max: usize,
+    },
     /// `to` is not after `from`.
     #[error("{code}: span ends on {to}, not after it begins on {from}")]
     Empty {
@@ -1002,6 +1008,10 @@ pub enum TerritorySpanError {
         second: Date,
     },
 }
+
+/// Most spans one [`TerritorySpans`] holds (a municipality's codes over its whole history);
+/// it bounds the work of checking spans that arrive from the network.
+pub const MAX_TERRITORY_SPANS: usize = 64;
 
 /// The codes a municipality covered over time: [`TerritorySpan`]s, sorted by code and start,
 /// where spans of the same code never overlap (different codes may: a city hall can cover a
@@ -1039,6 +1049,11 @@ impl TerritorySpans {
 
     /// Adds a span, checked as in [`new`](Self::new).
     pub fn push(&mut self, span: TerritorySpan) -> Result<(), TerritorySpanError> {
+        if self.0.len() >= MAX_TERRITORY_SPANS {
+            return Err(TerritorySpanError::TooMany {
+                max: MAX_TERRITORY_SPANS,
+            });
+        }
         if let Some(to) = span.to
             && to <= span.from
         {

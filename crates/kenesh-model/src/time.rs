@@ -25,8 +25,9 @@ impl Timestamp {
     /// The civil date in Asia/Bishkek at this instant.
     #[must_use]
     pub fn bishkek_date(self) -> Date {
-        let local = i64::try_from(self.0).unwrap_or(i64::MAX - BISHKEK_UTC_OFFSET_MS)
-            + BISHKEK_UTC_OFFSET_MS;
+        let local = i64::try_from(self.0)
+            .unwrap_or(i64::MAX)
+            .saturating_add(BISHKEK_UTC_OFFSET_MS);
         Date::from_days(local.div_euclid(MS_PER_DAY))
     }
 
@@ -215,17 +216,19 @@ impl fmt::Debug for Date {
 pub struct FiscalYear(pub i16);
 
 impl FiscalYear {
-    /// The period this fiscal year covers.
+    /// The period this fiscal year covers (years outside FY1901–FY2999, which no record can
+    /// fall in, are clamped to them).
     #[must_use]
     pub fn period(self) -> Period {
+        let y = self.0.clamp(1901, 2999);
         Period {
             start: Date {
-                year: self.0 - 1,
+                year: y - 1,
                 month: 10,
                 day: 1,
             },
             end: Date {
-                year: self.0,
+                year: y,
                 month: 10,
                 day: 1,
             },
@@ -270,6 +273,19 @@ mod tests {
     use proptest::prelude::*;
 
     #[test]
+    fn extreme_times_and_years_do_not_panic() {
+        assert_eq!(Timestamp(u64::MAX).bishkek_date().year(), 2999);
+        assert_eq!(
+            FiscalYear(i16::MIN).period().start,
+            Date::new(1900, 10, 1).unwrap()
+        );
+        assert_eq!(
+            FiscalYear(5000).period().end,
+            Date::new(2999, 10, 1).unwrap()
+        );
+    }
+
+    #[test]
     fn bishkek_midnight_is_previous_utc_evening() {
         let d = Date::new(2024, 10, 1).unwrap();
         let t = Timestamp::bishkek_midnight(d);
@@ -288,6 +304,7 @@ mod tests {
     }
 
     proptest! {
+        #![proptest_config(crate::test_support::config())]
         #[test]
         fn days_round_trip(days in -25_567i64..376_199) {
             let d = Date::from_days(days);

@@ -118,7 +118,13 @@ impl Check {
     }
 
     fn field_name(&self, field: &str) -> &'static str {
-        self.0.field_by_name(field).map_or("?", |f| f.name)
+        let found = self.0.field_by_name(field);
+        debug_assert!(
+            found.is_some(),
+            "validation names an undeclared field {}.{field}",
+            self.0.name
+        );
+        found.map_or("?", |f| f.name)
     }
 
     fn chars(&self, field: &str, locale: Option<Locale>, s: &str) -> Result<(), ValidationError> {

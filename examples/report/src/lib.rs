@@ -58,6 +58,13 @@ const GIVEN_M: [&str; 10] = [
     "Бекжан",
 ];
 
+/// The next id; the demo's times are within 2000–2100, far from the year 10889 where ids
+/// run out.
+fn next_id(ids: &mut IdGen, now_ms: u64) -> Id {
+    ids.next(now_ms)
+        .expect("demo times are far below the last id time")
+}
+
 /// The demo municipality's id (an ayil okmotu in Batken rayon).
 pub const MUNICIPALITY: MunicipalityId =
     MunicipalityId(Id::from_u128(0x0194_0000_0000_7000_8000_0000_0000_0001));
@@ -104,7 +111,7 @@ pub fn demo_records(seed: u64, people: usize, fy: FiscalYear) -> Records {
         } else {
             GIVEN_M[rng.random_range(0..10)]
         };
-        let id = ids.next(start_ms + i as u64);
+        let id = next_id(&mut ids, start_ms + i as u64);
         let mut wg = WashingtonGroup::default();
         if rng.random_bool(0.9) {
             let d = if rng.random_bool(0.08) {
@@ -181,7 +188,7 @@ pub fn demo_records(seed: u64, people: usize, fy: FiscalYear) -> Records {
         let conference = i == 7;
         r.events.push(Event {
             meta: RecordMeta::new(
-                ids.next(start_ms + 10_000 + i),
+                next_id(&mut ids, start_ms + 10_000 + i),
                 scope,
                 Tier::Public,
                 stamp_on(on),
@@ -216,7 +223,7 @@ pub fn demo_records(seed: u64, people: usize, fy: FiscalYear) -> Records {
             let completed = rng.random_bool(0.85);
             r.attendance.push(Attendance {
                 meta: RecordMeta::new(
-                    ids.next(start_ms + 20_000),
+                    next_id(&mut ids, start_ms + 20_000),
                     scope,
                     Tier::Personal,
                     stamp_on(on),
@@ -245,7 +252,7 @@ pub fn demo_records(seed: u64, people: usize, fy: FiscalYear) -> Records {
     for _ in 0..people / 4 {
         let on = day(&mut rng);
         let accepted = rng.random_bool(0.25);
-        let id = ids.next(Timestamp::bishkek_midnight(on).0);
+        let id = next_id(&mut ids, Timestamp::bishkek_midnight(on).0);
         let req = LegalAidRequest {
             meta: RecordMeta::new(
                 id,
@@ -278,7 +285,7 @@ pub fn demo_records(seed: u64, people: usize, fy: FiscalYear) -> Records {
         if accepted {
             r.cases.push(LegalCase {
                 meta: RecordMeta::new(
-                    ids.next(Timestamp::bishkek_midnight(on).0),
+                    next_id(&mut ids, Timestamp::bishkek_midnight(on).0),
                     Scope::Organisation(centre),
                     Tier::Sensitive,
                     stamp_on(on),
@@ -313,7 +320,7 @@ pub fn demo_records(seed: u64, people: usize, fy: FiscalYear) -> Records {
     ];
     for g in 0..3 {
         let formed = day(&mut rng);
-        let gid = ids.next(Timestamp::bishkek_midnight(formed).0);
+        let gid = next_id(&mut ids, Timestamp::bishkek_midnight(formed).0);
         r.groups.push(InitiativeGroup {
             meta: RecordMeta::new(gid, scope, Tier::Public, stamp_on(formed)),
             municipality: MUNICIPALITY,
@@ -333,7 +340,7 @@ pub fn demo_records(seed: u64, people: usize, fy: FiscalYear) -> Records {
         for m in 0..rng.random_range(8..16) {
             r.memberships.push(Membership {
                 meta: RecordMeta::new(
-                    ids.next(Timestamp::bishkek_midnight(formed).0),
+                    next_id(&mut ids, Timestamp::bishkek_midnight(formed).0),
                     scope,
                     Tier::Personal,
                     stamp_on(formed),
@@ -379,7 +386,7 @@ pub fn demo_records(seed: u64, people: usize, fy: FiscalYear) -> Records {
         }
         r.issues.push(Issue {
             meta: RecordMeta::new(
-                ids.next(Timestamp::bishkek_midnight(on).0),
+                next_id(&mut ids, Timestamp::bishkek_midnight(on).0),
                 scope,
                 Tier::Public,
                 stamp_on(on),
@@ -430,7 +437,7 @@ pub fn demo_records(seed: u64, people: usize, fy: FiscalYear) -> Records {
         let adopted = i == 0;
         r.recommendations.push(Recommendation {
             meta: RecordMeta::new(
-                ids.next(Timestamp::bishkek_midnight(drafted).0),
+                next_id(&mut ids, Timestamp::bishkek_midnight(drafted).0),
                 scope,
                 Tier::Public,
                 stamp_on(drafted),
@@ -459,7 +466,7 @@ pub fn demo_records(seed: u64, people: usize, fy: FiscalYear) -> Records {
     let start = day(&mut rng);
     r.campaigns.push(Campaign {
         meta: RecordMeta::new(
-            ids.next(Timestamp::bishkek_midnight(start).0),
+            next_id(&mut ids, Timestamp::bishkek_midnight(start).0),
             scope,
             Tier::Public,
             stamp_on(start),

@@ -104,7 +104,11 @@ fn main() -> ExitCode {
     };
     let fy = FiscalYear(args.fiscal_year);
     if !(2000..=2100).contains(&fy.0) {
-        eprintln!("--fiscal-year: 2000–2100");
+        eprintln!("--fiscal-year: 2000–2100 (каржы жылы / финансовый год / fiscal year)");
+        return ExitCode::from(2);
+    }
+    if !(1..=1_000_000).contains(&args.people) {
+        eprintln!("--people: 1ден 1 000 000го чейин / от 1 до 1 000 000 / from 1 to 1,000,000");
         return ExitCode::from(2);
     }
     let records = kenesh_report::demo_records(args.seed, args.people, fy);
@@ -123,7 +127,7 @@ fn main() -> ExitCode {
             },
         ],
     };
-    let report = compute(&records, fy.period(), &config).publish();
+    let report = compute(&records, fy, &config).publish();
     if args.json {
         match serde_json::to_string_pretty(&report) {
             Ok(s) => println!("{s}"),

@@ -92,7 +92,7 @@ pub static GROUP_SCHEMA: EntitySchema = EntitySchema {
         f(6, "action_plan", REG, Tier::Public)
             .chars(10_000)
             .flagged(),
-        f(7, "co_financing", LOG, Tier::Public).entries(1_000),
+        f(7, "co_financing", LOG, Tier::Public).entries_of(1_000, 500),
         f(8, "formed_on", REG, Tier::Public),
     ],
 };

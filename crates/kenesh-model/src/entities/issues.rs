@@ -242,7 +242,7 @@ pub static ISSUE_SCHEMA: EntitySchema = EntitySchema {
         f(14, "supporters", SET, Tier::Personal)
             .person()
             .entries(100_000),
-        f(15, "paper_supports", LOG, Tier::Public).entries(1_000),
+        f(15, "paper_supports", LOG, Tier::Public).entries_of(1_000, 200),
         f(16, "updates", LOG, Tier::Public).entries_of(1_000, 2_000),
         f(17, "comments", LOG, Tier::Personal)
             .person()
@@ -293,6 +293,14 @@ impl Record for Issue {
         )?;
         c.entries("supporters", self.supporters.len())?;
         c.entries("paper_supports", self.paper_supports.len())?;
+        for p in &self.paper_supports {
+            c.text("paper_supports", &p.sheet)?;
+        }
+        c.ensure(
+            self.visibility == Visibility::Public || self.meta.tier >= Tier::Personal,
+            "visibility",
+            "an issue only staff may see is not public-tier",
+        )?;
         c.entries("updates", self.updates.len())?;
         for u in &self.updates {
             c.localized("updates", &u.text)?;

@@ -127,6 +127,9 @@ pub struct Eligibility {
     pub override_reason: Option<String>,
 }
 
+/// Most documents an eligibility decision lists.
+pub const MAX_DOCUMENTS_SEEN: usize = 20;
+
 /// A rejected request's reason and referral.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
@@ -135,6 +138,8 @@ pub struct Rejection {
     pub reason: String,
     /// Where the person was referred.
     pub referred_to: Option<OrganisationId>,
+    /// When it was rejected.
+    pub on: Date,
 }
 
 /// A request for free legal aid, as taken at intake.
@@ -217,6 +222,11 @@ impl Record for LegalAidRequest {
             c.text("other_parties", p)?;
         }
         if let Some(e) = &self.eligibility {
+            c.ensure(
+                e.documents_seen.len() <= MAX_DOCUMENTS_SEEN,
+                "eligibility",
+                "at most 20 documents are listed",
+            )?;
             for d in &e.documents_seen {
                 c.text("eligibility", d)?;
             }

@@ -156,6 +156,38 @@ mod tests {
         #[test] fn case_round_trips(v in any::<LegalCase>()) { round_trip(&v)?; }
         #[test] fn stage_round_trips(v in any::<CaseStage>()) { round_trip(&v)?; }
 
+        /// Valid encodings with bytes flipped, cut or inserted: a value or an error, never
+        /// a panic (random bytes alone rarely get past the first field).
+        #[test]
+        fn corrupted_encodings_are_errors_not_panics(
+            v in any::<Issue>(),
+            p in any::<Person>(),
+            edits in proptest::collection::vec((any::<usize>(), any::<u8>(), 0u8..3), 1..8),
+        ) {
+            for mut bytes in [postcard::to_allocvec(&v).unwrap(), postcard::to_allocvec(&p).unwrap()] {
+                for (at, byte, how) in &edits {
+                    let at = at % (bytes.len() + 1);
+                    match how {
+                        0 if at < bytes.len() => bytes[at] ^= byte | 1,
+                        1 => bytes.truncate(at),
+                        _ => bytes.insert(at, *byte),
+                    }
+                }
+                if let Ok(x) = postcard::from_bytes::<Issue>(&bytes) { let _ = x.validate(); }
+                if let Ok(x) = postcard::from_bytes::<Person>(&bytes) { let _ = x.validate(); }
+            }
+        }
+
+        /// Territories round-trip through postcard and JSON.
+        #[test]
+        fn territory_round_trips(code in any::<crate::SoateCode>(), ky in "[А-Яа-яҢңӨөҮү -]{1,30}", ru in "[А-Яа-я -]{1,30}") {
+            let t = crate::Territory::new(code, ky, ru);
+            let bytes = postcard::to_allocvec(&t).unwrap();
+            prop_assert_eq!(postcard::from_bytes::<crate::Territory>(&bytes).unwrap(), t.clone());
+            let json = serde_json::to_string(&t).unwrap();
+            prop_assert_eq!(serde_json::from_str::<crate::Territory>(&json).unwrap(), t);
+        }
+
         /// Arbitrary bytes never panic a decoder: a value or an error.
         #[test]
         fn decoding_garbage_is_an_error_not_a_panic(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {

@@ -74,9 +74,12 @@ pub static MUNICIPALITY_SCHEMA: EntitySchema = EntitySchema {
     fields: &[
         f(1, "kind", REG, Tier::Public),
         f(2, "name", REG, Tier::Public).chars(200).flagged(),
-        f(3, "territories", REG, Tier::Public).flagged(),
-        f(4, "kenesh", REG, Tier::Public),
-        f(5, "head", REG, Tier::Public).flagged().chars(200),
+        f(3, "territories", REG, Tier::Public).flagged().entries(64),
+        f(4, "kenesh", REG, Tier::Public).chars(200),
+        f(5, "head", REG, Tier::Public)
+            .person()
+            .flagged()
+            .chars(200),
         f(6, "contacts", REG, Tier::Public).chars(300),
         f(7, "kiosks", SET, Tier::Public).entries(64),
     ],
@@ -104,8 +107,10 @@ impl Record for Municipality {
             "territories",
             "a municipality covers at least one code",
         )?;
+        c.entries("territories", self.territories.len())?;
         if let Some(k) = &self.kenesh {
             c.localized("kenesh", &k.name)?;
+            c.range("kenesh", i64::from(k.seats), 1, 200)?;
         }
         if let Some(h) = &self.head {
             c.text("head", &h.name)?;

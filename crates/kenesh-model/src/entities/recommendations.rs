@@ -107,7 +107,9 @@ pub static RECOMMENDATION_SCHEMA: EntitySchema = EntitySchema {
         f(1, "direction", REG, Tier::Public),
         f(2, "title", REG, Tier::Public).chars(300).flagged(),
         f(3, "body", REG, Tier::Public).chars(50_000).flagged(),
-        f(4, "co_authors", SET, Tier::Public).person().entries(200),
+        f(4, "co_authors", SET, Tier::Personal)
+            .person()
+            .entries(200),
         f(5, "versions", LOG, Tier::Public).entries_of(500, 50_000),
         f(6, "target_body", REG, Tier::Public).flagged(),
         f(
@@ -146,6 +148,19 @@ impl Record for Recommendation {
                 self.submitted_on.is_none_or(|s| s <= r.received_on),
                 "official_response",
                 "a response arrives after submission",
+            )?;
+            let agrees = match self.stage {
+                RecommendationStage::Adopted => r.outcome == ResponseOutcome::Adopted,
+                RecommendationStage::PartiallyAdopted => {
+                    r.outcome == ResponseOutcome::PartiallyAdopted
+                }
+                RecommendationStage::Rejected => r.outcome == ResponseOutcome::Rejected,
+                _ => true,
+            };
+            c.ensure(
+                agrees,
+                "official_response",
+                "the stage and the response's outcome disagree",
             )?;
         }
         c.entries("linked_acts", self.linked_acts.len())?;
