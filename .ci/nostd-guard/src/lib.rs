@@ -6,6 +6,7 @@ pub fn touch() -> usize {
     core::mem::size_of::<kenesh_model::Id>()
         + core::mem::size_of::<kenesh_model::Tier>()
         + core::mem::size_of::<kenesh_merge::Hlc>()
+        + kenesh_proto::Limits::default().max_frame()
 }
 
 #[panic_handler]

@@ -22,6 +22,9 @@ pub fn write_prefixed(frame: &[u8], out: &mut [u8]) -> Result<usize, EncodeError
     Ok(total)
 }
 
+/// A frame and the bytes after it.
+pub type FrameSplit<'a> = (&'a [u8], &'a [u8]);
+
 /// Splits one length-prefixed frame off the front of `input`: `Ok(None)` when more bytes
 /// are needed, `Ok(Some((frame, rest)))` when a whole frame is there.
 ///
@@ -31,7 +34,7 @@ pub fn write_prefixed(frame: &[u8], out: &mut [u8]) -> Result<usize, EncodeError
 pub fn split_prefixed<'a>(
     input: &'a [u8],
     limits: &Limits,
-) -> Result<Option<(&'a [u8], &'a [u8])>, DecodeError> {
+) -> Result<Option<FrameSplit<'a>>, DecodeError> {
     let Some(prefix) = input.get(..LENGTH_PREFIX) else {
         return Ok(None);
     };

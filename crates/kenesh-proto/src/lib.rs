@@ -49,7 +49,7 @@ mod frame;
 mod message;
 
 pub use frame::{
-    FrameReader, LENGTH_PREFIX, read_cobs, split_prefixed, write_cobs, write_prefixed,
+    FrameReader, FrameSplit, LENGTH_PREFIX, read_cobs, split_prefixed, write_cobs, write_prefixed,
 };
 pub use message::{
     Ack, Body, Caps, Chunk, ChunkKind, ChunkRef, Commit, CommitBuilder, Compression, Entries,
