@@ -120,7 +120,8 @@ def decode(frame, max_frame):
         if m["max_version"] < 1 or m["min_version"] > 1 or m["min_version"] > m["max_version"]:
             raise Refused("UnsupportedVersion")
         m.update(caps=r.u32(), device=r.u32(), own_seq=r.u64(), cursor=r.option(r.bytes_))
-        r.end()
+        if m["max_version"] <= 1:  # a peer offering later versions may append fields
+            r.end()
         too_long(m["cursor"], MAX_CURSOR)
     elif t == "Welcome":
         m.update(version=r.u16(), caps=r.u32(), server_time_ms=r.u64(), stored_seq=r.u64(), epoch=r.u64())
@@ -135,7 +136,7 @@ def decode(frame, max_frame):
         too_long(m["signature"], MAX_SIGNATURE)
         if m["count"] > r.left() // 3:
             raise Refused("CountTooLarge")
-        if m["first_seq"] == 0 or m["first_seq"] + m["count"] - 1 > 2**64 - 1:
+        if m["count"] == 0 or m["first_seq"] == 0 or m["first_seq"] + m["count"] - 1 > 2**64 - 1:
             raise Refused("BadSeq")
         padded = r.padded  # entries are opaque and kept as received: padding there is carried
         m["entries"] = [entry(r) for _ in range(m["count"])]
@@ -281,6 +282,12 @@ def check(v):
         canonical = decode(bytes.fromhex(re.sub(r"\s", "", one("canonical"))), limit)
         if not padded or canonical != (decoded[0][0], False):
             raise ValueError("not a padded form of its canonical bytes")
+    elif expect == "ok extended":
+        canonical = bytes.fromhex(re.sub(r"\s", "", one("canonical")))
+        if not wire.startswith(canonical) or len(canonical) >= len(wire):
+            raise ValueError("`canonical:` is not the version-1 prefix of the frame")
+        if decode(canonical, limit)[0] != decoded[0][0]:
+            raise ValueError("the extended Hello and its version-1 prefix differ")
     elif expect != "ok" or padded:
         raise ValueError("a non-canonical varint in a vector expected to be canonical")
     return [m for m, _ in decoded]

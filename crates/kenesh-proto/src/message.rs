@@ -461,7 +461,13 @@ impl<'a> Message<'a> {
                 if max < MIN_PROTOCOL_VERSION || min > PROTOCOL_VERSION || min > max {
                     return Err(DecodeError::UnsupportedVersion { min, max });
                 }
-                let h: Hello<'a> = exact(body)?;
+                // A peer that also speaks later versions may append fields this version does
+                // not know: they are skipped. Otherwise trailing bytes are refused.
+                let h: Hello<'a> = if max > PROTOCOL_VERSION {
+                    take(body)?.0
+                } else {
+                    exact(body)?
+                };
                 if h.cursor.is_some_and(|c| c.len() > MAX_CURSOR) {
                     return Err(DecodeError::TooLong {
                         field: "cursor",
@@ -499,8 +505,10 @@ impl<'a> Message<'a> {
                         room: rest.len(),
                     });
                 }
-                if h.count > 0 && h.first_seq.checked_add(u64::from(h.count) - 1).is_none()
+                // A commit holds at least one op; its seqs start at 1 or later and fit.
+                if h.count == 0
                     || h.first_seq == 0
+                    || h.first_seq.checked_add(u64::from(h.count) - 1).is_none()
                 {
                     return Err(DecodeError::BadSeq);
                 }

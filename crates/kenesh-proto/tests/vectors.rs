@@ -432,6 +432,18 @@ fn check(v: &Vector) -> Result<Vec<MessageType>, String> {
                 return Err("`canonical:` decodes to another message".into());
             }
         }
+        "ok extended" => {
+            // A later version's Hello with fields appended: decoded, the extension skipped;
+            // it re-encodes to the version-1 layout given as `canonical:`.
+            let canonical = unhex(v.one("canonical")?.ok_or("no `canonical:`")?)?;
+            if again != canonical || canonical.len() >= wire.len() || !wire.starts_with(&canonical)
+            {
+                return Err(format!(
+                    "re-encodes to {}, not a prefix `canonical:`",
+                    hex(&again)
+                ));
+            }
+        }
         other => return Err(format!("unknown expect `{other}`")),
     }
     // A stream read one byte at a time gives the same frames.
