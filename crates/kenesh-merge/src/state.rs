@@ -226,16 +226,16 @@ impl State {
     /// Applies one op. Never fails; see [`Applied`].
     pub fn apply(&mut self, mut op: Op) -> Applied {
         let id = op.id();
+        let erased = op
+            .envelope()
+            .persons
+            .iter()
+            .any(|p| self.erased.contains(p));
         if let Some(held) = self.ops.get_mut(&id) {
             if held.envelope_bytes() == op.envelope_bytes()
                 && held.payload_hash() == op.payload_hash()
             {
                 // The same op; maybe it now brings the payload we lacked.
-                let erased = op
-                    .envelope()
-                    .persons
-                    .iter()
-                    .any(|p| self.erased.contains(p));
                 if let (Some(p), false) = (op.payload().cloned(), erased)
                     && held.payload().is_none()
                     && held.fill_payload(p)
@@ -246,16 +246,14 @@ impl State {
                 }
                 return Applied::Duplicate;
             }
+            if erased {
+                // Another version of an op naming an erased person: its payload goes too.
+                op.drop_payload();
+            }
             return self.equivocate(op);
         }
         let mut flagged = None;
-        if op.payload().is_some()
-            && op
-                .envelope()
-                .persons
-                .iter()
-                .any(|p| self.erased.contains(p))
-        {
+        if op.payload().is_some() && erased {
             op.drop_payload();
             flagged = Some(FlagKind::PayloadErased);
         }
@@ -292,10 +290,18 @@ impl State {
     }
 
     /// Two different ops with one id: keep both, materialise the smaller digest.
+    ///
+    /// Every version of an erase erases the persons it names (an erasure cannot be undone,
+    /// so only the union of them is the same whatever order the versions arrive in).
     fn equivocate(&mut self, op: Op) -> Applied {
         let id = op.id();
         let losers = self.equivocations.entry(id).or_default();
-        if losers.iter().any(|l| l.digest() == op.digest()) {
+        if let Some(held) = losers.iter_mut().find(|l| l.digest() == op.digest()) {
+            // A version already held; maybe it now brings the payload we lacked (the
+            // caller dropped it if it names an erased person).
+            if let Some(p) = op.payload().cloned() {
+                let _ = held.fill_payload(p);
+            }
             return Applied::Duplicate;
         }
         let e = op.envelope();
@@ -303,26 +309,34 @@ impl State {
             .entry((e.scope, e.tier))
             .or_default()
             .add(&op.digest());
+        let erase = (e.action == Action::ERASE).then(|| e.persons.clone());
         let held = self.ops.get(&id).map(Op::digest);
         if held.is_some_and(|h| op.digest() < h) {
-            // The newcomer wins: swap, and rebuild what the old one touched.
-            let old = self.ops.insert(id, op);
-            let mut touched = BTreeSet::new();
-            if let Some(old) = old {
-                touched.insert((old.envelope().kind, old.envelope().entity));
+            // The newcomer wins: take the old version out of its record and out of the
+            // inert list, then merge the newcomer as if it had come alone.
+            if let Some(old) = self.ops.remove(&id) {
+                let key = (old.envelope().kind, old.envelope().entity);
+                self.inert.remove(&id);
+                if let Some(ent) = self.entities.get_mut(&key) {
+                    ent.ops.remove(&id);
+                }
                 self.equivocations.entry(id).or_default().push(old);
-            }
-            if let Some(new) = self.ops.get(&id) {
-                touched.insert((new.envelope().kind, new.envelope().entity));
-            }
-            for key in touched {
                 self.rebuild(key);
             }
+            let _ = self.materialise(&op);
+            self.ops.insert(id, op);
+            if let Some(k) = self.pending_rebuild.take() {
+                self.rebuild(k);
+            }
         } else {
+            // The newcomer loses: kept, never materialised.
             self.equivocations.entry(id).or_default().push(op);
         }
         if let Some(l) = self.equivocations.get_mut(&id) {
             l.sort_by_key(Op::digest);
+        }
+        if let Some(persons) = erase {
+            self.erase(&persons);
         }
         Applied::Flagged(FlagKind::Equivocation)
     }
