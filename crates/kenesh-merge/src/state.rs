@@ -12,6 +12,7 @@
 //! | workflow | transition (from, to), reopen | replay of the transitions in causal order (supersedes), ties by (HLC, origin, seq); a transition from a state that is not current, or that the table forbids, is kept and flagged; a terminal state is left only by a reopen that supersedes the op that closed it |
 //! | record | create, tombstone, change owner, erase | the earliest create counts (others flagged); a tombstone hides; the owner is a register of owner changes; an erase destroys the named persons' payloads for good |
 
+use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec::Vec;
 
@@ -197,7 +198,9 @@ pub(crate) struct Entity {
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct State {
-    pub(crate) ops: BTreeMap<OpId, Op>,
+    /// Boxed: an op is a few hundred bytes, and moving it through B-tree node splits
+    /// costs more than one allocation.
+    pub(crate) ops: BTreeMap<OpId, Box<Op>>,
     /// Losing versions of equivocated op ids.
     pub(crate) equivocations: BTreeMap<OpId, Vec<Op>>,
     pub(crate) entities: BTreeMap<(u16, Id), Entity>,
@@ -263,9 +266,10 @@ impl State {
             .or_default()
             .add(&op.digest());
         let key = (e.kind, e.entity);
-        let erase = (e.action == Action::ERASE).then(|| e.persons.clone());
+        let (field, action) = (e.field, e.action);
+        let erase = (action == Action::ERASE).then(|| e.persons.clone());
         let outcome = self.materialise(&op);
-        self.ops.insert(id, op);
+        self.ops.insert(id, Box::new(op));
         if let Some(k) = self.pending_rebuild.take() {
             self.rebuild(k);
         }
@@ -274,18 +278,20 @@ impl State {
         }
         match (flagged, outcome) {
             (Some(f), _) | (None, Some(f)) => Applied::Flagged(f),
-            (None, None) => {
-                // A workflow step may be refused by the replay.
-                let refused = self.entities.get(&key).and_then(|ent| {
-                    ent.fields.values().find_map(|f| match f {
-                        Field::Workflow(w) => w.refused.get(&id).copied(),
-                        _ => None,
-                    })
-                });
+            (None, None) if matches!(action, Action::TRANSITION | Action::REOPEN) => {
+                // A workflow step may be refused by the replay of its field.
+                let refused =
+                    self.entities
+                        .get(&key)
+                        .and_then(|ent| match ent.fields.get(&field) {
+                            Some(Field::Workflow(w)) => w.refused.get(&id).copied(),
+                            _ => None,
+                        });
                 refused.map_or(Applied::Applied, |w| {
                     Applied::Flagged(FlagKind::Workflow(w))
                 })
             }
+            (None, None) => Applied::Applied,
         }
     }
 
@@ -310,7 +316,7 @@ impl State {
             .or_default()
             .add(&op.digest());
         let erase = (e.action == Action::ERASE).then(|| e.persons.clone());
-        let held = self.ops.get(&id).map(Op::digest);
+        let held = self.ops.get(&id).map(|o| o.digest());
         if held.is_some_and(|h| op.digest() < h) {
             // The newcomer wins: take the old version out of its record and out of the
             // inert list, then merge the newcomer as if it had come alone.
@@ -320,11 +326,11 @@ impl State {
                 if let Some(ent) = self.entities.get_mut(&key) {
                     ent.ops.remove(&id);
                 }
-                self.equivocations.entry(id).or_default().push(old);
+                self.equivocations.entry(id).or_default().push(*old);
                 self.rebuild(key);
             }
             let _ = self.materialise(&op);
-            self.ops.insert(id, op);
+            self.ops.insert(id, Box::new(op));
             if let Some(k) = self.pending_rebuild.take() {
                 self.rebuild(k);
             }
@@ -350,6 +356,7 @@ impl State {
         for op in self
             .ops
             .values_mut()
+            .map(|o| &mut **o)
             .chain(self.equivocations.values_mut().flatten())
         {
             let e = op.envelope();
@@ -371,7 +378,7 @@ impl State {
         let mut ops: Vec<Op> = ent
             .ops
             .iter()
-            .filter_map(|id| self.ops.get(id).cloned())
+            .filter_map(|id| self.ops.get(id).map(|o| Op::clone(o)))
             .collect();
         // The winning create first, so no later create displaces it mid-rebuild; the order
         // of the rest does not matter.
