@@ -12,6 +12,7 @@
 //! | workflow | transition (from, to), reopen | replay of the transitions in causal order (supersedes), ties by (HLC, origin, seq); a transition from a state that is not current, or that the table forbids, is kept and flagged; a terminal state is left only by a reopen that supersedes the op that closed it |
 //! | record | create, tombstone, change owner, erase | the earliest create counts (others flagged); a tombstone hides; the owner is a register of owner changes; an erase destroys the named persons' payloads for good |
 
+use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec::Vec;
 
@@ -121,10 +122,18 @@ pub struct Conflict {
     pub shown: OpId,
 }
 
+/// A surviving register write: its id, and its timestamp and value (`None` where withheld
+/// or erased).
+pub(crate) type Write = (OpId, (Hlc, Option<Vec<u8>>));
+
 /// A register: the surviving writes and every id superseded so far.
+///
+/// The survivors are a vector sorted by op id, not a B-tree: there is one unless writes
+/// were concurrent, and a B-tree leaf holds room for eleven (about 540 bytes per register).
+/// It is encoded as a map would be (a length, then id and value pairs in id order).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Register {
-    pub(crate) writes: BTreeMap<OpId, (Hlc, Option<Vec<u8>>)>,
+    pub(crate) writes: Vec<Write>,
     pub(crate) superseded: BTreeSet<OpId>,
 }
 
@@ -166,7 +175,9 @@ pub(crate) enum Field {
 /// A record's merged state.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Entity {
-    pub(crate) creates: BTreeSet<(Hlc, OpId)>,
+    /// Sorted, without duplicates (one unless the record was created twice); encoded as a
+    /// set would be.
+    pub(crate) creates: Vec<(Hlc, OpId)>,
     pub(crate) scope: Option<Scope>,
     pub(crate) tier: Option<Tier>,
     pub(crate) tombstoned: bool,
@@ -197,7 +208,9 @@ pub(crate) struct Entity {
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct State {
-    pub(crate) ops: BTreeMap<OpId, Op>,
+    /// Boxed: an op is a few hundred bytes, and moving it through B-tree node splits
+    /// costs more than one allocation.
+    pub(crate) ops: BTreeMap<OpId, Box<Op>>,
     /// Losing versions of equivocated op ids.
     pub(crate) equivocations: BTreeMap<OpId, Vec<Op>>,
     pub(crate) entities: BTreeMap<(u16, Id), Entity>,
@@ -226,16 +239,16 @@ impl State {
     /// Applies one op. Never fails; see [`Applied`].
     pub fn apply(&mut self, mut op: Op) -> Applied {
         let id = op.id();
+        let erased = op
+            .envelope()
+            .persons
+            .iter()
+            .any(|p| self.erased.contains(p));
         if let Some(held) = self.ops.get_mut(&id) {
             if held.envelope_bytes() == op.envelope_bytes()
                 && held.payload_hash() == op.payload_hash()
             {
                 // The same op; maybe it now brings the payload we lacked.
-                let erased = op
-                    .envelope()
-                    .persons
-                    .iter()
-                    .any(|p| self.erased.contains(p));
                 if let (Some(p), false) = (op.payload().cloned(), erased)
                     && held.payload().is_none()
                     && held.fill_payload(p)
@@ -246,16 +259,14 @@ impl State {
                 }
                 return Applied::Duplicate;
             }
+            if erased {
+                // Another version of an op naming an erased person: its payload goes too.
+                op.drop_payload();
+            }
             return self.equivocate(op);
         }
         let mut flagged = None;
-        if op.payload().is_some()
-            && op
-                .envelope()
-                .persons
-                .iter()
-                .any(|p| self.erased.contains(p))
-        {
+        if op.payload().is_some() && erased {
             op.drop_payload();
             flagged = Some(FlagKind::PayloadErased);
         }
@@ -265,9 +276,10 @@ impl State {
             .or_default()
             .add(&op.digest());
         let key = (e.kind, e.entity);
-        let erase = (e.action == Action::ERASE).then(|| e.persons.clone());
+        let (field, action) = (e.field, e.action);
+        let erase = (action == Action::ERASE).then(|| e.persons.clone());
         let outcome = self.materialise(&op);
-        self.ops.insert(id, op);
+        self.ops.insert(id, Box::new(op));
         if let Some(k) = self.pending_rebuild.take() {
             self.rebuild(k);
         }
@@ -276,26 +288,36 @@ impl State {
         }
         match (flagged, outcome) {
             (Some(f), _) | (None, Some(f)) => Applied::Flagged(f),
-            (None, None) => {
-                // A workflow step may be refused by the replay.
-                let refused = self.entities.get(&key).and_then(|ent| {
-                    ent.fields.values().find_map(|f| match f {
-                        Field::Workflow(w) => w.refused.get(&id).copied(),
-                        _ => None,
-                    })
-                });
+            (None, None) if matches!(action, Action::TRANSITION | Action::REOPEN) => {
+                // A workflow step may be refused by the replay of its field.
+                let refused =
+                    self.entities
+                        .get(&key)
+                        .and_then(|ent| match ent.fields.get(&field) {
+                            Some(Field::Workflow(w)) => w.refused.get(&id).copied(),
+                            _ => None,
+                        });
                 refused.map_or(Applied::Applied, |w| {
                     Applied::Flagged(FlagKind::Workflow(w))
                 })
             }
+            (None, None) => Applied::Applied,
         }
     }
 
     /// Two different ops with one id: keep both, materialise the smaller digest.
+    ///
+    /// Every version of an erase erases the persons it names (an erasure cannot be undone,
+    /// so only the union of them is the same whatever order the versions arrive in).
     fn equivocate(&mut self, op: Op) -> Applied {
         let id = op.id();
         let losers = self.equivocations.entry(id).or_default();
-        if losers.iter().any(|l| l.digest() == op.digest()) {
+        if let Some(held) = losers.iter_mut().find(|l| l.digest() == op.digest()) {
+            // A version already held; maybe it now brings the payload we lacked (the
+            // caller dropped it if it names an erased person).
+            if let Some(p) = op.payload().cloned() {
+                let _ = held.fill_payload(p);
+            }
             return Applied::Duplicate;
         }
         let e = op.envelope();
@@ -303,26 +325,34 @@ impl State {
             .entry((e.scope, e.tier))
             .or_default()
             .add(&op.digest());
-        let held = self.ops.get(&id).map(Op::digest);
+        let erase = (e.action == Action::ERASE).then(|| e.persons.clone());
+        let held = self.ops.get(&id).map(|o| o.digest());
         if held.is_some_and(|h| op.digest() < h) {
-            // The newcomer wins: swap, and rebuild what the old one touched.
-            let old = self.ops.insert(id, op);
-            let mut touched = BTreeSet::new();
-            if let Some(old) = old {
-                touched.insert((old.envelope().kind, old.envelope().entity));
-                self.equivocations.entry(id).or_default().push(old);
-            }
-            if let Some(new) = self.ops.get(&id) {
-                touched.insert((new.envelope().kind, new.envelope().entity));
-            }
-            for key in touched {
+            // The newcomer wins: take the old version out of its record and out of the
+            // inert list, then merge the newcomer as if it had come alone.
+            if let Some(old) = self.ops.remove(&id) {
+                let key = (old.envelope().kind, old.envelope().entity);
+                self.inert.remove(&id);
+                if let Some(ent) = self.entities.get_mut(&key) {
+                    ent.ops.remove(&id);
+                }
+                self.equivocations.entry(id).or_default().push(*old);
                 self.rebuild(key);
             }
+            let _ = self.materialise(&op);
+            self.ops.insert(id, Box::new(op));
+            if let Some(k) = self.pending_rebuild.take() {
+                self.rebuild(k);
+            }
         } else {
+            // The newcomer loses: kept, never materialised.
             self.equivocations.entry(id).or_default().push(op);
         }
         if let Some(l) = self.equivocations.get_mut(&id) {
             l.sort_by_key(Op::digest);
+        }
+        if let Some(persons) = erase {
+            self.erase(&persons);
         }
         Applied::Flagged(FlagKind::Equivocation)
     }
@@ -336,6 +366,7 @@ impl State {
         for op in self
             .ops
             .values_mut()
+            .map(|o| &mut **o)
             .chain(self.equivocations.values_mut().flatten())
         {
             let e = op.envelope();
@@ -357,7 +388,7 @@ impl State {
         let mut ops: Vec<Op> = ent
             .ops
             .iter()
-            .filter_map(|id| self.ops.get(id).cloned())
+            .filter_map(|id| self.ops.get(id).map(|o| Op::clone(o)))
             .collect();
         // The winning create first, so no later create displaces it mid-rebuild; the order
         // of the rest does not matter.
@@ -386,7 +417,9 @@ impl State {
         match e.action {
             Action::CREATE => {
                 let before = ent.creates.first().map(|(_, i)| *i);
-                ent.creates.insert((e.hlc, id));
+                if let Err(i) = ent.creates.binary_search(&(e.hlc, id)) {
+                    ent.creates.insert(i, (e.hlc, id));
+                }
                 let first = ent.creates.first().map(|(_, i)| *i);
                 if first != Some(id) {
                     return Some(FlagKind::DuplicateCreate);
@@ -514,10 +547,15 @@ impl Register {
     fn write(&mut self, id: OpId, hlc: Hlc, supersedes: &[OpId], value: Option<Vec<u8>>) {
         for s in supersedes {
             self.superseded.insert(*s);
-            self.writes.remove(s);
+            if let Ok(i) = self.writes.binary_search_by_key(s, |(w, _)| *w) {
+                self.writes.remove(i);
+            }
         }
         if !self.superseded.contains(&id) {
-            self.writes.insert(id, (hlc, value));
+            match self.writes.binary_search_by_key(&id, |(w, _)| *w) {
+                Ok(i) => self.writes[i].1 = (hlc, value),
+                Err(i) => self.writes.insert(i, (id, (hlc, value))),
+            }
         }
     }
 

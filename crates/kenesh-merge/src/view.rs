@@ -246,7 +246,7 @@ impl State {
     /// The ops held (the materialised version of an equivocated id), in id order, byte for
     /// byte as they arrived.
     pub fn ops(&self) -> impl Iterator<Item = &Op> + '_ {
-        self.ops.values()
+        self.ops.values().map(|o| &**o)
     }
 
     /// Every op held, equivocating versions included: what a peer needs to hold the same
@@ -254,13 +254,14 @@ impl State {
     pub fn all_ops(&self) -> impl Iterator<Item = &Op> + '_ {
         self.ops
             .values()
+            .map(|o| &**o)
             .chain(self.equivocations.values().flatten())
     }
 
     /// The op with this id.
     #[must_use]
     pub fn op(&self, id: OpId) -> Option<&Op> {
-        self.ops.get(&id)
+        self.ops.get(&id).map(|o| &**o)
     }
 
     /// How many distinct ops are held.
