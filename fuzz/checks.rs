@@ -445,10 +445,13 @@ pub fn proto_chunk_zstd(data: &[u8]) {
     );
 }
 
+/// One op's parts as [`merge_op`] reads them: flags, envelope bytes, payload hash, payload.
+type OpParts<'a> = (u8, &'a [u8], [u8; 32], Option<kenesh_merge::Payload>);
+
 /// Splits fuzz input into ops: per op a flags byte, a `u16` envelope length and the
 /// envelope; then, if flags bit 0, a 16-byte salt, a `u16` payload length and the payload
 /// (its hash computed, and spoiled if bit 1), else a 32-byte payload hash.
-fn merge_op_parts(mut data: &[u8]) -> Vec<(u8, &[u8], [u8; 32], Option<kenesh_merge::Payload>)> {
+fn merge_op_parts(mut data: &[u8]) -> Vec<OpParts<'_>> {
     fn u16_len(d: &[u8]) -> Option<(usize, &[u8])> {
         let (l, r) = d.split_first_chunk::<2>()?;
         Some((usize::from(u16::from_le_bytes(*l)), r))
