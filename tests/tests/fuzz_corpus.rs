@@ -38,6 +38,34 @@ fn text_parse_corpus() {
     assert!(replay("text_parse", checks::text_parse) >= 10);
 }
 
+#[test]
+fn proto_frame_corpus() {
+    assert!(
+        replay("proto_frame", checks::proto_frame) >= 16,
+        "a seed per message type at least"
+    );
+}
+
+#[test]
+fn proto_stream_corpus() {
+    assert!(replay("proto_stream", checks::proto_stream) >= 6);
+}
+
+#[test]
+fn proto_cobs_corpus() {
+    assert!(replay("proto_cobs", checks::proto_cobs) >= 6);
+}
+
+#[test]
+fn proto_chunk_zstd_corpus() {
+    assert!(replay("proto_chunk_zstd", checks::proto_chunk_zstd) >= 4);
+}
+
+#[test]
+fn merge_op_corpus() {
+    assert!(replay("merge_op", checks::merge_op) >= 6);
+}
+
 /// Writes the seed corpora from real values: `cargo test -p kenesh-tests --test fuzz_corpus
 /// -- --ignored write_seed_corpus`. Seeds are committed; fuzzing adds to the local corpus.
 #[test]
@@ -189,4 +217,429 @@ fn write_seed_corpus() {
         checks::text_parse(t.as_bytes());
         std::fs::write(dir.join(format!("seed-{i:02}")), t).unwrap();
     }
+}
+
+/// Real ops of one issue made on two devices: a create, edits, set adds and removes, log
+/// appends, workflow steps, a reopen, a person's comment and its erasure, a tombstone.
+fn seed_ops() -> Vec<kenesh_merge::Op> {
+    use kenesh_merge::OpBuilder;
+    use kenesh_model::schema::EntityKind;
+    use kenesh_model::{Id, IssueStatus, PersonId, Workflow};
+    const TITLE: u16 = 1;
+    const STATUS: u16 = 9;
+    const SUPPORTERS: u16 = 14;
+    const COMMENTS: u16 = 17;
+    let k = EntityKind::Issue;
+    let issue = Id::from_u128(100);
+    let (mut a, mut b) = (OpBuilder::new(1), OpBuilder::new(2));
+    a.salt([7; 16]);
+    b.salt([9; 16]);
+    let create = a
+        .create(
+            k,
+            issue,
+            vec![
+                (TITLE, "Көпүрө".as_bytes().to_vec()),
+                (STATUS, vec![IssueStatus::Submitted.code()]),
+            ],
+        )
+        .unwrap();
+    let retitle = a
+        .set(k, issue, TITLE, b"Bridge".to_vec(), &[create.id()])
+        .unwrap();
+    let concurrent = b
+        .set(k, issue, TITLE, b"Footbridge".to_vec(), &[create.id()])
+        .unwrap();
+    let add = a.add(k, issue, SUPPORTERS, vec![3]).unwrap();
+    let remove = b
+        .remove(k, issue, SUPPORTERS, vec![3], &[add.id()])
+        .unwrap();
+    let comment = a.append(k, issue, COMMENTS, b"ok".to_vec()).unwrap();
+    let publish = a.transition(k, issue, STATUS, 1, 2, &[]).unwrap();
+    let close = b
+        .transition(k, issue, STATUS, 2, 7, &[publish.id()])
+        .unwrap();
+    let reopen = a.reopen(k, issue, STATUS, close.id()).unwrap();
+    let person = PersonId(Id::from_u128(5));
+    b.persons(&[person]);
+    let personal = b
+        .append(k, issue, COMMENTS, b"phone 0555".to_vec())
+        .unwrap();
+    b.persons(&[]);
+    let erase = b.erase(person).unwrap();
+    let tombstone = a.tombstone(k, issue).unwrap();
+    let unknown = a
+        .raw(
+            999,
+            issue,
+            3,
+            kenesh_merge::Action(42),
+            kenesh_model::Tier::Public,
+            &[],
+            vec![1, 2, 3],
+        )
+        .unwrap();
+    vec![
+        create, retitle, concurrent, add, remove, comment, publish, close, reopen, personal, erase,
+        tombstone, unknown,
+    ]
+}
+
+/// Writes the seed corpora of the protocol and merge targets from real encoded messages
+/// and ops: `cargo test -p kenesh-tests --test fuzz_corpus -- --ignored
+/// write_proto_seed_corpus`.
+#[test]
+#[ignore = "regenerates the committed seed corpus"]
+fn write_proto_seed_corpus() {
+    use kenesh_proto::compress::compress;
+    use kenesh_proto::*;
+
+    let ops = seed_ops();
+    let enc = |m: &Message<'_>| m.to_vec().unwrap();
+    let commit_frame = |ops: &[kenesh_merge::Op], withheld: bool, signature: &[u8]| {
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut b = CommitBuilder::new(&mut buf);
+        for op in ops {
+            let body = match op.payload() {
+                Some(p) if !withheld => Body::Payload(&p.bytes),
+                _ => Body::Withheld(op.payload_hash()),
+            };
+            b.push(Entry {
+                envelope: op.envelope_bytes(),
+                body,
+            })
+            .unwrap();
+        }
+        let entries = b.finish();
+        enc(&Message::Commit(Commit {
+            origin: 1,
+            first_seq: ops[0].id().seq,
+            salt: [7; 16],
+            signature,
+            entries,
+        }))
+    };
+    let sig = [0x5a; 64];
+    let batch = commit_frame(&ops[..6], false, &sig);
+    let snapshot_data = b"column 0: 41705214801000 41705410000010 41711201000000".repeat(8);
+    let zstd_data = compress(&batch, 3).unwrap();
+    let mut frames: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "hello",
+            enc(&Message::Hello(Hello {
+                min_version: 1,
+                max_version: PROTOCOL_VERSION,
+                caps: Caps::ZSTD.union(Caps::SNAPSHOT),
+                device: 17,
+                own_seq: 42,
+                cursor: None,
+            })),
+        ),
+        (
+            "hello-cursor",
+            enc(&Message::Hello(Hello {
+                min_version: 1,
+                max_version: 3,
+                caps: Caps::COBS.union(Caps::NO_ALLOC),
+                device: u32::MAX,
+                own_seq: u64::MAX,
+                cursor: Some(&[0xc5; MAX_CURSOR]),
+            })),
+        ),
+        (
+            "welcome",
+            enc(&Message::Welcome(Welcome {
+                version: 1,
+                caps: Caps::ZSTD,
+                server_time_ms: 1_700_000_000_000,
+                stored_seq: 41,
+                epoch: 3,
+            })),
+        ),
+        (
+            "refuse-version",
+            enc(&Message::Refuse(Refuse {
+                reason: RefuseReason::UnsupportedVersion { min: 2, max: 4 },
+                server_time_ms: 1_700_000_000_000,
+                stored_seq: 0,
+            })),
+        ),
+        (
+            "refuse-revoked",
+            enc(&Message::Refuse(Refuse {
+                reason: RefuseReason::Revoked { from_seq: 99 },
+                server_time_ms: 1,
+                stored_seq: 98,
+            })),
+        ),
+        (
+            "refuse-busy",
+            enc(&Message::Refuse(Refuse {
+                reason: RefuseReason::Busy,
+                server_time_ms: 1,
+                stored_seq: 0,
+            })),
+        ),
+        ("commit", batch.clone()),
+        ("commit-withheld", commit_frame(&ops[6..], true, &[])),
+        ("commit-all", commit_frame(&ops, false, &sig)),
+        (
+            "chunk-commits-zstd",
+            enc(&Message::Chunk(Chunk {
+                transfer: 5,
+                index: 0,
+                last: false,
+                kind: ChunkKind::Commits,
+                compression: Compression::Zstd,
+                raw_len: batch.len() as u32,
+                data: &zstd_data,
+            })),
+        ),
+        (
+            "chunk-snapshot",
+            enc(&Message::Chunk(Chunk {
+                transfer: 6,
+                index: 3,
+                last: true,
+                kind: ChunkKind::Snapshot,
+                compression: Compression::None,
+                raw_len: snapshot_data.len() as u32,
+                data: &snapshot_data,
+            })),
+        ),
+        (
+            "ack",
+            enc(&Message::Ack(Ack {
+                durable_seq: 42,
+                cursor: Some(b"cursor-0001"),
+                chunk: Some(ChunkRef {
+                    transfer: 5,
+                    index: 0,
+                }),
+            })),
+        ),
+        (
+            "ack-bare",
+            enc(&Message::Ack(Ack {
+                durable_seq: 0,
+                cursor: None,
+                chunk: None,
+            })),
+        ),
+        (
+            "snapshot-header",
+            enc(&Message::SnapshotHeader(SnapshotHeader {
+                scope_kind: 0,
+                scope_id: [1; 16],
+                tier: 1,
+                epoch: 3,
+                position: 1_000,
+                records: 60,
+                ops: 600,
+                transfer: 6,
+                chunks: 4,
+                raw_bytes: 1 << 20,
+                state_hash: [0xab; 32],
+            })),
+        ),
+        (
+            "error",
+            enc(&Message::Error(ErrorMessage {
+                code: ErrorCode::SEQ_GAP,
+                detail: "seq 43 expected, 45 received — ката",
+            })),
+        ),
+        ("bye", enc(&Message::Bye)),
+    ];
+    // Non-canonical varints: a padded `own_seq` in a Hello, and a padded envelope length
+    // in a commit entry (carried byte-identical).
+    let mut padded_hello = frames[0].1.clone();
+    let seq_at = padded_hello.len() - 2; // own_seq 42, then the cursor's None
+    padded_hello[seq_at] |= 0x80;
+    padded_hello.insert(seq_at + 1, 0x00);
+    frames.push(("hello-padded-varint", padded_hello));
+    let mut buf = vec![0u8; 4096];
+    let mut b = CommitBuilder::new(&mut buf);
+    b.push(Entry {
+        envelope: &[1, 2, 3],
+        body: Body::Payload(b"x"),
+    })
+    .unwrap();
+    let one = enc(&Message::Commit(Commit {
+        origin: 7,
+        first_seq: 1,
+        salt: [0; 16],
+        signature: &[],
+        entries: b.finish(),
+    }));
+    let mut padded_commit = one.clone();
+    let env_at = padded_commit.len() - 7; // [3, 1, 2, 3, 0, 1, b'x']
+    assert_eq!(padded_commit[env_at..], [3, 1, 2, 3, 0, 1, b'x']);
+    padded_commit[env_at] = 0x83;
+    padded_commit.insert(env_at + 1, 0x00);
+    frames.push(("commit-padded-varint", padded_commit));
+
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus");
+    let write = |target: &str, name: &str, data: &[u8], check: fn(&[u8])| {
+        let dir = root.join(target);
+        std::fs::create_dir_all(&dir).unwrap();
+        check(data);
+        std::fs::write(dir.join(format!("seed-{name}")), data).unwrap();
+    };
+    for (name, f) in &frames {
+        assert!(
+            Message::decode(f, &Limits::default()).is_ok(),
+            "{name} decodes"
+        );
+        write("proto_frame", name, f, checks::proto_frame);
+    }
+
+    // Streams: a cut count, cut points, then prefixed frames.
+    let prefixed = |fs: &[&[u8]]| {
+        let mut out = Vec::new();
+        for f in fs {
+            let mut w = vec![0u8; f.len() + LENGTH_PREFIX];
+            write_prefixed(f, &mut w).unwrap();
+            out.extend(w);
+        }
+        out
+    };
+    let hello = &frames[0].1[..];
+    let streams: Vec<(&str, Vec<u8>)> = vec![
+        ("one", [&[0u8][..], &prefixed(&[hello])].concat()),
+        (
+            "cut",
+            [
+                &[3u8, 2, 0, 9, 0, 40, 0][..],
+                &prefixed(&[hello, &batch, &frames[16].1]),
+            ]
+            .concat(),
+        ),
+        (
+            "session",
+            [
+                &[4u8, 1, 0, 5, 0, 200, 0, 0, 1][..],
+                &prefixed(&frames.iter().map(|(_, f)| &f[..]).collect::<Vec<_>>()),
+            ]
+            .concat(),
+        ),
+        (
+            "partial",
+            [&[1u8, 3, 0][..], &prefixed(&[hello])[..8]].concat(),
+        ),
+        (
+            "too-large",
+            [
+                &[1u8, 6, 0][..],
+                &prefixed(&[hello]),
+                &[0x01, 0x10, 0, 0, 8],
+            ]
+            .concat(),
+        ),
+        (
+            "4gib",
+            [&[2u8, 4, 0, 2, 0][..], &prefixed(&[&[8]]), &[0xff; 4]].concat(),
+        ),
+        (
+            "max",
+            [&[0u8][..], &prefixed(&[&vec![8u8; 4092], &[8]])].concat(),
+        ),
+    ];
+    for (name, s) in &streams {
+        write("proto_stream", name, s, checks::proto_stream);
+    }
+
+    // COBS: encodings of frames (without the delimiter), and frames to round-trip.
+    let cobs = |f: &[u8]| {
+        let mut w = vec![0u8; f.len() + f.len() / 254 + 2];
+        let n = write_cobs(f, &mut w).unwrap();
+        w.truncate(n - 1);
+        w
+    };
+    let run254: Vec<u8> = (1..=254).collect();
+    let cobs_seeds: Vec<(&str, Vec<u8>)> = vec![
+        ("hello", cobs(hello)),
+        ("commit", cobs(&batch)),
+        ("bye", cobs(&[8])),
+        ("zeros", cobs(&[0; 40])),
+        ("run-254", cobs(&run254)),
+        ("run-255", cobs(&[&run254[..], &[1]].concat())),
+        ("raw-frame", frames[2].1.clone()),
+        ("garbage", vec![5, 1, 2, 0, 3]),
+    ];
+    for (name, s) in &cobs_seeds {
+        write("proto_cobs", name, s, checks::proto_cobs);
+    }
+
+    // zstd: a declared raw_len, then compressed data.
+    let with_len = |raw: u32, data: &[u8]| [&raw.to_le_bytes()[..], data].concat();
+    let zstd_seeds: Vec<(&str, Vec<u8>)> = vec![
+        ("commits", with_len(batch.len() as u32, &zstd_data)),
+        (
+            "snapshot",
+            with_len(
+                snapshot_data.len() as u32,
+                &compress(&snapshot_data, 3).unwrap(),
+            ),
+        ),
+        ("short", with_len(batch.len() as u32 - 1, &zstd_data)),
+        ("long", with_len(batch.len() as u32 + 1, &zstd_data)),
+        ("over-limit", with_len(u32::MAX, &zstd_data)),
+        ("empty", with_len(0, &compress(&[], 3).unwrap())),
+    ];
+    for (name, s) in &zstd_seeds {
+        write("proto_chunk_zstd", name, s, checks::proto_chunk_zstd);
+    }
+
+    // Ops: each alone (with and without payload), and runs that interact.
+    let rec = |ops: &[kenesh_merge::Op], with_payload: bool| {
+        ops.iter()
+            .flat_map(|op| checks::merge_op_record(op, with_payload))
+            .collect::<Vec<u8>>()
+    };
+    let names = [
+        "create",
+        "set",
+        "set-concurrent",
+        "add",
+        "remove",
+        "append",
+        "transition",
+        "close",
+        "reopen",
+        "personal",
+        "erase",
+        "tombstone",
+        "unknown",
+    ];
+    for (op, name) in ops.iter().zip(names) {
+        write(
+            "merge_op",
+            name,
+            &rec(std::slice::from_ref(op), true),
+            checks::merge_op,
+        );
+    }
+    write(
+        "merge_op",
+        "withheld",
+        &rec(&ops[..2], false),
+        checks::merge_op,
+    );
+    write("merge_op", "edits", &rec(&ops[..6], true), checks::merge_op);
+    write(
+        "merge_op",
+        "workflow",
+        &rec(&[&ops[..1], &ops[6..9]].concat(), true),
+        checks::merge_op,
+    );
+    write(
+        "merge_op",
+        "erasure",
+        &rec(&[&ops[..1], &ops[9..11]].concat(), true),
+        checks::merge_op,
+    );
+    let mut spoiled = rec(&ops[..1], true);
+    spoiled[0] |= 2;
+    write("merge_op", "spoiled-hash", &spoiled, checks::merge_op);
 }
