@@ -270,10 +270,12 @@ fn count_larger_than_the_frame() {
         decode(&commit_with_count(2, &[])),
         Err(DecodeError::Truncated)
     );
+    // No entries at all: a commit holds at least one op.
+    assert_eq!(decode(&commit_with_count(0, &[])), Err(DecodeError::BadSeq));
     // Fewer than the entries present: the rest are trailing bytes.
     assert_eq!(
-        decode(&commit_with_count(0, &[])),
-        Err(DecodeError::TrailingBytes(7))
+        decode(&commit_with_count(1, &[9, 9])),
+        Err(DecodeError::TrailingBytes(2))
     );
     // A byte-string length larger than the frame: the signature claims 2^32 − 1 bytes.
     let mut sig = vec![3, 7, 1, 0];

@@ -47,7 +47,7 @@ proptest! {
 
     #[test]
     fn commit(origin in any::<u32>(), first in 1u64..u64::MAX / 2, salt in any::<[u8; 16]>(), sig in proptest::collection::vec(any::<u8>(), 0..=64),
-              entries in proptest::collection::vec((proptest::collection::vec(any::<u8>(), 0..80), proptest::option::of(proptest::collection::vec(any::<u8>(), 0..200)), any::<[u8; 32]>()), 0..20)) {
+              entries in proptest::collection::vec((proptest::collection::vec(any::<u8>(), 0..80), proptest::option::of(proptest::collection::vec(any::<u8>(), 0..200)), any::<[u8; 32]>()), 1..20)) {
         let mut buf = vec![0u8; 8192];
         let mut b = CommitBuilder::new(&mut buf);
         for (env, payload, hash) in &entries {
