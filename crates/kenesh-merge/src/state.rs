@@ -27,9 +27,10 @@ use crate::op::{Action, CreatePayload, Op, OpId, TransitionPayload};
 /// What applying an op did. Applying never fails.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Applied {
-    /// New, and merged into the state.
+    /// New, and merged into the state (or the payload of an op held without one).
     Applied,
-    /// Already held, byte for byte (or a payload for an op held without one was added).
+    /// Already held, byte for byte. (An op held without its payload that now arrives with
+    /// it is [`Applied::Applied`]: the payload is merged.)
     Duplicate,
     /// Kept, and something about it needs a person's attention or keeps it out of the
     /// materialised state.
