@@ -18,6 +18,12 @@
 //! `#![no_std]` + `alloc`; no I/O, no clock (a [`Clock`] is passed in), no randomness (the
 //! caller passes commit salts).
 //!
+//! Performance (`benches/apply.rs`, `tests/memory.rs`; details in the crate README):
+//! applying register sets to 10,000 existing records runs at 0.47–0.79 M ops/s of CPU time
+//! (median ≈ 0.57 M) on a shared 2-vCPU AMD EPYC VM — the 1 M ops/s per core target is not
+//! met there yet; a created record with five fields holds 3,083 heap bytes, and each
+//! register write held another 402.
+//!
 //! ```
 //! use kenesh_merge::{OpBuilder, State, FieldValue};
 //! use kenesh_model::{schema::EntityKind, Id, IssueStatus, Workflow};

@@ -127,6 +127,24 @@ pub struct Conflict {
 /// or erased).
 pub(crate) type Write = (OpId, (Hlc, Option<Vec<u8>>));
 
+/// Loads survivors as a map would: whatever order the bytes hold them in, sorted by id,
+/// the last of a repeated id kept.
+fn sorted_by_id<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Write>, D::Error> {
+    let mut v = Vec::<Write>::deserialize(d)?;
+    v.reverse();
+    v.sort_by_key(|(id, _)| *id); // stable: of a repeated id, the last loaded comes first
+    v.dedup_by_key(|(id, _)| *id);
+    Ok(v)
+}
+
+/// Loads creates as a set would: sorted, without duplicates.
+fn sorted_set<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<(Hlc, OpId)>, D::Error> {
+    let mut v = Vec::<(Hlc, OpId)>::deserialize(d)?;
+    v.sort_unstable();
+    v.dedup();
+    Ok(v)
+}
+
 /// A register: the surviving writes and every id superseded so far.
 ///
 /// The survivors are a vector sorted by op id, not a B-tree: there is one unless writes
@@ -134,6 +152,7 @@ pub(crate) type Write = (OpId, (Hlc, Option<Vec<u8>>));
 /// It is encoded as a map would be (a length, then id and value pairs in id order).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Register {
+    #[serde(deserialize_with = "sorted_by_id")]
     pub(crate) writes: Vec<Write>,
     pub(crate) superseded: BTreeSet<OpId>,
 }
@@ -178,6 +197,7 @@ pub(crate) enum Field {
 pub(crate) struct Entity {
     /// Sorted, without duplicates (one unless the record was created twice); encoded as a
     /// set would be.
+    #[serde(deserialize_with = "sorted_set")]
     pub(crate) creates: Vec<(Hlc, OpId)>,
     pub(crate) scope: Option<Scope>,
     pub(crate) tier: Option<Tier>,
@@ -693,5 +713,44 @@ impl Workflow {
             }
         }
         self.state = state;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Saved survivors and creates load sorted and without repeats, whatever order the
+    /// bytes hold them in (as the B-trees they replaced did), so later merges find them.
+    #[test]
+    fn unsorted_saved_vectors_load_sorted() {
+        let (a, b) = (OpId::new(1, 1), OpId::new(2, 1));
+        let writes: Vec<Write> = alloc::vec![
+            (b, (Hlc(2), Some(alloc::vec![2]))),
+            (a, (Hlc(1), Some(alloc::vec![1]))),
+            (b, (Hlc(3), Some(alloc::vec![3]))),
+        ];
+        let bytes = postcard::to_allocvec(&(writes, BTreeSet::<OpId>::new())).unwrap();
+        let mut r: Register = postcard::from_bytes(&bytes).unwrap();
+        assert_eq!(
+            r.writes,
+            alloc::vec![
+                (a, (Hlc(1), Some(alloc::vec![1]))),
+                (b, (Hlc(3), Some(alloc::vec![3])))
+            ]
+        );
+        r.write(OpId::new(3, 1), Hlc(4), &[b], None);
+        assert_eq!(
+            r.writes.iter().map(|(id, _)| *id).collect::<Vec<_>>(),
+            alloc::vec![a, OpId::new(3, 1)]
+        );
+
+        let creates = alloc::vec![(Hlc(5), b), (Hlc(1), a), (Hlc(5), b)];
+        let bytes = postcard::to_allocvec(&creates).unwrap();
+        let mut d = postcard::Deserializer::from_bytes(&bytes);
+        assert_eq!(
+            sorted_set(&mut d).unwrap(),
+            alloc::vec![(Hlc(1), a), (Hlc(5), b)]
+        );
     }
 }
