@@ -145,6 +145,48 @@ fn sorted_set<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<(Hlc, OpId)>
     Ok(v)
 }
 
+/// A small sorted set of op ids in a vector: cheaper than a B-tree for the few ids a record
+/// or a register holds (one allocation, binary search, no node splits). Encoded as a set
+/// would be; loaded sorted and without repeats whatever order the bytes hold.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub(crate) struct IdSet(Vec<OpId>);
+
+impl<'de> Deserialize<'de> for IdSet {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<IdSet, D::Error> {
+        let mut v = Vec::<OpId>::deserialize(d)?;
+        v.sort_unstable();
+        v.dedup();
+        Ok(IdSet(v))
+    }
+}
+
+impl IdSet {
+    pub(crate) fn insert(&mut self, id: OpId) -> bool {
+        match self.0.binary_search(&id) {
+            Ok(_) => false,
+            Err(at) => {
+                self.0.insert(at, id);
+                true
+            }
+        }
+    }
+    pub(crate) fn contains(&self, id: &OpId) -> bool {
+        self.0.binary_search(id).is_ok()
+    }
+    pub(crate) fn remove(&mut self, id: &OpId) -> bool {
+        match self.0.binary_search(id) {
+            Ok(at) => {
+                self.0.remove(at);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &OpId> {
+        self.0.iter()
+    }
+}
+
 /// A register: the surviving writes and every id superseded so far.
 ///
 /// The survivors are a vector sorted by op id, not a B-tree: there is one unless writes
@@ -154,7 +196,7 @@ fn sorted_set<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<(Hlc, OpId)>
 pub(crate) struct Register {
     #[serde(deserialize_with = "sorted_by_id")]
     pub(crate) writes: Vec<Write>,
-    pub(crate) superseded: BTreeSet<OpId>,
+    pub(crate) superseded: IdSet,
 }
 
 /// A set: element → the ids of its adds; removed add ids; adds whose payload is not held.
@@ -204,7 +246,7 @@ pub(crate) struct Entity {
     pub(crate) tombstoned: bool,
     pub(crate) owner: Register,
     pub(crate) fields: BTreeMap<u16, Field>,
-    pub(crate) ops: BTreeSet<OpId>,
+    pub(crate) ops: IdSet,
 }
 
 /// A replica's state: the ops it holds, the records materialised from them, the flags and
@@ -730,7 +772,7 @@ mod tests {
             (a, (Hlc(1), Some(alloc::vec![1]))),
             (b, (Hlc(3), Some(alloc::vec![3]))),
         ];
-        let bytes = postcard::to_allocvec(&(writes, BTreeSet::<OpId>::new())).unwrap();
+        let bytes = postcard::to_allocvec(&(writes, alloc::vec::Vec::<OpId>::new())).unwrap();
         let mut r: Register = postcard::from_bytes(&bytes).unwrap();
         assert_eq!(
             r.writes,

@@ -126,8 +126,14 @@ impl<const N: usize> FrameReader<N> {
 /// # Errors
 /// [`EncodeError::BufferTooSmall`].
 pub fn write_cobs(frame: &[u8], out: &mut [u8]) -> Result<usize, EncodeError> {
-    let need = cobs::max_encoding_length(frame.len()) + 1;
+    let need = cobs::max_encoding_length(frame.len()).max(1) + 1;
     let dst = out.get_mut(..need).ok_or(EncodeError::BufferTooSmall)?;
+    if frame.is_empty() {
+        // COBS of nothing is one code byte, 01 (the cobs crate writes nothing).
+        dst[0] = 1;
+        dst[1] = 0;
+        return Ok(2);
+    }
     let n = cobs::encode(frame, dst);
     let end = dst.get_mut(n).ok_or(EncodeError::BufferTooSmall)?;
     *end = 0;

@@ -568,20 +568,17 @@ fn non_canonical_varint_in_fields_is_refused_or_carried() {
     }
 }
 
-/// An empty frame is never a message. `write_cobs(&[])` should refuse it (or write `[1, 0]`,
-/// which reads back); today it writes a lone delimiter `[0]`, which `read_cobs` refuses —
-/// found by the `proto_cobs` fuzz target (regression seed `seed-regress-empty-frame`).
+/// An empty frame (never a message) COBS-encodes as `01 00` and reads back empty. Found by
+/// the `proto_cobs` fuzz target: `write_cobs(&[])` used to write a lone delimiter that
+/// `read_cobs` refused (regression seed `seed-regress-empty-frame`).
 #[test]
-#[ignore = "codec bug: write_cobs(&[]) writes a frame read_cobs refuses"]
 fn empty_cobs_frame_is_refused_or_round_trips() {
     let mut enc = [0xaau8; 8];
-    if let Ok(n) = write_cobs(&[], &mut enc) {
-        let mut out = [0u8; 8];
-        assert_eq!(
-            read_cobs(&enc[..n - 1], &mut out, &Limits::default()),
-            Ok(&[][..]),
-            "wrote {:?}",
-            &enc[..n]
-        );
-    }
+    let n = write_cobs(&[], &mut enc).unwrap();
+    assert_eq!(&enc[..n], &[1, 0]);
+    let mut out = [0u8; 8];
+    assert_eq!(
+        read_cobs(&enc[..n - 1], &mut out, &Limits::default()),
+        Ok(&[][..])
+    );
 }
