@@ -495,8 +495,9 @@ fn write_proto_seed_corpus() {
         std::fs::write(dir.join(format!("seed-{name}")), data).unwrap();
     };
     for (name, f) in &frames {
+        // Padded varints may be refused (canonical-only decoding) or carried.
         assert!(
-            Message::decode(f, &Limits::default()).is_ok(),
+            name.contains("padded") || Message::decode(f, &Limits::default()).is_ok(),
             "{name} decodes"
         );
         write("proto_frame", name, f, checks::proto_frame);
