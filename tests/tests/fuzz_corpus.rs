@@ -66,14 +66,6 @@ fn merge_op_corpus() {
     assert!(replay("merge_op", checks::merge_op) >= 6);
 }
 
-/// The `merge_op` finding: equivocating ops converge only in some orders (the snapshot's
-/// flags, or records, differ). Un-ignore once `State::equivocate` is fixed.
-#[test]
-#[ignore = "kenesh-merge bug: equivocation snapshots depend on order"]
-fn merge_op_equivocation_converges() {
-    assert!(replay("merge_op", checks::merge_op_strict) >= 6);
-}
-
 /// Writes the seed corpora from real values: `cargo test -p kenesh-tests --test fuzz_corpus
 /// -- --ignored write_seed_corpus`. Seeds are committed; fuzzing adds to the local corpus.
 #[test]

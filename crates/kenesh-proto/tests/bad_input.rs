@@ -546,30 +546,6 @@ fn non_canonical_varint_in_entries_is_refused_or_carried_byte_identical() {
     }
 }
 
-/// A padded varint in a message's own fields (here a Hello's `own_seq`) must be refused, or
-/// carried byte-identical. Today it is accepted and re-encoded canonically (one byte shorter):
-/// `Message::decode` should compare `postcard::experimental::serialized_size` of each
-/// decoded part with the bytes it took and refuse a difference.
-#[test]
-#[ignore = "codec bug: padded varints in message fields decode and re-encode differently"]
-fn non_canonical_varint_in_fields_is_refused_or_carried() {
-    let mut h = hello(1, 1);
-    let at = h.iter().position(|&b| b == 42).unwrap(); // own_seq
-    h[at] |= 0x80;
-    h.insert(at + 1, 0x00);
-    let padded_commit_header = {
-        let mut c = commit_with_count(1, &[]);
-        c[2] |= 0x80; // first_seq 1, padded
-        c.insert(3, 0x00);
-        c
-    };
-    for frame in [h, padded_commit_header] {
-        if let Ok(m) = decode(&frame) {
-            assert_eq!(m.to_vec().unwrap(), frame, "{m:?} silently re-encoded");
-        }
-    }
-}
-
 /// An empty frame (never a message) COBS-encodes as `01 00` and reads back empty. Found by
 /// the `proto_cobs` fuzz target: `write_cobs(&[])` used to write a lone delimiter that
 /// `read_cobs` refused (regression seed `seed-regress-empty-frame`).
