@@ -53,6 +53,16 @@ impl OpBuilder {
         }
     }
 
+    /// A builder for device `origin` resuming after a restart: the next op gets `next_seq`,
+    /// and the clock continues from `last`, the newest timestamp the device made or saw.
+    #[must_use]
+    pub fn resume(origin: u32, next_seq: u64, last: crate::Hlc) -> OpBuilder {
+        let mut b = OpBuilder::new(origin);
+        b.next_seq = next_seq.max(1);
+        b.clock = HlcClock::resume(last, crate::DEFAULT_DRIFT_BOUND_MS);
+        b
+    }
+
     /// Sets the wall-clock time ops are stamped from.
     pub fn at(&mut self, now_ms: u64) -> &mut Self {
         self.now_ms = now_ms;

@@ -1,0 +1,261 @@
+//! A device's replica as the sync sessions see it: its own signed commits, what it received
+//! from the server, the cursor, and the merged state.
+
+use std::collections::BTreeMap;
+
+use kenesh_merge::{Applied, Hlc, HlcClock, Op, OpBuilder, State};
+use serde::{Deserialize, Serialize};
+
+use crate::SyncError;
+use crate::commit::SignedCommit;
+use crate::identity::{PublicKeys, Secret};
+use crate::server::OpenError;
+use crate::store::{Store, StoreError};
+
+#[derive(Serialize, Deserialize)]
+enum Rec {
+    /// A commit this device made.
+    Own { frame: Vec<u8> },
+    /// A chunk received from the server: the cursor after it and its commits.
+    Received {
+        cursor: Vec<u8>,
+        frames: Vec<Vec<u8>>,
+    },
+    /// The server acknowledged our seqs up to here (in an epoch).
+    Acked { epoch: u64, seq: u64 },
+}
+
+/// Counts a device keeps of what it received.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReceiveStats {
+    /// Ops received from the server.
+    pub ops: u64,
+    /// Of those, ops it already held (re-sent).
+    pub duplicates: u64,
+}
+
+/// A device's replica.
+pub struct Device<S: Store> {
+    pub(crate) store: S,
+    pub(crate) secret: Secret,
+    pub(crate) id: u32,
+    pub(crate) server: PublicKeys,
+    pub(crate) max_frame: usize,
+    pub(crate) own: BTreeMap<u64, SignedCommit>,
+    pub(crate) acked: (u64, u64),
+    pub(crate) cursor: Option<Vec<u8>>,
+    state: State,
+    last_hlc: Hlc,
+    stats: ReceiveStats,
+}
+
+impl<S: Store> core::fmt::Debug for Device<S> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Device")
+            .field("id", &self.id)
+            .field("own_seq", &self.own_seq())
+            .field("acked", &self.acked)
+            .finish()
+    }
+}
+
+fn encode(rec: &Rec) -> Vec<u8> {
+    postcard::to_allocvec(rec).unwrap_or_default()
+}
+
+impl<S: Store> Device<S> {
+    /// Opens a device replica on its store, replaying it. `server` holds the server's public
+    /// keys as given at enrolment.
+    ///
+    /// # Errors
+    /// When the store fails or a record is corrupt.
+    pub fn open(
+        store: S,
+        secret: Secret,
+        id: u32,
+        server: PublicKeys,
+    ) -> Result<Device<S>, OpenError> {
+        let mut d = Device {
+            store,
+            secret,
+            id,
+            server,
+            max_frame: kenesh_proto::DEFAULT_MAX_FRAME,
+            own: BTreeMap::new(),
+            acked: (0, 0),
+            cursor: None,
+            state: State::new(),
+            last_hlc: Hlc(0),
+            stats: ReceiveStats::default(),
+        };
+        let mut from = 1;
+        loop {
+            let batch = d.store.read(from, 1024)?;
+            if batch.is_empty() {
+                break;
+            }
+            for (position, bytes) in batch {
+                let rec: Rec =
+                    postcard::from_bytes(&bytes).map_err(|_| OpenError::Corrupt { position })?;
+                d.apply(rec);
+                from = position + 1;
+            }
+        }
+        Ok(d)
+    }
+
+    fn apply(&mut self, rec: Rec) {
+        let limits = kenesh_proto::Limits::new(kenesh_proto::HARD_MAX_FRAME);
+        match rec {
+            Rec::Own { frame } => {
+                if let Ok(c) = SignedCommit::from_frame(&frame, &limits) {
+                    for op in c.ops() {
+                        self.last_hlc = self.last_hlc.max(op.envelope().hlc);
+                        self.state.apply(op);
+                    }
+                    self.own.insert(c.first_seq(), c);
+                }
+            }
+            Rec::Received { cursor, frames } => {
+                for f in frames {
+                    if let Ok(c) = SignedCommit::from_frame(&f, &limits) {
+                        for op in c.ops() {
+                            self.stats.ops += 1;
+                            self.last_hlc = self.last_hlc.max(op.envelope().hlc);
+                            if self.state.apply(op) == Applied::Duplicate {
+                                self.stats.duplicates += 1;
+                            }
+                        }
+                    }
+                }
+                self.cursor = Some(cursor);
+            }
+            Rec::Acked { epoch, seq } => self.acked = (epoch, seq),
+        }
+    }
+
+    /// An op builder that continues this device's seqs and clock.
+    #[must_use]
+    pub fn builder(&self) -> OpBuilder {
+        let mut b = OpBuilder::resume(self.id, self.own_seq() + 1, self.last_hlc);
+        b.salt(self.salt_for(self.own_seq() + 1));
+        b
+    }
+
+    /// The salt of the commit starting at `first_seq`: derived from the device secret, so no
+    /// one else can predict it and no randomness is needed.
+    #[must_use]
+    pub fn salt_for(&self, first_seq: u64) -> [u8; 16] {
+        let key = blake3::derive_key("kenesh 2026 commit salt v1", &self.secret.to_bytes());
+        let h = blake3::keyed_hash(&key, &first_seq.to_le_bytes());
+        let mut salt = [0; 16];
+        salt.copy_from_slice(&h.as_bytes()[..16]);
+        salt
+    }
+
+    /// Signs `ops` (made by [`Device::builder`]) as one commit, stages it and applies it.
+    /// Call [`Device::sync`] to make it durable.
+    ///
+    /// # Errors
+    /// When the ops are not this device's next ops, or the store fails.
+    pub fn commit(&mut self, ops: &[Op]) -> Result<SignedCommit, SyncError> {
+        let first = ops.first().map(|o| o.id());
+        if first.is_some_and(|id| id.origin.0 != self.id || id.seq != self.own_seq() + 1) {
+            return Err(SyncError::Commit(crate::commit::CommitError::Misplaced {
+                index: 0,
+            }));
+        }
+        let commit = SignedCommit::sign(&self.secret, ops, self.max_frame)?;
+        self.store.stage(&encode(&Rec::Own {
+            frame: commit.frame().to_vec(),
+        }))?;
+        for op in ops {
+            self.last_hlc = self.last_hlc.max(op.envelope().hlc);
+            self.state.apply(op.clone());
+        }
+        self.own.insert(commit.first_seq(), commit.clone());
+        Ok(commit)
+    }
+
+    pub(crate) fn receive_chunk(
+        &mut self,
+        cursor: Vec<u8>,
+        frames: Vec<Vec<u8>>,
+    ) -> Result<(), StoreError> {
+        let rec = Rec::Received { cursor, frames };
+        self.store.stage(&encode(&rec))?;
+        self.apply(rec);
+        Ok(())
+    }
+
+    pub(crate) fn set_acked(&mut self, epoch: u64, seq: u64) -> Result<(), StoreError> {
+        if self.acked != (epoch, seq) {
+            let rec = Rec::Acked { epoch, seq };
+            self.store.stage(&encode(&rec))?;
+            self.apply(rec);
+        }
+        Ok(())
+    }
+
+    /// Makes staged records durable.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub fn sync(&mut self) -> Result<u64, StoreError> {
+        self.store.sync()
+    }
+
+    /// The device number.
+    #[must_use]
+    pub fn id(&self) -> u32 {
+        self.id
+    }
+    /// The highest seq it made.
+    #[must_use]
+    pub fn own_seq(&self) -> u64 {
+        self.own
+            .values()
+            .next_back()
+            .map_or(0, SignedCommit::last_seq)
+    }
+    /// The highest own seq the server acknowledged as durable.
+    #[must_use]
+    pub fn acked_seq(&self) -> u64 {
+        self.acked.1
+    }
+    /// Its commits the server has not acknowledged.
+    pub fn unacked(&self) -> impl Iterator<Item = &SignedCommit> + '_ {
+        let acked = self.acked.1;
+        self.own.values().filter(move |c| c.last_seq() > acked)
+    }
+    /// The merged state.
+    #[must_use]
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+    /// What it received.
+    #[must_use]
+    pub fn stats(&self) -> ReceiveStats {
+        self.stats
+    }
+    /// The store.
+    #[must_use]
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+    /// The store, to take it back (a simulated crash).
+    #[must_use]
+    pub fn into_store(self) -> S {
+        self.store
+    }
+    /// The device's public keys (to enrol it).
+    #[must_use]
+    pub fn public(&self) -> PublicKeys {
+        self.secret.public()
+    }
+    /// The clock the device's builder continues from.
+    #[must_use]
+    pub fn clock(&self) -> HlcClock {
+        HlcClock::resume(self.last_hlc, kenesh_merge::DEFAULT_DRIFT_BOUND_MS)
+    }
+}

@@ -1,0 +1,134 @@
+//! Device and server identities: one 32-byte secret per device, from which its ed25519 commit
+//! signing key and its X25519 Noise static key are derived.
+
+use core::fmt;
+
+use curve25519_dalek::montgomery::MontgomeryPoint;
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use serde::{Deserialize, Serialize};
+
+const SIGN_CONTEXT: &str = "kenesh 2026 ed25519 signing key v1";
+const NOISE_CONTEXT: &str = "kenesh 2026 noise static key v1";
+
+/// A device's (or the server's) secret: 32 bytes made on first start from the operating
+/// system's randomness by the program that embeds kenesh. Never printed.
+#[derive(Clone)]
+pub struct Secret([u8; 32]);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Secret({:?})", self.public())
+    }
+}
+
+impl Drop for Secret {
+    fn drop(&mut self) {
+        // Best effort: overwrite before the memory is freed.
+        self.0 = [0; 32];
+        core::hint::black_box(&self.0);
+    }
+}
+
+/// The public half of an identity, registered with the server at enrolment.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct PublicKeys {
+    /// Verifies the device's commit signatures (ed25519).
+    pub verify: [u8; 32],
+    /// Its Noise static key (X25519).
+    pub noise: [u8; 32],
+}
+
+impl fmt::Debug for PublicKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "PublicKeys(verify {}…, noise {}…)",
+            hex4(&self.verify),
+            hex4(&self.noise)
+        )
+    }
+}
+
+fn hex4(b: &[u8; 32]) -> String {
+    b[..4].iter().map(|x| format!("{x:02x}")).collect()
+}
+
+impl Secret {
+    /// An identity from its 32 secret bytes.
+    #[must_use]
+    pub fn from_bytes(bytes: [u8; 32]) -> Secret {
+        Secret(bytes)
+    }
+
+    /// The secret bytes, to be kept in the device's key store.
+    #[must_use]
+    pub fn to_bytes(&self) -> [u8; 32] {
+        self.0
+    }
+
+    fn signing_key(&self) -> SigningKey {
+        SigningKey::from_bytes(&blake3::derive_key(SIGN_CONTEXT, &self.0))
+    }
+
+    /// The X25519 private key for the Noise handshake.
+    pub(crate) fn noise_private(&self) -> [u8; 32] {
+        blake3::derive_key(NOISE_CONTEXT, &self.0)
+    }
+
+    /// The public keys to register.
+    #[must_use]
+    pub fn public(&self) -> PublicKeys {
+        PublicKeys {
+            verify: self.signing_key().verifying_key().to_bytes(),
+            noise: MontgomeryPoint::mul_base_clamped(self.noise_private()).to_bytes(),
+        }
+    }
+
+    /// Signs a commit digest.
+    pub(crate) fn sign(&self, message: &[u8]) -> [u8; 64] {
+        self.signing_key().sign(message).to_bytes()
+    }
+}
+
+/// Whether `signature` is `keys`' signature of `message`.
+pub(crate) fn verify(keys: &PublicKeys, message: &[u8], signature: &[u8]) -> bool {
+    let Ok(key) = VerifyingKey::from_bytes(&keys.verify) else {
+        return false;
+    };
+    let Ok(sig) = Signature::from_slice(signature) else {
+        return false;
+    };
+    key.verify_strict(message, &sig).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_derived_deterministically_and_differ_by_secret() {
+        let a = Secret::from_bytes([1; 32]);
+        let b = Secret::from_bytes([2; 32]);
+        assert_eq!(a.public(), Secret::from_bytes([1; 32]).public());
+        assert_ne!(a.public().verify, b.public().verify);
+        assert_ne!(a.public().noise, b.public().noise);
+        assert_ne!(a.public().verify, a.public().noise);
+    }
+
+    #[test]
+    fn a_signature_verifies_only_with_its_key_and_message() {
+        let a = Secret::from_bytes([1; 32]);
+        let b = Secret::from_bytes([2; 32]);
+        let sig = a.sign(b"commit");
+        assert!(verify(&a.public(), b"commit", &sig));
+        assert!(!verify(&a.public(), b"commit!", &sig));
+        assert!(!verify(&b.public(), b"commit", &sig));
+        assert!(!verify(&a.public(), b"commit", &sig[..63]));
+    }
+
+    #[test]
+    fn debug_does_not_print_the_secret() {
+        let s = Secret::from_bytes([0xab; 32]);
+        assert!(!format!("{s:?}").contains("abab"));
+    }
+}

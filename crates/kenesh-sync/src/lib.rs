@@ -1,0 +1,100 @@
+//! # kenesh-sync
+//!
+//! The sans-IO sync sessions of kenesh: a device (kiosk, partner) and the server agree over
+//! links that drop every few minutes. Sessions take bytes and time in and give bytes out: no
+//! sockets, no clock, no unseeded randomness (the caller passes each session a seed for its
+//! ephemeral key).
+//!
+//! - **Secure channel** inside the session: Noise `IK` ([`NOISE_PARAMS`]) keyed by the
+//!   device's identity; the first sync flight rides in the handshake, so steady-state sync is
+//!   one round trip in all ([`session`] has the diagram).
+//! - **Identity and signatures**: one [`Secret`] per device gives its ed25519 commit key and
+//!   its X25519 Noise key. Each [`SignedCommit`] is signed once over the list of (envelope,
+//!   salted payload hash), and kept and forwarded as the bytes received.
+//! - **Judged once, at the server**: [`Server::ingest`] checks origin, signature, seqs
+//!   (a cloned device raises an [`Alarm`]), revocation, and each op against the writer's
+//!   [`Grants`] (scope × tier × read/write); ops arriving before their record's create are
+//!   held until it comes. Refused ops are kept for audit, never applied or forwarded.
+//! - **Cursors** ([`Cursor`]): server epoch + position in the serving log + grants digest,
+//!   so a restore from backup (new epoch) resumes from the fork and a grant change backfills
+//!   only what it adds.
+//! - **Chunks and resume**: what the device lacks goes in chunks no larger than the frame
+//!   limit, zstd-compressed where both sides can, each carrying the cursor after it; the
+//!   device stores a chunk and syncs before acknowledging it, so a cut link resumes after
+//!   the last chunk stored.
+//! - **Withheld payloads**: a peer reading a scope receives every envelope of it, and the
+//!   payloads of the tiers it may read only.
+//! - **Store** ([`Store`]): an append-only record log with a durable mark; [`MemStore`] and
+//!   [`SimDisk`] (which loses or tears what was not synced) implement it here, redb in
+//!   `kenesh-store`.
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod channel;
+mod commit;
+mod cursor;
+mod device;
+mod grants;
+mod identity;
+mod server;
+pub mod session;
+mod store;
+
+pub use channel::{
+    ChannelError, HANDSHAKE_1_OVERHEAD, HANDSHAKE_2_OVERHEAD, MAX_NOISE_MESSAGE, MAX_PLAINTEXT,
+    NOISE_PARAMS, NOISE_PROLOGUE, TRANSPORT_OVERHEAD,
+};
+pub use commit::{CommitError, SignedCommit};
+pub use cursor::Cursor;
+pub use device::{Device, ReceiveStats};
+pub use grants::{Access, Grants};
+pub use identity::{PublicKeys, Secret};
+pub use server::{
+    Alarm, DeviceInfo, IngestError, OpenError, Refusal, Server, ServerConfig, Verdict,
+};
+pub use session::{ClientSession, ServerSession, SessionStats};
+pub use store::{MAX_RECORD, MemStore, SimDisk, Store, StoreError};
+
+/// Why a session or replica operation failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SyncError {
+    /// The secure channel failed.
+    #[error(transparent)]
+    Channel(#[from] ChannelError),
+    /// A frame did not decode.
+    #[error("a frame did not decode: {0:?}")]
+    Decode(kenesh_proto::DecodeError),
+    /// A message came out of order.
+    #[error("unexpected: {0}")]
+    Unexpected(&'static str),
+    /// The server refused the session.
+    #[error("the server refused the session: {0:?}")]
+    Refused(kenesh_proto::RefuseReason),
+    /// The peer reported an error and ended the session.
+    #[error("the peer reported error {code}: {detail}")]
+    Peer {
+        /// The error code.
+        code: u16,
+        /// Its detail.
+        detail: String,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A commit is malformed.
+    #[error(transparent)]
+    Commit(#[from] CommitError),
+    /// The server did not take a commit.
+    #[error(transparent)]
+    Ingest(#[from] IngestError),
+    /// The session is closed.
+    #[error("the session is closed")]
+    Closed,
+}
+
+impl From<kenesh_proto::DecodeError> for SyncError {
+    fn from(e: kenesh_proto::DecodeError) -> Self {
+        SyncError::Decode(e)
+    }
+}

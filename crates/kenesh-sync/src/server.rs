@@ -1,0 +1,727 @@
+//! The server's replica: the devices it knows, the commits it holds, what it judged, and the
+//! serving log that cursors index.
+
+use std::collections::BTreeMap;
+
+use kenesh_merge::{Action, FixedClock, Hlc, HlcClock, Op, OpId, State};
+use kenesh_model::schema::{self, EntityKind};
+use kenesh_model::{Id, Scope, Tier};
+use serde::{Deserialize, Serialize};
+
+use crate::commit::SignedCommit;
+use crate::cursor::Cursor;
+use crate::grants::Grants;
+use crate::identity::{PublicKeys, Secret};
+use crate::store::{Store, StoreError};
+
+/// Why the server refused an op it received (kept for audit, not applied, not forwarded).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Refusal {
+    /// The writer has no write grant for the op's scope and tier.
+    OutsideGrants,
+    /// The op names another scope than the record's create.
+    ScopeMismatch,
+    /// The op declares a lower tier than its record and field have.
+    TierTooLow,
+    /// The device was revoked before this seq.
+    Revoked,
+}
+
+/// What the server decided for one op of a commit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Verdict {
+    /// Applied and served.
+    Accepted,
+    /// Held until its record's create arrives.
+    Held,
+    /// Already held (a commit re-sent).
+    Duplicate,
+    /// Refused.
+    Refused(Refusal),
+}
+
+/// Something a person should look at.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Alarm {
+    /// The same (origin, seq) arrived with different content: a cloned kiosk image or a
+    /// restored device backup. The second version was not applied.
+    Equivocation {
+        /// The op.
+        op: OpId,
+    },
+    /// A commit's signature did not verify.
+    BadSignature {
+        /// The device that sent it.
+        device: u32,
+    },
+    /// A device sent a commit made by another device (a replay).
+    ForeignCommit {
+        /// The device that sent it.
+        device: u32,
+        /// The commit's origin.
+        origin: u32,
+    },
+    /// An op's timestamp was more than the drift bound ahead of the server's clock: accepted,
+    /// the server's clock not moved; the device's clock needs a look.
+    ClockAhead {
+        /// The device.
+        device: u32,
+        /// The timestamp.
+        hlc: Hlc,
+    },
+    /// An op was refused.
+    Refused {
+        /// The op.
+        op: OpId,
+        /// Why.
+        why: Refusal,
+    },
+}
+
+/// Why a commit was not taken.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum IngestError {
+    /// The sender is not the commit's origin.
+    #[error("device {device} sent a commit made by device {origin}")]
+    ForeignCommit {
+        /// The sender.
+        device: u32,
+        /// The origin.
+        origin: u32,
+    },
+    /// The signature did not verify.
+    #[error("the commit's signature does not verify")]
+    BadSignature,
+    /// Seqs would skip: the server expects `expected` next.
+    #[error("seq gap: the server expects seq {expected} next")]
+    SeqGap {
+        /// The next seq the server expects.
+        expected: u64,
+    },
+    /// An op already held arrived with other content.
+    #[error("op {0:?} arrived again with other content (cloned device?)")]
+    Equivocation(OpId),
+    /// The device is unknown.
+    #[error("device {0} is not enrolled")]
+    UnknownDevice(u32),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Server settings.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// The epoch of a new server log (a restore from backup starts a new one).
+    pub epoch: u64,
+    /// The server's own device number, for the ops it makes itself.
+    pub device: u32,
+    /// The largest frame sent or accepted.
+    pub max_frame: usize,
+    /// Chunks sent ahead of the peer's acknowledgements.
+    pub window: u32,
+    /// zstd level for chunks, where both sides speak zstd.
+    pub zstd_level: i32,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            epoch: 1,
+            device: 1,
+            max_frame: kenesh_proto::DEFAULT_MAX_FRAME,
+            window: 4,
+            zstd_level: 3,
+        }
+    }
+}
+
+/// What the server knows of a device.
+#[derive(Clone, Debug)]
+pub struct DeviceInfo {
+    /// Its public keys.
+    pub keys: PublicKeys,
+    /// Its grants now.
+    pub grants: Grants,
+    /// Every grant set it held, by digest (to backfill what a change adds).
+    pub(crate) history: BTreeMap<[u8; 8], Grants>,
+    /// Seqs from here on are refused.
+    pub revoked_from: Option<u64>,
+    /// The highest seq held (staged), contiguous from 1.
+    pub seq: u64,
+    /// (log position, last seq) of each commit record, to find the durable seq.
+    marks: Vec<(u64, u64)>,
+}
+
+#[derive(Serialize, Deserialize)]
+enum Rec {
+    Enrol {
+        device: u32,
+        keys: PublicKeys,
+        grants: Grants,
+    },
+    SetGrants {
+        device: u32,
+        grants: Grants,
+    },
+    Revoke {
+        device: u32,
+        from_seq: u64,
+    },
+    Epoch {
+        epoch: u64,
+    },
+    Commit {
+        frame: Vec<u8>,
+        verdicts: Vec<Verdict>,
+    },
+    Release {
+        accepted: Vec<OpId>,
+        refused: Vec<(OpId, Refusal)>,
+    },
+}
+
+/// One entry of the serving log: an accepted op, at the store position that made it
+/// accepted.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Served {
+    pub(crate) position: u64,
+    pub(crate) op: OpId,
+}
+
+/// The server's replica.
+pub struct Server<S: Store> {
+    pub(crate) store: S,
+    pub(crate) secret: Secret,
+    pub(crate) config: ServerConfig,
+    pub(crate) devices: BTreeMap<u32, DeviceInfo>,
+    by_noise: BTreeMap<[u8; 32], u32>,
+    /// (epoch, serving-log length when it began).
+    epochs: Vec<(u64, u64)>,
+    commits: BTreeMap<u64, SignedCommit>,
+    /// Where each op's bytes are: (commit position, index).
+    where_op: BTreeMap<OpId, (u64, u32)>,
+    digests: BTreeMap<OpId, [u8; 32]>,
+    pub(crate) served: Vec<Served>,
+    /// The scope of each created record.
+    records: BTreeMap<(u16, Id), Scope>,
+    held: BTreeMap<(u16, Id), Vec<OpId>>,
+    state: State,
+    clock: HlcClock,
+    alarms: Vec<Alarm>,
+}
+
+impl<S: Store> core::fmt::Debug for Server<S> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Server")
+            .field("epoch", &self.epoch())
+            .field("devices", &self.devices.len())
+            .field("ops", &self.where_op.len())
+            .field("served", &self.served.len())
+            .finish()
+    }
+}
+
+/// Why a server could not open.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum OpenError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A record in the log does not decode.
+    #[error("log record {position} is corrupt")]
+    Corrupt {
+        /// Its position.
+        position: u64,
+    },
+}
+
+fn encode(rec: &Rec) -> Vec<u8> {
+    postcard::to_allocvec(rec).unwrap_or_default()
+}
+
+fn expected_tier(kind: u16, field: u16) -> Option<Tier> {
+    let k = EntityKind::from_code(kind)?;
+    let e = schema::entity(k);
+    let field_tier = e.field(field).map_or(Tier::Public, |f| f.tier);
+    Some(e.default_tier.max(field_tier))
+}
+
+impl<S: Store> Server<S> {
+    /// Opens the server's replica on a store, replaying what it holds (a new store gets the
+    /// configured epoch).
+    ///
+    /// # Errors
+    /// When the store fails or holds a record this build cannot read.
+    pub fn open(store: S, secret: Secret, config: ServerConfig) -> Result<Server<S>, OpenError> {
+        let mut s = Server {
+            store,
+            secret,
+            config,
+            devices: BTreeMap::new(),
+            by_noise: BTreeMap::new(),
+            epochs: Vec::new(),
+            commits: BTreeMap::new(),
+            where_op: BTreeMap::new(),
+            digests: BTreeMap::new(),
+            served: Vec::new(),
+            records: BTreeMap::new(),
+            held: BTreeMap::new(),
+            state: State::new(),
+            clock: HlcClock::new(),
+            alarms: Vec::new(),
+        };
+        let mut from = 1;
+        loop {
+            let batch = s.store.read(from, 1024)?;
+            if batch.is_empty() {
+                break;
+            }
+            for (position, bytes) in batch {
+                let rec: Rec =
+                    postcard::from_bytes(&bytes).map_err(|_| OpenError::Corrupt { position })?;
+                s.apply(position, rec);
+                from = position + 1;
+            }
+        }
+        if s.epochs.is_empty() {
+            let epoch = s.config.epoch;
+            s.record(Rec::Epoch { epoch })?;
+            let (device, keys) = (s.config.device, s.secret.public());
+            s.record(Rec::Enrol {
+                device,
+                keys,
+                grants: Grants::none(),
+            })?;
+            s.store.sync()?;
+        }
+        Ok(s)
+    }
+
+    /// Restores the server from a backup of its store: opens it and starts a new epoch, so
+    /// cursors handed out after the backup are recognised and served from the fork.
+    ///
+    /// # Errors
+    /// As [`Server::open`].
+    pub fn restore(
+        store: S,
+        secret: Secret,
+        config: ServerConfig,
+        epoch: u64,
+    ) -> Result<Server<S>, OpenError> {
+        let mut s = Server::open(store, secret, config)?;
+        s.record(Rec::Epoch { epoch })?;
+        s.store.sync()?;
+        Ok(s)
+    }
+
+    fn record(&mut self, rec: Rec) -> Result<u64, StoreError> {
+        let position = self.store.stage(&encode(&rec))?;
+        self.apply(position, rec);
+        Ok(position)
+    }
+
+    /// Enrols a device with its public keys and grants.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub fn enrol(
+        &mut self,
+        device: u32,
+        keys: PublicKeys,
+        grants: Grants,
+    ) -> Result<(), StoreError> {
+        self.record(Rec::Enrol {
+            device,
+            keys,
+            grants,
+        })?;
+        self.store.sync()?;
+        Ok(())
+    }
+
+    /// Changes a device's grants; its next session backfills what the change adds.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub fn set_grants(&mut self, device: u32, grants: Grants) -> Result<(), StoreError> {
+        self.record(Rec::SetGrants { device, grants })?;
+        self.store.sync()?;
+        Ok(())
+    }
+
+    /// Revokes a device from `from_seq` on: later ops are refused, and it is served nothing.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub fn revoke(&mut self, device: u32, from_seq: u64) -> Result<(), StoreError> {
+        self.record(Rec::Revoke { device, from_seq })?;
+        self.store.sync()?;
+        Ok(())
+    }
+
+    /// Commits ops the server made itself (its own device number; not judged). Staged:
+    /// call [`Server::sync`] to make them durable.
+    ///
+    /// # Errors
+    /// When the ops do not form a commit or the store fails.
+    pub fn commit_local(
+        &mut self,
+        ops: &[Op],
+        now_ms: u64,
+    ) -> Result<SignedCommit, crate::SyncError> {
+        let commit = SignedCommit::sign(&self.secret, ops, self.config.max_frame)?;
+        self.ingest(self.config.device, &commit, now_ms)?;
+        Ok(commit)
+    }
+
+    /// The next seq for the server's own ops, and the newest timestamp it made or saw (to
+    /// resume its op builder).
+    #[must_use]
+    pub fn next_local(&self) -> (u64, Hlc) {
+        let seq = self.devices.get(&self.config.device).map_or(0, |d| d.seq);
+        (seq + 1, self.clock.last())
+    }
+
+    /// Makes staged records durable (one disk sync for every session waiting).
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub fn sync(&mut self) -> Result<u64, StoreError> {
+        self.store.sync()
+    }
+
+    /// The current epoch.
+    #[must_use]
+    pub fn epoch(&self) -> u64 {
+        self.epochs.last().map_or(0, |e| e.0)
+    }
+
+    /// The server's public keys (its Noise key is what devices are given at enrolment).
+    #[must_use]
+    pub fn public(&self) -> PublicKeys {
+        self.secret.public()
+    }
+
+    /// The merged state.
+    #[must_use]
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    /// What needs a person's look.
+    #[must_use]
+    pub fn alarms(&self) -> &[Alarm] {
+        &self.alarms
+    }
+
+    /// The store.
+    #[must_use]
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The store, to take it back (a simulated crash).
+    #[must_use]
+    pub fn into_store(self) -> S {
+        self.store
+    }
+
+    /// A device's record.
+    #[must_use]
+    pub fn device(&self, device: u32) -> Option<&DeviceInfo> {
+        self.devices.get(&device)
+    }
+
+    /// Ops held until their record's create arrives.
+    #[must_use]
+    pub fn held(&self) -> usize {
+        self.held.values().map(Vec::len).sum()
+    }
+
+    pub(crate) fn device_by_noise(&self, key: &[u8; 32]) -> Option<u32> {
+        self.by_noise.get(key).copied()
+    }
+
+    /// The highest seq of `device` held durably.
+    #[must_use]
+    pub fn durable_seq(&self, device: u32) -> u64 {
+        let durable = self.store.durable();
+        self.devices.get(&device).map_or(0, |d| {
+            d.marks
+                .iter()
+                .take_while(|(p, _)| *p <= durable)
+                .map(|(_, s)| *s)
+                .max()
+                .unwrap_or(0)
+        })
+    }
+
+    /// How far the serving log is durable (cursors never step past it).
+    pub(crate) fn durable_served(&self) -> usize {
+        let durable = self.store.durable();
+        self.served.partition_point(|s| s.position <= durable)
+    }
+
+    pub(crate) fn op(&self, id: OpId) -> Option<Op> {
+        let (position, index) = *self.where_op.get(&id)?;
+        self.commits
+            .get(&position)?
+            .ops()
+            .into_iter()
+            .nth(index as usize)
+    }
+
+    pub(crate) fn salt_of(&self, id: OpId) -> Option<[u8; 16]> {
+        let (position, _) = *self.where_op.get(&id)?;
+        Some(self.commits.get(&position)?.salt())
+    }
+
+    pub(crate) fn commit_position(&self, id: OpId) -> Option<u64> {
+        self.where_op.get(&id).map(|w| w.0)
+    }
+
+    /// Where serving starts for a cursor: the cursor's position in its epoch, or the fork
+    /// where a later epoch left it; from the start for an unknown epoch or no cursor.
+    pub(crate) fn resume_point(&self, cursor: Option<&Cursor>) -> usize {
+        let Some(c) = cursor else { return 0 };
+        let Some(k) = self.epochs.iter().position(|e| e.0 == c.epoch) else {
+            return 0;
+        };
+        let fork = self.epochs[k + 1..]
+            .iter()
+            .map(|e| e.1)
+            .min()
+            .unwrap_or(u64::MAX);
+        (c.position.min(fork) as usize).min(self.served.len())
+    }
+
+    fn judge(&self, op: &Op, grants: &Grants, overlay: &BTreeMap<(u16, Id), Scope>) -> Verdict {
+        let e = op.envelope();
+        if let Some(min) = expected_tier(e.kind, e.field)
+            && e.tier < min
+        {
+            return Verdict::Refused(Refusal::TierTooLow);
+        }
+        if e.action != Action::CREATE {
+            let key = (e.kind, e.entity);
+            match self.records.get(&key).or_else(|| overlay.get(&key)) {
+                None => return Verdict::Held,
+                Some(scope) if *scope != e.scope => {
+                    return Verdict::Refused(Refusal::ScopeMismatch);
+                }
+                Some(_) => {}
+            }
+        }
+        if grants.may_write(e.scope, e.tier) {
+            Verdict::Accepted
+        } else {
+            Verdict::Refused(Refusal::OutsideGrants)
+        }
+    }
+
+    /// Takes a commit from `device` (its origin), judging each op against its grants.
+    /// Returns the verdicts, or nothing staged when the commit is refused whole.
+    ///
+    /// # Errors
+    /// See [`IngestError`]; nothing is staged or applied then.
+    pub fn ingest(
+        &mut self,
+        device: u32,
+        commit: &SignedCommit,
+        now_ms: u64,
+    ) -> Result<Vec<Verdict>, IngestError> {
+        let info = self
+            .devices
+            .get(&device)
+            .ok_or(IngestError::UnknownDevice(device))?;
+        if commit.origin() != device {
+            self.alarms.push(Alarm::ForeignCommit {
+                device,
+                origin: commit.origin(),
+            });
+            return Err(IngestError::ForeignCommit {
+                device,
+                origin: commit.origin(),
+            });
+        }
+        if !commit.verify(&info.keys) {
+            self.alarms.push(Alarm::BadSignature { device });
+            return Err(IngestError::BadSignature);
+        }
+        if commit.first_seq() > info.seq + 1 {
+            return Err(IngestError::SeqGap {
+                expected: info.seq + 1,
+            });
+        }
+        let ops = commit.ops();
+        for op in ops.iter().filter(|o| o.id().seq <= info.seq) {
+            if self.digests.get(&op.id()) != Some(&op.digest()) {
+                self.alarms.push(Alarm::Equivocation { op: op.id() });
+                return Err(IngestError::Equivocation(op.id()));
+            }
+        }
+        if commit.last_seq() <= info.seq {
+            return Ok(vec![Verdict::Duplicate; ops.len()]);
+        }
+        let grants = info.grants.clone();
+        let (seq, revoked) = (info.seq, info.revoked_from);
+        let mut overlay = BTreeMap::new();
+        let verdicts: Vec<Verdict> = ops
+            .iter()
+            .map(|op| {
+                let e = op.envelope();
+                let v = if e.seq <= seq {
+                    Verdict::Duplicate
+                } else if revoked.is_some_and(|r| e.seq >= r) {
+                    Verdict::Refused(Refusal::Revoked)
+                } else if device == self.config.device {
+                    Verdict::Accepted
+                } else {
+                    self.judge(op, &grants, &overlay)
+                };
+                if v == Verdict::Accepted && e.action == Action::CREATE {
+                    overlay.entry((e.kind, e.entity)).or_insert(e.scope);
+                }
+                v
+            })
+            .collect();
+        self.record(Rec::Commit {
+            frame: commit.frame().to_vec(),
+            verdicts: verdicts.clone(),
+        })?;
+        for op in &ops {
+            let seen = self.clock.observe(op.envelope().hlc, &FixedClock(now_ms));
+            if seen.beyond_drift {
+                self.alarms.push(Alarm::ClockAhead {
+                    device,
+                    hlc: op.envelope().hlc,
+                });
+            }
+        }
+        // Held ops whose create came in this commit are judged now.
+        let mut accepted = Vec::new();
+        let mut refused = Vec::new();
+        for (op, v) in ops.iter().zip(&verdicts) {
+            let e = op.envelope();
+            if *v != Verdict::Accepted || e.action != Action::CREATE {
+                continue;
+            }
+            let Some(waiting) = self.held.get(&(e.kind, e.entity)) else {
+                continue;
+            };
+            for id in waiting.clone() {
+                let Some(held) = self.op(id) else { continue };
+                let writer = self.devices.get(&id.origin.0).map(|d| d.grants.clone());
+                match self.judge(&held, &writer.unwrap_or_default(), &BTreeMap::new()) {
+                    Verdict::Accepted => accepted.push(id),
+                    Verdict::Refused(why) => refused.push((id, why)),
+                    _ => {}
+                }
+            }
+        }
+        if !accepted.is_empty() || !refused.is_empty() {
+            self.record(Rec::Release { accepted, refused })?;
+        }
+        Ok(verdicts)
+    }
+
+    /// Applies a log record to the in-memory replica (when written, and when replayed).
+    fn apply(&mut self, position: u64, rec: Rec) {
+        match rec {
+            Rec::Enrol {
+                device,
+                keys,
+                grants,
+            } => {
+                self.by_noise.insert(keys.noise, device);
+                let d = self.devices.entry(device).or_insert_with(|| DeviceInfo {
+                    keys,
+                    grants: grants.clone(),
+                    history: BTreeMap::new(),
+                    revoked_from: None,
+                    seq: 0,
+                    marks: Vec::new(),
+                });
+                d.keys = keys;
+                d.history.insert(grants.digest(), grants.clone());
+                d.grants = grants;
+            }
+            Rec::SetGrants { device, grants } => {
+                if let Some(d) = self.devices.get_mut(&device) {
+                    d.history.insert(grants.digest(), grants.clone());
+                    d.grants = grants;
+                }
+            }
+            Rec::Revoke { device, from_seq } => {
+                if let Some(d) = self.devices.get_mut(&device) {
+                    d.revoked_from = Some(from_seq);
+                }
+            }
+            Rec::Epoch { epoch } => self.epochs.push((epoch, self.served.len() as u64)),
+            Rec::Commit { frame, verdicts } => {
+                let limits = kenesh_proto::Limits::new(kenesh_proto::HARD_MAX_FRAME);
+                let Ok(commit) = SignedCommit::from_frame(&frame, &limits) else {
+                    return;
+                };
+                let origin = commit.origin();
+                for (i, (op, v)) in commit.ops().into_iter().zip(&verdicts).enumerate() {
+                    let id = op.id();
+                    if *v == Verdict::Duplicate {
+                        continue;
+                    }
+                    self.where_op.insert(id, (position, i as u32));
+                    self.digests.insert(id, op.digest());
+                    let e = op.envelope();
+                    match v {
+                        Verdict::Accepted => {
+                            if e.action == Action::CREATE {
+                                self.records.entry((e.kind, e.entity)).or_insert(e.scope);
+                            }
+                            self.served.push(Served { position, op: id });
+                            self.state.apply(op);
+                        }
+                        Verdict::Held => self.held.entry((e.kind, e.entity)).or_default().push(id),
+                        Verdict::Refused(why) => {
+                            self.alarms.push(Alarm::Refused { op: id, why: *why })
+                        }
+                        Verdict::Duplicate => {}
+                    }
+                }
+                if let Some(d) = self.devices.get_mut(&origin) {
+                    d.seq = d.seq.max(commit.last_seq());
+                    d.marks.push((position, commit.last_seq()));
+                }
+                self.commits.insert(position, commit);
+            }
+            Rec::Release { accepted, refused } => {
+                for id in &accepted {
+                    if let Some(op) = self.op(*id) {
+                        let key = (op.envelope().kind, op.envelope().entity);
+                        self.unhold(key, *id);
+                        self.served.push(Served { position, op: *id });
+                        self.state.apply(op);
+                    }
+                }
+                for (id, why) in refused {
+                    if let Some(op) = self.op(id) {
+                        self.unhold((op.envelope().kind, op.envelope().entity), id);
+                    }
+                    self.alarms.push(Alarm::Refused { op: id, why });
+                }
+            }
+        }
+    }
+
+    fn unhold(&mut self, key: (u16, Id), id: OpId) {
+        if let Some(v) = self.held.get_mut(&key) {
+            v.retain(|x| *x != id);
+            if v.is_empty() {
+                self.held.remove(&key);
+            }
+        }
+    }
+}

@@ -1,0 +1,917 @@
+//! The two sans-IO sessions: bytes and time in, bytes out.
+//!
+//! ```text
+//!  device                                             server
+//!    | Noise IK msg 1: e, es, s, ss + [Hello, Commit…]   |
+//!    |-------------------------------------------------->|  verify, judge, stage, sync
+//!    | Noise IK msg 2: e, ee, se + [Welcome, Chunk…]     |
+//!    |<--------------------------------------------------|
+//!    | store chunks, sync                                |
+//!    | [Ack(chunk), (Commit…), Bye]                      |
+//!    |-------------------------------------------------->|
+//! ```
+//!
+//! Steady state is one round trip: the first flight rides in the handshake, the answer in
+//! the second handshake message. Long transfers continue in chunks, a window of them ahead
+//! of the device's acknowledgements; a cut link resumes from the cursor of the last chunk the
+//! device stored durably.
+
+use std::collections::VecDeque;
+
+use kenesh_merge::Op;
+use kenesh_proto::{
+    Ack, Caps, Chunk, ChunkKind, ChunkRef, Compression, DecodeError, ErrorCode, ErrorMessage,
+    Hello, Limits, MIN_PROTOCOL_VERSION, Message, PROTOCOL_VERSION, Refuse, RefuseReason, Welcome,
+};
+
+use crate::SyncError;
+use crate::channel::{
+    Channel, HANDSHAKE_2_OVERHEAD, MAX_PLAINTEXT, TRANSPORT_OVERHEAD, frames, next_message,
+    push_frame,
+};
+use crate::commit::SignedCommit;
+use crate::cursor::Cursor;
+use crate::device::Device;
+use crate::grants::Grants;
+use crate::server::{IngestError, Server};
+use crate::store::Store;
+
+/// Bytes and messages a session moved, handshake included.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SessionStats {
+    /// Bytes written to the link.
+    pub bytes_sent: u64,
+    /// Bytes read from the link.
+    pub bytes_received: u64,
+    /// Noise messages written.
+    pub messages_sent: u64,
+    /// Noise messages read.
+    pub messages_received: u64,
+}
+
+fn encode(m: &Message<'_>) -> Vec<u8> {
+    m.to_vec().unwrap_or_default()
+}
+
+/// The data of a chunk of commits: the cursor after it, then the commit frames, each as a
+/// postcard byte string (varint length, bytes).
+fn chunk_data(cursor: &[u8], frames: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = Vec::new();
+    push_bytes(&mut out, cursor);
+    for f in frames {
+        push_bytes(&mut out, f);
+    }
+    out
+}
+
+fn push_bytes(out: &mut Vec<u8>, b: &[u8]) {
+    let mut n = b.len();
+    loop {
+        let byte = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            out.push(byte);
+            break;
+        }
+        out.push(byte | 0x80);
+    }
+    out.extend_from_slice(b);
+}
+
+fn parse_chunk_data(data: &[u8]) -> Result<(Vec<u8>, Vec<Vec<u8>>), DecodeError> {
+    let (cursor, mut rest) = postcard::take_from_bytes::<&[u8]>(data).map_err(DecodeError::from)?;
+    let mut frames = Vec::new();
+    while !rest.is_empty() {
+        let (f, r) = postcard::take_from_bytes::<&[u8]>(rest).map_err(DecodeError::from)?;
+        frames.push(f.to_vec());
+        rest = r;
+    }
+    Ok((cursor.to_vec(), frames))
+}
+
+/// Seals queued frames into as few Noise messages as fit.
+fn flush(
+    channel: &mut Channel,
+    frames: &mut Vec<Vec<u8>>,
+    room: usize,
+    out: &mut Vec<u8>,
+    stats: &mut SessionStats,
+) -> Result<(), SyncError> {
+    let mut payload = Vec::new();
+    for f in frames.drain(..) {
+        if !payload.is_empty() && payload.len() + 4 + f.len() > room {
+            seal(channel, &payload, out, stats)?;
+            payload.clear();
+        }
+        push_frame(&mut payload, &f);
+    }
+    if !payload.is_empty() {
+        seal(channel, &payload, out, stats)?;
+    }
+    Ok(())
+}
+
+fn seal(
+    channel: &mut Channel,
+    payload: &[u8],
+    out: &mut Vec<u8>,
+    stats: &mut SessionStats,
+) -> Result<(), SyncError> {
+    let before = out.len();
+    channel.seal(payload, out)?;
+    stats.bytes_sent += (out.len() - before) as u64;
+    stats.messages_sent += 1;
+    Ok(())
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ServerPhase {
+    Handshake,
+    Answer,
+    Open,
+    Closed,
+}
+
+enum Answer {
+    Welcome,
+    Refuse(RefuseReason),
+    Error(ErrorCode, String),
+}
+
+struct Serve {
+    grants: Grants,
+    digest: [u8; 8],
+    epoch: u64,
+    next: usize,
+    end: usize,
+    /// Entries before this index were served under `old` grants (a grant change).
+    backfill: Option<(usize, Option<Grants>)>,
+    pending: VecDeque<(usize, Vec<u8>)>,
+    transfer: u32,
+    index: u32,
+    acked: Option<u32>,
+    done: bool,
+}
+
+/// The server's side of one connection.
+pub struct ServerSession {
+    channel: Channel,
+    inbuf: Vec<u8>,
+    out: Vec<u8>,
+    queue: Vec<Vec<u8>>,
+    phase: ServerPhase,
+    device: u32,
+    caps: Caps,
+    version: u16,
+    answer: Option<Answer>,
+    cursor: Option<Cursor>,
+    need_durable: u64,
+    told_seq: u64,
+    serve: Option<Serve>,
+    now_ms: u64,
+    stats: SessionStats,
+}
+
+impl core::fmt::Debug for ServerSession {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ServerSession")
+            .field("phase", &self.phase)
+            .field("device", &self.device)
+            .field("stats", &self.stats)
+            .finish()
+    }
+}
+
+impl ServerSession {
+    /// A session for a new connection; `seed` feeds its ephemeral key (from the OS's
+    /// randomness in a program, fixed in tests).
+    ///
+    /// # Errors
+    /// When the Noise state cannot be built.
+    pub fn new<S: Store>(server: &Server<S>, seed: [u8; 32]) -> Result<ServerSession, SyncError> {
+        Ok(ServerSession {
+            channel: Channel::responder(&server.secret, seed)?,
+            inbuf: Vec::new(),
+            out: Vec::new(),
+            queue: Vec::new(),
+            phase: ServerPhase::Handshake,
+            device: 0,
+            caps: Caps::default(),
+            version: PROTOCOL_VERSION,
+            answer: None,
+            cursor: None,
+            need_durable: 0,
+            told_seq: 0,
+            serve: None,
+            now_ms: 0,
+            stats: SessionStats::default(),
+        })
+    }
+
+    /// Bytes to write to the link.
+    pub fn take_output(&mut self) -> Vec<u8> {
+        core::mem::take(&mut self.out)
+    }
+
+    /// Whether the session has ended (the connection can be closed once the output is
+    /// written).
+    #[must_use]
+    pub fn is_closed(&self) -> bool {
+        self.phase == ServerPhase::Closed
+    }
+
+    /// The device on the other end, once authenticated.
+    #[must_use]
+    pub fn device(&self) -> Option<u32> {
+        (self.phase != ServerPhase::Handshake && self.device != 0).then_some(self.device)
+    }
+
+    /// What the session moved.
+    #[must_use]
+    pub fn stats(&self) -> SessionStats {
+        self.stats
+    }
+
+    /// Feeds bytes read from the link, at time `now_ms`. Commits are staged; answers that
+    /// acknowledge them wait for the store's durable mark: call [`Server::sync`] and then
+    /// [`ServerSession::poll`] (many sessions can share one sync).
+    ///
+    /// # Errors
+    /// When the peer misbehaves; an Error message for it is in the output where the channel
+    /// allows, and the session is closed. Nothing it sent past the fault is applied.
+    pub fn receive<S: Store>(
+        &mut self,
+        server: &mut Server<S>,
+        bytes: &[u8],
+        now_ms: u64,
+    ) -> Result<(), SyncError> {
+        if self.phase == ServerPhase::Closed {
+            return Err(SyncError::Closed);
+        }
+        self.now_ms = self.now_ms.max(now_ms);
+        self.stats.bytes_received += bytes.len() as u64;
+        self.inbuf.extend_from_slice(bytes);
+        if self.inbuf.len() > 4 * crate::channel::MAX_NOISE_MESSAGE {
+            self.phase = ServerPhase::Closed;
+            return Err(SyncError::Unexpected("more than four messages unread"));
+        }
+        let r = self.drain(server);
+        if r.is_err() {
+            self.phase = ServerPhase::Closed;
+        }
+        r
+    }
+
+    fn drain<S: Store>(&mut self, server: &mut Server<S>) -> Result<(), SyncError> {
+        while let Some(msg) = next_message(&mut self.inbuf)? {
+            self.stats.messages_received += 1;
+            let payload = self.channel.open(&msg)?;
+            match self.phase {
+                ServerPhase::Handshake => self.hello(server, &payload)?,
+                ServerPhase::Open => self.message(server, &payload)?,
+                ServerPhase::Answer | ServerPhase::Closed => {
+                    return Err(SyncError::Unexpected("a message before the answer"));
+                }
+            }
+        }
+        self.poll(server)
+    }
+
+    fn hello<S: Store>(&mut self, server: &mut Server<S>, payload: &[u8]) -> Result<(), SyncError> {
+        let limits = Limits::new(server.config.max_frame);
+        let frames = frames(payload)?;
+        let Some(Message::Hello(h)) = frames
+            .first()
+            .map(|f| Message::decode(f, &limits))
+            .transpose()?
+        else {
+            return Err(SyncError::Unexpected("the first message is not Hello"));
+        };
+        self.phase = ServerPhase::Answer;
+        self.need_durable = server.store.staged();
+        let key = self.channel.remote_static().unwrap_or_default();
+        let Some(device) = server.device_by_noise(&key) else {
+            self.answer = Some(Answer::Refuse(RefuseReason::UnknownDevice));
+            return Ok(());
+        };
+        if h.device != device {
+            self.answer = Some(Answer::Refuse(RefuseReason::Unauthenticated));
+            return Ok(());
+        }
+        self.device = device;
+        if h.max_version < MIN_PROTOCOL_VERSION || h.min_version > PROTOCOL_VERSION {
+            self.answer = Some(Answer::Refuse(RefuseReason::UnsupportedVersion {
+                min: MIN_PROTOCOL_VERSION,
+                max: PROTOCOL_VERSION,
+            }));
+            return Ok(());
+        }
+        self.version = h.max_version.min(PROTOCOL_VERSION);
+        self.caps = h.caps.intersection(Caps::ZSTD.union(Caps::SNAPSHOT));
+        self.cursor = h.cursor.and_then(Cursor::from_bytes);
+        for f in &frames[1..] {
+            match self.commit(server, f, true) {
+                Ok(()) => {}
+                Err((code, detail)) => {
+                    self.answer = Some(Answer::Error(code, detail));
+                    self.need_durable = server.store.staged();
+                    return Ok(());
+                }
+            }
+        }
+        self.need_durable = server.store.staged();
+        self.answer = Some(match server.device(device).and_then(|d| d.revoked_from) {
+            Some(from_seq) => Answer::Refuse(RefuseReason::Revoked { from_seq }),
+            None => Answer::Welcome,
+        });
+        Ok(())
+    }
+
+    /// Takes one Commit frame. In the first flight a seq gap is not an error: the device
+    /// guessed what the server holds, and the Welcome tells it.
+    fn commit<S: Store>(
+        &mut self,
+        server: &mut Server<S>,
+        frame: &[u8],
+        first_flight: bool,
+    ) -> Result<(), (ErrorCode, String)> {
+        let limits = Limits::new(server.config.max_frame);
+        let commit = SignedCommit::from_frame(frame, &limits)
+            .map_err(|e| (ErrorCode::MALFORMED, e.to_string()))?;
+        match server.ingest(self.device, &commit, self.now_ms) {
+            Ok(_) => Ok(()),
+            Err(IngestError::SeqGap { .. }) if first_flight => Ok(()),
+            Err(e) => {
+                let code = match e {
+                    IngestError::BadSignature => ErrorCode::BAD_SIGNATURE,
+                    IngestError::ForeignCommit { .. } | IngestError::UnknownDevice(_) => {
+                        ErrorCode::FORBIDDEN
+                    }
+                    IngestError::SeqGap { .. } => ErrorCode::SEQ_GAP,
+                    IngestError::Equivocation(_) => ErrorCode::FORBIDDEN,
+                    IngestError::Store(_) => ErrorCode::INTERNAL,
+                };
+                Err((code, e.to_string()))
+            }
+        }
+    }
+
+    fn message<S: Store>(
+        &mut self,
+        server: &mut Server<S>,
+        payload: &[u8],
+    ) -> Result<(), SyncError> {
+        let limits = Limits::new(server.config.max_frame);
+        for f in frames(payload)? {
+            match Message::decode(f, &limits)? {
+                Message::Commit(_) => {
+                    if let Err((code, detail)) = self.commit(server, f, false) {
+                        self.fail(code, &detail)?;
+                        return Err(SyncError::Peer {
+                            code: code.0,
+                            detail,
+                        });
+                    }
+                    self.need_durable = server.store.staged();
+                }
+                Message::Ack(a) => {
+                    if let (Some(c), Some(s)) = (a.chunk, self.serve.as_mut())
+                        && c.transfer == s.transfer
+                        && c.index < s.index
+                    {
+                        s.acked = Some(s.acked.map_or(c.index, |x| x.max(c.index)));
+                    }
+                }
+                Message::Bye => {
+                    self.phase = ServerPhase::Closed;
+                    return Ok(());
+                }
+                Message::Error(e) => {
+                    self.phase = ServerPhase::Closed;
+                    return Err(SyncError::Peer {
+                        code: e.code.0,
+                        detail: e.detail.into(),
+                    });
+                }
+                _ => {
+                    self.fail(ErrorCode::UNEXPECTED, "unexpected message")?;
+                    return Err(SyncError::Unexpected(
+                        "a message the server does not take here",
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn fail(&mut self, code: ErrorCode, detail: &str) -> Result<(), SyncError> {
+        let mut detail = detail.to_string();
+        while detail.len() > kenesh_proto::MAX_ERROR_DETAIL {
+            detail.pop();
+        }
+        self.queue.push(encode(&Message::Error(ErrorMessage {
+            code,
+            detail: &detail,
+        })));
+        flush(
+            &mut self.channel,
+            &mut self.queue,
+            MAX_PLAINTEXT,
+            &mut self.out,
+            &mut self.stats,
+        )?;
+        self.phase = ServerPhase::Closed;
+        Ok(())
+    }
+
+    /// Sends what the durable mark now allows: the answer to the first flight,
+    /// acknowledgements, and chunks within the window.
+    ///
+    /// # Errors
+    /// When the channel fails.
+    pub fn poll<S: Store>(&mut self, server: &mut Server<S>) -> Result<(), SyncError> {
+        if server.store.durable() < self.need_durable {
+            return Ok(());
+        }
+        match self.phase {
+            ServerPhase::Answer => {
+                let answer = self.answer.take().unwrap_or(Answer::Welcome);
+                let stored_seq = server.durable_seq(self.device);
+                self.told_seq = stored_seq;
+                let server_time_ms = self.now_ms;
+                match answer {
+                    Answer::Welcome => {
+                        self.queue.push(encode(&Message::Welcome(Welcome {
+                            version: self.version,
+                            caps: self.caps,
+                            server_time_ms,
+                            stored_seq,
+                            epoch: server.epoch(),
+                        })));
+                        self.start_serving(server);
+                        self.fill_window(server);
+                        self.phase = ServerPhase::Open;
+                    }
+                    Answer::Refuse(reason) => {
+                        self.queue.push(encode(&Message::Refuse(Refuse {
+                            reason,
+                            server_time_ms,
+                            stored_seq,
+                        })));
+                        self.phase = ServerPhase::Closed;
+                    }
+                    Answer::Error(code, detail) => {
+                        let mut d = detail;
+                        d.truncate(kenesh_proto::MAX_ERROR_DETAIL);
+                        while !d.is_char_boundary(d.len()) {
+                            d.pop();
+                        }
+                        self.queue
+                            .push(encode(&Message::Error(ErrorMessage { code, detail: &d })));
+                        self.phase = ServerPhase::Closed;
+                    }
+                }
+                flush(
+                    &mut self.channel,
+                    &mut self.queue,
+                    MAX_PLAINTEXT + crate::channel::HANDSHAKE_1_OVERHEAD - HANDSHAKE_2_OVERHEAD,
+                    &mut self.out,
+                    &mut self.stats,
+                )?;
+            }
+            ServerPhase::Open => {
+                let seq = server.durable_seq(self.device);
+                if seq > self.told_seq {
+                    self.told_seq = seq;
+                    self.queue.push(encode(&Message::Ack(Ack {
+                        durable_seq: seq,
+                        cursor: None,
+                        chunk: None,
+                    })));
+                }
+                self.fill_window(server);
+                flush(
+                    &mut self.channel,
+                    &mut self.queue,
+                    crate::channel::MAX_NOISE_MESSAGE - TRANSPORT_OVERHEAD,
+                    &mut self.out,
+                    &mut self.stats,
+                )?;
+            }
+            ServerPhase::Handshake | ServerPhase::Closed => {}
+        }
+        Ok(())
+    }
+
+    fn start_serving<S: Store>(&mut self, server: &Server<S>) {
+        let Some(info) = server.device(self.device) else {
+            return;
+        };
+        let grants = info.grants.clone();
+        let digest = grants.digest();
+        let start = server.resume_point(self.cursor.as_ref());
+        let backfill = match self.cursor {
+            Some(c) if c.grants != digest && start > 0 => {
+                Some((start, info.history.get(&c.grants).cloned()))
+            }
+            _ => None,
+        };
+        self.serve = Some(Serve {
+            grants,
+            digest,
+            epoch: server.epoch(),
+            next: if backfill.is_some() { 0 } else { start },
+            end: server.durable_served(),
+            backfill,
+            pending: VecDeque::new(),
+            transfer: 1,
+            index: 0,
+            acked: None,
+            done: false,
+        });
+    }
+
+    fn fill_window<S: Store>(&mut self, server: &Server<S>) {
+        let device = self.device;
+        let zstd = self.caps.contains(Caps::ZSTD);
+        let (max_frame, window, level) = (
+            server.config.max_frame,
+            server.config.window,
+            server.config.zstd_level,
+        );
+        let Some(s) = self.serve.as_mut() else { return };
+        while !s.done && s.index < s.acked.map_or(0, |a| a + 1) + window {
+            let frame = next_chunk(server, s, device, zstd, max_frame, level);
+            self.queue.push(frame);
+        }
+    }
+}
+
+/// Whether a peer is offered an op, and with its payload.
+fn offer(op: &Op, device: u32, grants: &Grants) -> Option<bool> {
+    let e = op.envelope();
+    if e.origin.0 == device || !grants.reads_scope(e.scope) {
+        return None;
+    }
+    Some(grants.may_read(e.scope, e.tier))
+}
+
+/// Walks the serving log to the next relayed commit frame (runs of one commit's ops).
+fn next_frame<S: Store>(
+    server: &Server<S>,
+    s: &mut Serve,
+    device: u32,
+    max_frame: usize,
+) -> Option<(usize, Vec<u8>)> {
+    let mut run: Vec<(Op, bool)> = Vec::new();
+    let mut run_commit = None;
+    let mut size = 64;
+    while s.next < s.end {
+        let idx = s.next;
+        let id = server.served[idx].op;
+        let Some(op) = server.op(id) else {
+            s.next += 1;
+            continue;
+        };
+        let now = offer(&op, device, &s.grants);
+        let show = match &s.backfill {
+            Some((old_pos, old)) if idx < *old_pos => {
+                let before = old.as_ref().and_then(|g| offer(&op, device, g));
+                now.filter(|n| before != Some(*n))
+            }
+            _ => now,
+        };
+        let Some(with_payload) = show else {
+            s.next += 1;
+            continue;
+        };
+        let commit = server.commit_position(id);
+        let entry = op.envelope_bytes().len() + op.payload().map_or(0, |p| p.bytes.len()) + 40;
+        let fits_run = run_commit == Some(commit)
+            && run.last().is_some_and(|(l, _)| l.id().seq + 1 == id.seq)
+            && size + entry <= max_frame / 2;
+        if !run.is_empty() && !fits_run {
+            break;
+        }
+        run_commit = Some(commit);
+        size += entry;
+        run.push((op, with_payload));
+        s.next += 1;
+    }
+    let (first, _) = run.first()?;
+    let salt = server.salt_of(first.id()).unwrap_or_default();
+    let refs: Vec<&Op> = run.iter().map(|(o, _)| o).collect();
+    let with: Vec<(kenesh_merge::OpId, bool)> = run.iter().map(|(o, w)| (o.id(), *w)).collect();
+    let frame = SignedCommit::relayed(
+        &refs,
+        salt,
+        |o| with.iter().any(|(id, w)| *id == o.id() && *w),
+        max_frame,
+    )
+    .ok()?;
+    Some((s.next, frame.frame().to_vec()))
+}
+
+fn next_chunk<S: Store>(
+    server: &Server<S>,
+    s: &mut Serve,
+    device: u32,
+    zstd: bool,
+    max_frame: usize,
+    level: i32,
+) -> Vec<u8> {
+    let max_raw = if zstd { 3 * max_frame } else { max_frame - 64 };
+    let mut raw = 0;
+    while raw < max_raw {
+        match s.pending.back() {
+            Some(_) if raw + s.pending.back().map_or(0, |p| p.1.len() + 3) > max_raw => break,
+            _ => {}
+        }
+        match next_frame(server, s, device, max_frame) {
+            Some(f) => {
+                raw += f.1.len() + 3;
+                s.pending.push_back(f);
+            }
+            None => break,
+        }
+    }
+    let mut take = s.pending.len();
+    loop {
+        let (upto, frames): (usize, Vec<Vec<u8>>) = {
+            let part: Vec<&(usize, Vec<u8>)> = s.pending.iter().take(take).collect();
+            let upto = part.last().map_or(s.next.min(s.end), |p| p.0);
+            (upto, part.iter().map(|p| p.1.clone()).collect())
+        };
+        let drained = take == s.pending.len() && s.next >= s.end;
+        let cursor = Cursor {
+            epoch: s.epoch,
+            position: if drained { s.end as u64 } else { upto as u64 },
+            grants: s.digest,
+        }
+        .to_bytes();
+        let data = chunk_data(&cursor, &frames);
+        let (compression, body) = if zstd {
+            match kenesh_proto::compress::compress(&data, level) {
+                Ok(c) if c.len() < data.len() => (Compression::Zstd, c),
+                _ => (Compression::None, data.clone()),
+            }
+        } else {
+            (Compression::None, data.clone())
+        };
+        if body.len() + 32 > max_frame && take > 1 {
+            take /= 2;
+            continue;
+        }
+        let frame = encode(&Message::Chunk(Chunk {
+            transfer: s.transfer,
+            index: s.index,
+            last: drained,
+            kind: ChunkKind::Commits,
+            compression,
+            raw_len: data.len() as u32,
+            data: &body,
+        }));
+        s.pending.drain(..take);
+        s.index += 1;
+        s.done = drained;
+        return frame;
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ClientPhase {
+    Start,
+    Answer,
+    Open,
+    Done,
+}
+
+/// The device's side of one connection.
+pub struct ClientSession {
+    channel: Channel,
+    inbuf: Vec<u8>,
+    out: Vec<u8>,
+    queue: Vec<Vec<u8>>,
+    phase: ClientPhase,
+    epoch: u64,
+    sent_upto: u64,
+    transfer_done: bool,
+    next_chunk: (u32, u32),
+    limits: Limits,
+    caps: Caps,
+    stats: SessionStats,
+}
+
+impl core::fmt::Debug for ClientSession {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ClientSession")
+            .field("phase", &self.phase)
+            .field("stats", &self.stats)
+            .finish()
+    }
+}
+
+impl ClientSession {
+    /// A session to the server the device is enrolled with; `seed` feeds the ephemeral key.
+    /// `caps` are what the device offers ([`Caps::ZSTD`] where it has std).
+    ///
+    /// # Errors
+    /// When the Noise state cannot be built.
+    pub fn new<S: Store>(
+        device: &Device<S>,
+        caps: Caps,
+        seed: [u8; 32],
+    ) -> Result<ClientSession, SyncError> {
+        Ok(ClientSession {
+            channel: Channel::initiator(&device.secret, &device.server.noise, seed)?,
+            inbuf: Vec::new(),
+            out: Vec::new(),
+            queue: Vec::new(),
+            phase: ClientPhase::Start,
+            epoch: 0,
+            sent_upto: device.acked_seq(),
+            transfer_done: false,
+            next_chunk: (1, 0),
+            limits: Limits::new(device.max_frame),
+            caps,
+            stats: SessionStats::default(),
+        })
+    }
+
+    /// Starts: makes the device's own commits durable, then writes the first flight (the
+    /// handshake's first message with Hello and the commits the server lacks).
+    ///
+    /// # Errors
+    /// When the store or the channel fails.
+    pub fn start<S: Store>(&mut self, device: &mut Device<S>) -> Result<(), SyncError> {
+        if self.phase != ClientPhase::Start {
+            return Err(SyncError::Unexpected("the session has started"));
+        }
+        device.sync()?;
+        let cursor = device.cursor.clone();
+        let hello = encode(&Message::Hello(Hello {
+            min_version: MIN_PROTOCOL_VERSION,
+            max_version: PROTOCOL_VERSION,
+            caps: self.caps,
+            device: device.id,
+            own_seq: device.own_seq(),
+            cursor: cursor.as_deref(),
+        }));
+        let mut payload = Vec::new();
+        push_frame(&mut payload, &hello);
+        let from = self.sent_upto;
+        for c in device.own.values().filter(|c| c.last_seq() > from) {
+            if payload.len() + 4 + c.frame().len() > MAX_PLAINTEXT {
+                break;
+            }
+            push_frame(&mut payload, c.frame());
+            self.sent_upto = c.last_seq();
+        }
+        seal(&mut self.channel, &payload, &mut self.out, &mut self.stats)?;
+        self.phase = ClientPhase::Answer;
+        Ok(())
+    }
+
+    /// Bytes to write to the link.
+    pub fn take_output(&mut self) -> Vec<u8> {
+        core::mem::take(&mut self.out)
+    }
+
+    /// Whether the sync is complete: everything sent acknowledged, everything offered stored.
+    #[must_use]
+    pub fn is_done(&self) -> bool {
+        self.phase == ClientPhase::Done
+    }
+
+    /// What the session moved.
+    #[must_use]
+    pub fn stats(&self) -> SessionStats {
+        self.stats
+    }
+
+    /// Feeds bytes read from the link. Chunks are stored and synced before they are
+    /// acknowledged.
+    ///
+    /// # Errors
+    /// When the server refuses, reports an error, or sends something malformed; nothing past
+    /// the fault is applied.
+    pub fn receive<S: Store>(
+        &mut self,
+        device: &mut Device<S>,
+        bytes: &[u8],
+    ) -> Result<(), SyncError> {
+        if self.phase == ClientPhase::Done {
+            return Err(SyncError::Closed);
+        }
+        self.stats.bytes_received += bytes.len() as u64;
+        self.inbuf.extend_from_slice(bytes);
+        if self.inbuf.len() > 4 * crate::channel::MAX_NOISE_MESSAGE {
+            return Err(SyncError::Unexpected("more than four messages unread"));
+        }
+        while let Some(msg) = next_message(&mut self.inbuf)? {
+            self.stats.messages_received += 1;
+            let payload = self.channel.open(&msg)?;
+            self.message(device, &payload)?;
+        }
+        Ok(())
+    }
+
+    fn message<S: Store>(
+        &mut self,
+        device: &mut Device<S>,
+        payload: &[u8],
+    ) -> Result<(), SyncError> {
+        let mut stored: Option<ChunkRef> = None;
+        for f in frames(payload)? {
+            match Message::decode(f, &self.limits)? {
+                Message::Welcome(w) if self.phase == ClientPhase::Answer => {
+                    self.epoch = w.epoch;
+                    self.caps = w.caps;
+                    device.set_acked(w.epoch, w.stored_seq)?;
+                    // The server may hold less than we sent (restored from backup) or than
+                    // we thought: resend from what it holds.
+                    self.sent_upto = w.stored_seq;
+                    self.phase = ClientPhase::Open;
+                }
+                Message::Refuse(r) => return Err(SyncError::Refused(r.reason)),
+                Message::Error(e) => {
+                    return Err(SyncError::Peer {
+                        code: e.code.0,
+                        detail: e.detail.into(),
+                    });
+                }
+                Message::Ack(a) if self.phase == ClientPhase::Open => {
+                    device.set_acked(self.epoch, a.durable_seq.max(device.acked_seq()))?;
+                }
+                Message::Chunk(c) if self.phase == ClientPhase::Open => {
+                    if (c.transfer, c.index) != self.next_chunk || c.kind != ChunkKind::Commits {
+                        return Err(SyncError::Unexpected("a chunk out of order"));
+                    }
+                    let data = match c.compression {
+                        Compression::None => c.data.to_vec(),
+                        Compression::Zstd => {
+                            kenesh_proto::compress::decompress(c.data, c.raw_len, &self.limits)?
+                        }
+                    };
+                    let (cursor, frames) = parse_chunk_data(&data)?;
+                    if Cursor::from_bytes(&cursor).is_none() {
+                        return Err(SyncError::Unexpected("a chunk without a cursor"));
+                    }
+                    for f in &frames {
+                        SignedCommit::from_frame(f, &self.limits)?;
+                    }
+                    device.receive_chunk(cursor, frames)?;
+                    stored = Some(ChunkRef {
+                        transfer: c.transfer,
+                        index: c.index,
+                    });
+                    self.next_chunk.1 += 1;
+                    if c.last {
+                        self.transfer_done = true;
+                    }
+                }
+                Message::Bye => {
+                    self.phase = ClientPhase::Done;
+                    return Ok(());
+                }
+                _ => {
+                    return Err(SyncError::Unexpected(
+                        "a message the device does not take here",
+                    ));
+                }
+            }
+        }
+        if let Some(chunk) = stored {
+            device.sync()?;
+            self.queue.push(encode(&Message::Ack(Ack {
+                durable_seq: 0,
+                cursor: None,
+                chunk: Some(chunk),
+            })));
+        }
+        if self.phase == ClientPhase::Open {
+            let room = crate::channel::MAX_NOISE_MESSAGE - TRANSPORT_OVERHEAD;
+            let mut size = 0;
+            let from = self.sent_upto;
+            for c in device.own.values().filter(|c| c.last_seq() > from) {
+                if size + c.frame().len() > 4 * room {
+                    break; // the rest after the server acknowledges these
+                }
+                size += c.frame().len();
+                self.queue.push(c.frame().to_vec());
+                self.sent_upto = c.last_seq();
+            }
+            if self.transfer_done && device.acked_seq() >= device.own_seq() {
+                self.queue.push(encode(&Message::Bye));
+                self.phase = ClientPhase::Done;
+            }
+        }
+        flush(
+            &mut self.channel,
+            &mut self.queue,
+            crate::channel::MAX_NOISE_MESSAGE - TRANSPORT_OVERHEAD,
+            &mut self.out,
+            &mut self.stats,
+        )
+    }
+}

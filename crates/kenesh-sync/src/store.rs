@@ -1,0 +1,251 @@
+//! The store trait the sessions write through, an in-memory store, and a simulated disk that
+//! loses or tears what was not yet made durable.
+//!
+//! A store is an append-only log of records (opaque bytes to the store; the server and the
+//! device define what they hold: commits with their verdicts, cursors, per-peer state) with
+//! a durable mark. Records are *staged* first; [`Store::sync`] makes everything staged
+//! durable at once and reports the mark, so many sessions share one disk sync.
+//! Acknowledgements follow the durable mark, never a staged write.
+
+/// The largest record a store accepts.
+pub const MAX_RECORD: usize = 4 * 1024 * 1024;
+
+/// Why a store failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The device failed (a simulated or real I/O error); nothing staged since the last
+    /// sync is durable.
+    #[error("storage I/O failed: {0}")]
+    Io(String),
+    /// A record over [`MAX_RECORD`].
+    #[error("a record of {len} bytes is over the limit of {max}")]
+    TooLarge {
+        /// Its length.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+}
+
+/// Where the sessions keep what they receive and make.
+pub trait Store {
+    /// Stages a record; returns its position (from 1, consecutive). It is not durable until
+    /// [`Store::sync`] returns.
+    ///
+    /// # Errors
+    /// When the record is too large or the store failed.
+    fn stage(&mut self, record: &[u8]) -> Result<u64, StoreError>;
+
+    /// Makes every staged record durable; returns the durable mark (the last durable
+    /// position).
+    ///
+    /// # Errors
+    /// When the disk failed; the mark did not move.
+    fn sync(&mut self) -> Result<u64, StoreError>;
+
+    /// The last durable position.
+    fn durable(&self) -> u64;
+
+    /// The last staged position.
+    fn staged(&self) -> u64;
+
+    /// Up to `max` records from position `from` on (staged ones included), in order.
+    ///
+    /// # Errors
+    /// When the store failed.
+    fn read(&self, from: u64, max: usize) -> Result<Vec<(u64, Vec<u8>)>, StoreError>;
+}
+
+/// A store in memory: perfect durability, for tests and short-lived replicas.
+#[derive(Clone, Debug, Default)]
+pub struct MemStore {
+    records: Vec<Vec<u8>>,
+    durable: u64,
+}
+
+impl MemStore {
+    /// An empty store.
+    #[must_use]
+    pub fn new() -> MemStore {
+        MemStore::default()
+    }
+
+    /// Power loss: what was staged and not synced is gone.
+    pub fn crash(&mut self) {
+        self.records.truncate(self.durable as usize);
+    }
+
+    /// The store as a backup taken now would hold it (durable records only).
+    #[must_use]
+    pub fn backup(&self) -> MemStore {
+        MemStore {
+            records: self.records[..self.durable as usize].to_vec(),
+            durable: self.durable,
+        }
+    }
+}
+
+fn check_len(record: &[u8]) -> Result<(), StoreError> {
+    if record.len() > MAX_RECORD {
+        return Err(StoreError::TooLarge {
+            len: record.len(),
+            max: MAX_RECORD,
+        });
+    }
+    Ok(())
+}
+
+fn read_range(records: &[Vec<u8>], from: u64, max: usize) -> Vec<(u64, Vec<u8>)> {
+    let start = from.max(1);
+    records
+        .iter()
+        .enumerate()
+        .skip((start - 1) as usize)
+        .take(max)
+        .map(|(i, r)| (i as u64 + 1, r.clone()))
+        .collect()
+}
+
+impl Store for MemStore {
+    fn stage(&mut self, record: &[u8]) -> Result<u64, StoreError> {
+        check_len(record)?;
+        self.records.push(record.to_vec());
+        Ok(self.records.len() as u64)
+    }
+    fn sync(&mut self) -> Result<u64, StoreError> {
+        self.durable = self.records.len() as u64;
+        Ok(self.durable)
+    }
+    fn durable(&self) -> u64 {
+        self.durable
+    }
+    fn staged(&self) -> u64 {
+        self.records.len() as u64
+    }
+    fn read(&self, from: u64, max: usize) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        Ok(read_range(&self.records, from, max))
+    }
+}
+
+/// A simulated disk holding the log as bytes, as a file would: each record is written as
+/// `len (u32 LE) · checksum (8 bytes of BLAKE3) · bytes`. Writes past the last sync are in
+/// the "page cache": [`SimDisk::power_loss`] drops them, keeping a torn prefix of them as a
+/// real disk may; reopening scans the bytes and cuts the log at the first record that is
+/// incomplete or fails its checksum.
+#[derive(Clone, Debug, Default)]
+pub struct SimDisk {
+    bytes: Vec<u8>,
+    synced_len: usize,
+    records: Vec<Vec<u8>>,
+    durable: u64,
+    fail_syncs: u32,
+    syncs: u64,
+}
+
+fn checksum(bytes: &[u8]) -> [u8; 8] {
+    let h = blake3::derive_key("kenesh 2026 simdisk record v1", bytes);
+    let mut c = [0; 8];
+    c.copy_from_slice(&h[..8]);
+    c
+}
+
+impl SimDisk {
+    /// An empty disk.
+    #[must_use]
+    pub fn new() -> SimDisk {
+        SimDisk::default()
+    }
+
+    /// Opens a disk image: every complete, intact record is recovered; the log is cut at
+    /// the first torn or corrupt one. Everything recovered counts as durable.
+    #[must_use]
+    pub fn open(image: &[u8]) -> SimDisk {
+        let mut records = Vec::new();
+        let mut at = 0usize;
+        while let Some(header) = image.get(at..at + 12) {
+            let len = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
+            if len > MAX_RECORD {
+                break;
+            }
+            let Some(body) = image.get(at + 12..at + 12 + len) else {
+                break;
+            };
+            if checksum(body) != header[4..12] {
+                break;
+            }
+            records.push(body.to_vec());
+            at += 12 + len;
+        }
+        SimDisk {
+            bytes: image[..at].to_vec(),
+            synced_len: at,
+            durable: records.len() as u64,
+            records,
+            fail_syncs: 0,
+            syncs: 0,
+        }
+    }
+
+    /// The bytes on the platter after a power loss now: everything synced, then `keep` bytes
+    /// of what was written after (a torn write); `keep` is clamped to what was written.
+    #[must_use]
+    pub fn power_loss(&self, keep: usize) -> Vec<u8> {
+        let end = (self.synced_len + keep).min(self.bytes.len());
+        self.bytes[..end].to_vec()
+    }
+
+    /// Bytes written since the last sync.
+    #[must_use]
+    pub fn unsynced_bytes(&self) -> usize {
+        self.bytes.len() - self.synced_len
+    }
+
+    /// The whole image as written (synced or not).
+    #[must_use]
+    pub fn image(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// Makes the next `n` syncs fail with an I/O error.
+    pub fn fail_next_syncs(&mut self, n: u32) {
+        self.fail_syncs = n;
+    }
+
+    /// How many syncs succeeded.
+    #[must_use]
+    pub fn syncs(&self) -> u64 {
+        self.syncs
+    }
+}
+
+impl Store for SimDisk {
+    fn stage(&mut self, record: &[u8]) -> Result<u64, StoreError> {
+        check_len(record)?;
+        self.bytes
+            .extend_from_slice(&(record.len() as u32).to_le_bytes());
+        self.bytes.extend_from_slice(&checksum(record));
+        self.bytes.extend_from_slice(record);
+        self.records.push(record.to_vec());
+        Ok(self.records.len() as u64)
+    }
+    fn sync(&mut self) -> Result<u64, StoreError> {
+        if self.fail_syncs > 0 {
+            self.fail_syncs -= 1;
+            return Err(StoreError::Io("simulated fsync failure".into()));
+        }
+        self.synced_len = self.bytes.len();
+        self.durable = self.records.len() as u64;
+        self.syncs += 1;
+        Ok(self.durable)
+    }
+    fn durable(&self) -> u64 {
+        self.durable
+    }
+    fn staged(&self) -> u64 {
+        self.records.len() as u64
+    }
+    fn read(&self, from: u64, max: usize) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        Ok(read_range(&self.records, from, max))
+    }
+}
