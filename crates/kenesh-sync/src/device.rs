@@ -238,6 +238,32 @@ impl<S: Store> Device<S> {
     pub fn stats(&self) -> ReceiveStats {
         self.stats
     }
+    /// Every commit received from the server, as received (for audits, and for tests that
+    /// check what a peer was sent op by op).
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub fn received_commits(&self) -> Result<Vec<SignedCommit>, StoreError> {
+        let limits = kenesh_proto::Limits::new(kenesh_proto::HARD_MAX_FRAME);
+        let mut out = Vec::new();
+        let mut from = 1;
+        loop {
+            let batch = self.store.read(from, 1024)?;
+            let Some(last) = batch.last() else { break };
+            from = last.0 + 1;
+            for (_, bytes) in batch {
+                if let Ok(Rec::Received { frames, .. }) = postcard::from_bytes(&bytes) {
+                    out.extend(
+                        frames
+                            .iter()
+                            .filter_map(|f| SignedCommit::from_frame(f, &limits).ok()),
+                    );
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// The store.
     #[must_use]
     pub fn store(&self) -> &S {

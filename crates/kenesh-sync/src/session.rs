@@ -98,11 +98,17 @@ fn flush(
     stats: &mut SessionStats,
 ) -> Result<(), SyncError> {
     let mut payload = Vec::new();
+    let mut has_chunk = false;
     for f in frames.drain(..) {
-        if !payload.is_empty() && payload.len() + 4 + f.len() > room {
+        // A chunk travels alone in its Noise message: a cut link loses at most the chunk it
+        // cut, and never the acknowledgement (Welcome, Ack) sent before it.
+        let is_chunk = f.first() == Some(&(kenesh_proto::MessageType::Chunk as u8));
+        if !payload.is_empty() && (payload.len() + 4 + f.len() > room || is_chunk || has_chunk) {
             seal(channel, &payload, out, stats)?;
             payload.clear();
+            has_chunk = false;
         }
+        has_chunk |= is_chunk;
         push_frame(&mut payload, &f);
     }
     if !payload.is_empty() {
@@ -760,8 +766,11 @@ impl ClientSession {
         let mut payload = Vec::new();
         push_frame(&mut payload, &hello);
         let from = self.sent_upto;
+        // At most one frame's worth of commits rides in the first flight: a cut link then
+        // loses no more than that.
+        let budget = device.max_frame.min(MAX_PLAINTEXT);
         for c in device.own.values().filter(|c| c.last_seq() > from) {
-            if payload.len() + 4 + c.frame().len() > MAX_PLAINTEXT {
+            if payload.len() + 4 + c.frame().len() > budget + hello.len() + 4 {
                 break;
             }
             push_frame(&mut payload, c.frame());
@@ -890,11 +899,16 @@ impl ClientSession {
             })));
         }
         if self.phase == ClientPhase::Open {
-            let room = crate::channel::MAX_NOISE_MESSAGE - TRANSPORT_OVERHEAD;
+            // Upstream in flights of one frame's worth, the next when these are acknowledged.
+            let unacked = self.sent_upto > device.acked_seq();
             let mut size = 0;
             let from = self.sent_upto;
-            for c in device.own.values().filter(|c| c.last_seq() > from) {
-                if size + c.frame().len() > 4 * room {
+            for c in device
+                .own
+                .values()
+                .filter(|c| c.last_seq() > from && !unacked)
+            {
+                if size > 0 && size + c.frame().len() > device.max_frame {
                     break; // the rest after the server acknowledges these
                 }
                 size += c.frame().len();

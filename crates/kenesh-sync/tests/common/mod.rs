@@ -55,6 +55,30 @@ pub fn make_issues<S: Store>(d: &mut Device<S>, scope: Scope, n: usize, first_id
     ids
 }
 
+/// `n` pseudo-random Kyrgyz-looking words (so compression does not flatter the test).
+pub fn words(seed: u64, n: usize) -> String {
+    const SYL: [&str; 24] = [
+        "ка", "ба", "жол", "суу", "мек", "теп", "көп", "үр", "өк", "мөт", "дем", "ил", "ге", "жа",
+        "ран", "дар", "ма", "се", "ле", "тaш", "тан", "ды", "айыл", "ң",
+    ];
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    let mut out = String::new();
+    for w in 0..n {
+        if w > 0 {
+            out.push(' ');
+        }
+        for _ in 0..2 + (x >> 60) % 3 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            out.push_str(SYL[((x >> 33) % SYL.len() as u64) as usize]);
+        }
+    }
+    out
+}
+
 /// A builder for the server's own ops.
 pub fn server_builder<S: Store>(s: &Server<S>, scope: Scope) -> OpBuilder {
     let (seq, hlc) = s.next_local();
@@ -67,7 +91,7 @@ pub fn server_issues<S: Store>(s: &mut Server<S>, scope: Scope, n: usize, first_
     for i in 0..n {
         let mut b = server_builder(s, scope);
         let id = Id::from_u128(first_id + i as u128);
-        let title = format!("Суу түтүгү #{i} жарылды, жарандар демилге көтөрдү").into_bytes();
+        let title = words(first_id as u64 * 7919 + i as u64, 12).into_bytes();
         let op: Op = b
             .create(EntityKind::Issue, id, vec![(1, title), (9, vec![1])])
             .unwrap();

@@ -1,0 +1,442 @@
+//! Hostile and broken peers: each case ends in its documented outcome, with no state change
+//! where the server refuses.
+
+mod common;
+
+use common::*;
+use kenesh_merge::OpBuilder;
+use kenesh_model::schema::EntityKind;
+use kenesh_model::{Id, Tier};
+use kenesh_proto::{ErrorCode, RefuseReason};
+use kenesh_sync::{
+    Access, Alarm, Device, Grants, MemStore, Refusal, Secret, Server, ServerConfig, Store,
+    SyncError,
+};
+
+fn hashes<S: Store>(s: &Server<S>) -> Vec<[u8; 32]> {
+    s.state().state_hashes().into_values().collect()
+}
+
+fn peer_error(outcome: Outcome) -> u16 {
+    match outcome {
+        Outcome::Failed(SyncError::Peer { code, .. }) => code,
+        other => panic!("expected the server's error, got {other:?}"),
+    }
+}
+
+/// A device store holding `frame_source`'s own records, opened under another identity.
+fn transplant(
+    from: &Device<MemStore>,
+    secret: [u8; 32],
+    id: u32,
+    server: &Server<MemStore>,
+) -> Device<MemStore> {
+    Device::open(
+        from.store().clone(),
+        Secret::from_bytes(secret),
+        id,
+        server.public(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_commit_replayed_by_another_device_is_refused() {
+    let scope = muni(1);
+    let mut s = server();
+    let mut a = device(&mut s, 10, kiosk_grants(scope));
+    let _b = device(&mut s, 11, kiosk_grants(scope));
+    make_issues(&mut a, scope, 2, 100);
+    a.sync().unwrap();
+    // Device 11 presents device 10's signed commits as its own first flight.
+    let mut b = transplant(&a, [11; 32], 11, &s);
+    let before = hashes(&s);
+    let (outcome, _) = sync(&mut b, &mut s, 5, None);
+    assert_eq!(peer_error(outcome), ErrorCode::FORBIDDEN.0);
+    assert_eq!(hashes(&s), before);
+    assert!(s.state().is_empty());
+    assert!(s.alarms().contains(&Alarm::ForeignCommit {
+        device: 11,
+        origin: 10
+    }));
+    // The real origin still syncs them.
+    sync_ok(&mut a, &mut s, 6);
+    assert_eq!(s.state().len(), 2);
+}
+
+#[test]
+fn a_forged_signature_is_refused() {
+    let scope = muni(1);
+    let mut s = server();
+    let mut a = device(&mut s, 10, kiosk_grants(scope));
+    make_issues(&mut a, scope, 1, 100);
+    a.sync().unwrap();
+    // Change one payload byte of the stored commit: the payload hash is recomputed from the
+    // bytes, so only the signature can tell.
+    let mut store = MemStore::new();
+    for (_, mut rec) in a.store().read(1, 10).unwrap() {
+        let last = rec.len() - 1;
+        rec[last] ^= 0x01;
+        store.stage(&rec).unwrap();
+    }
+    store.sync().unwrap();
+    let mut forged = Device::open(store, Secret::from_bytes([10; 32]), 10, s.public()).unwrap();
+    assert_eq!(forged.own_seq(), 1, "the tampered commit still parses");
+    let (outcome, _) = sync(&mut forged, &mut s, 5, None);
+    assert_eq!(peer_error(outcome), ErrorCode::BAD_SIGNATURE.0);
+    assert!(s.state().is_empty());
+    assert!(s.alarms().contains(&Alarm::BadSignature { device: 10 }));
+}
+
+#[test]
+fn a_cloned_device_raises_an_alarm_and_its_ops_are_not_applied() {
+    let scope = muni(1);
+    let mut s = server();
+    let mut a = device(&mut s, 10, kiosk_grants(scope));
+    // The same image booted twice: same key, same seqs, different content.
+    let mut clone = Device::open(
+        MemStore::new(),
+        Secret::from_bytes([10; 32]),
+        10,
+        s.public(),
+    )
+    .unwrap();
+    make_issues(&mut a, scope, 2, 100);
+    make_issues(&mut clone, scope, 2, 500);
+    sync_ok(&mut a, &mut s, 1);
+    let before = hashes(&s);
+    let (outcome, _) = sync(&mut clone, &mut s, 2, None);
+    assert_eq!(peer_error(outcome), ErrorCode::FORBIDDEN.0);
+    assert_eq!(hashes(&s), before);
+    assert!(
+        s.alarms()
+            .iter()
+            .any(|a| matches!(a, Alarm::Equivocation { op } if op.origin.0 == 10 && op.seq == 1))
+    );
+    assert!(
+        s.state()
+            .record(EntityKind::Issue, Id::from_u128(500))
+            .is_none()
+    );
+}
+
+#[test]
+fn ops_outside_the_writers_grants_are_refused_and_the_device_is_not_blocked() {
+    let (home, other) = (muni(1), muni(2));
+    let mut s = server();
+    let mut a = device(&mut s, 10, kiosk_grants(home));
+    make_issues(&mut a, other, 1, 100); // seq 1: another municipality
+    make_issues(&mut a, home, 1, 200); // seq 2: its own
+    sync_ok(&mut a, &mut s, 1);
+    assert_eq!(a.acked_seq(), 2, "refused ops are acknowledged: seqs go on");
+    assert!(
+        s.state()
+            .record(EntityKind::Issue, Id::from_u128(100))
+            .is_none()
+    );
+    assert!(
+        s.state()
+            .record(EntityKind::Issue, Id::from_u128(200))
+            .is_some()
+    );
+    assert_eq!(
+        s.state().state_hash(other, Tier::Public),
+        kenesh_merge::SetHash::default().to_bytes()
+    );
+    assert!(
+        s.alarms().iter().any(
+            |a| matches!(a, Alarm::Refused { op, why: Refusal::OutsideGrants } if op.seq == 1)
+        )
+    );
+}
+
+#[test]
+fn a_lower_tier_than_the_field_declares_is_refused() {
+    let scope = muni(1);
+    let mut s = server();
+    let mut a = device(&mut s, 10, kiosk_grants(scope));
+    let issue = make_issues(&mut a, scope, 1, 100)[0];
+    // A supporter (a Personal field) labelled Public, to leak it to public readers.
+    let mut b = a.builder();
+    b.scope(scope).at(NOW);
+    let op = b
+        .raw(
+            EntityKind::Issue.code(),
+            issue,
+            14,
+            kenesh_merge::Action::ADD,
+            Tier::Public,
+            &[],
+            vec![1; 16],
+        )
+        .unwrap();
+    a.commit(&[op]).unwrap();
+    sync_ok(&mut a, &mut s, 1);
+    assert!(s.alarms().iter().any(|a| matches!(
+        a,
+        Alarm::Refused {
+            why: Refusal::TierTooLow,
+            ..
+        }
+    )));
+    assert_eq!(s.state().len(), 1);
+}
+
+#[test]
+fn a_partner_receives_no_payload_outside_its_read_grants() {
+    let (home, other) = (muni(1), muni(2));
+    let mut s = server();
+    let mut kiosk = device(
+        &mut s,
+        10,
+        kiosk_grants(home).up_to(other, Tier::Sensitive, Access::Write),
+    );
+    let ids = make_issues(&mut kiosk, home, 5, 100);
+    make_issues(&mut kiosk, other, 3, 300);
+    // Personal-tier supporters on each home issue.
+    for id in &ids {
+        let mut b = kiosk.builder();
+        b.scope(home).at(NOW);
+        let op = b.add(EntityKind::Issue, *id, 14, vec![7; 16]).unwrap();
+        kiosk.commit(&[op]).unwrap();
+    }
+    sync_ok(&mut kiosk, &mut s, 1);
+    assert_eq!(s.state().len(), 13);
+
+    let grants = Grants::none().with(home, Tier::Public, Access::Read);
+    let mut partner = device(&mut s, 20, grants.clone());
+    sync_ok(&mut partner, &mut s, 2);
+    let received = partner.received_commits().unwrap();
+    let mut withheld = 0;
+    let mut with_payload = 0;
+    for commit in &received {
+        assert!(!commit.is_signed());
+        for op in commit.ops() {
+            let e = op.envelope();
+            assert!(
+                grants.reads_scope(e.scope),
+                "an op of a scope it does not read: {op:?}"
+            );
+            match op.payload() {
+                Some(_) => {
+                    assert!(
+                        grants.may_read(e.scope, e.tier),
+                        "a payload it may not read: {op:?}"
+                    );
+                    with_payload += 1;
+                }
+                None => withheld += 1,
+            }
+        }
+    }
+    assert_eq!((with_payload, withheld), (5, 5));
+    // Envelopes are never withheld: the partner's hashes equal the server's for the scope.
+    for tier in [Tier::Public, Tier::Personal, Tier::Sensitive] {
+        assert_eq!(
+            partner.state().state_hash(home, tier),
+            s.state().state_hash(home, tier)
+        );
+    }
+    // Widening the grant backfills exactly the payloads it adds.
+    s.set_grants(20, grants.clone().with(home, Tier::Personal, Access::Read))
+        .unwrap();
+    sync_ok(&mut partner, &mut s, 3);
+    let after = partner.received_commits().unwrap();
+    let backfilled: Vec<_> = after[received.len()..]
+        .iter()
+        .flat_map(|c| c.ops())
+        .collect();
+    assert_eq!(backfilled.len(), 5);
+    assert!(
+        backfilled
+            .iter()
+            .all(|o| o.payload().is_some() && o.envelope().tier == Tier::Personal)
+    );
+    assert_eq!(
+        partner.stats().duplicates,
+        0,
+        "payload fills count as applied"
+    );
+}
+
+#[test]
+fn a_revoked_device_is_refused_past_its_seq_and_served_nothing() {
+    let scope = muni(1);
+    let mut s = server();
+    server_issues(&mut s, scope, 3, 1_000);
+    let mut a = device(&mut s, 10, kiosk_grants(scope));
+    make_issues(&mut a, scope, 4, 100);
+    s.revoke(10, 3).unwrap();
+    let (outcome, _) = sync(&mut a, &mut s, 1, None);
+    match outcome {
+        Outcome::Failed(SyncError::Refused(RefuseReason::Revoked { from_seq: 3 })) => {}
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        s.state()
+            .record(EntityKind::Issue, Id::from_u128(100))
+            .is_some()
+    );
+    assert!(
+        s.state()
+            .record(EntityKind::Issue, Id::from_u128(101))
+            .is_some()
+    );
+    assert!(
+        s.state()
+            .record(EntityKind::Issue, Id::from_u128(102))
+            .is_none()
+    );
+    assert_eq!(a.stats().ops, 0, "a revoked device is served nothing");
+    assert_eq!(s.durable_seq(10), 4);
+}
+
+#[test]
+fn a_far_future_timestamp_is_accepted_without_dragging_the_clock() {
+    let scope = muni(1);
+    let mut s = server();
+    let mut a = device(&mut s, 10, kiosk_grants(scope));
+    let far = NOW + 300 * 86_400_000; // the kiosk's clock says next year
+    let mut b = a.builder();
+    b.scope(scope).at(far);
+    let op = b
+        .create(EntityKind::Issue, Id::from_u128(1), vec![(9, vec![1])])
+        .unwrap();
+    a.commit(&[op]).unwrap();
+    sync_ok(&mut a, &mut s, 1);
+    assert_eq!(s.state().len(), 1, "accepted");
+    assert!(
+        s.alarms()
+            .iter()
+            .any(|x| matches!(x, Alarm::ClockAhead { device: 10, .. }))
+    );
+    assert!(
+        s.next_local().1.millis() < far,
+        "the server's clock was not dragged"
+    );
+}
+
+#[test]
+fn an_unknown_device_is_refused() {
+    let mut s = server();
+    let mut stranger = Device::open(
+        MemStore::new(),
+        Secret::from_bytes([99; 32]),
+        99,
+        s.public(),
+    )
+    .unwrap();
+    make_issues(&mut stranger, muni(1), 1, 1);
+    let (outcome, _) = sync(&mut stranger, &mut s, 1, None);
+    assert!(
+        matches!(
+            outcome,
+            Outcome::Failed(SyncError::Refused(RefuseReason::UnknownDevice))
+        ),
+        "{outcome:?}"
+    );
+    assert!(s.state().is_empty());
+}
+
+#[test]
+fn a_device_with_the_wrong_server_key_cannot_connect() {
+    let mut s = server();
+    let secret = Secret::from_bytes([10; 32]);
+    s.enrol(10, secret.public(), kiosk_grants(muni(1))).unwrap();
+    let impostor = Secret::from_bytes([0x66; 32]).public();
+    let mut d = Device::open(MemStore::new(), secret, 10, impostor).unwrap();
+    let (outcome, _) = sync(&mut d, &mut s, 1, None);
+    assert!(
+        matches!(outcome, Outcome::Failed(SyncError::Channel(_))),
+        "{outcome:?}"
+    );
+}
+
+#[test]
+fn ops_before_their_create_are_held_until_it_comes() {
+    let scope = muni(1);
+    let mut s = server();
+    let mut a = device(&mut s, 10, kiosk_grants(scope));
+    let mut b = device(&mut s, 11, kiosk_grants(scope));
+    let issue = make_issues(&mut a, scope, 1, 100)[0];
+    // b edits the record (it heard of it out of band) and syncs first.
+    let mut ob = b.builder();
+    ob.scope(scope).at(NOW + 10);
+    let edit = ob
+        .set(EntityKind::Issue, issue, 1, b"new title".to_vec(), &[])
+        .unwrap();
+    b.commit(&[edit]).unwrap();
+    sync_ok(&mut b, &mut s, 1);
+    assert_eq!(s.held(), 1);
+    assert!(s.state().is_empty());
+    sync_ok(&mut a, &mut s, 2);
+    assert_eq!(s.held(), 0);
+    assert_eq!(s.state().len(), 2);
+    // And it reaches a: its cursor covers the release.
+    sync_ok(&mut a, &mut s, 3);
+    assert_eq!(a.state().len(), 2);
+    assert_eq!(a.state().state_hashes(), s.state().state_hashes());
+}
+
+#[test]
+fn a_server_restored_from_backup_resumes_every_device() {
+    let scope = muni(1);
+    let mut s = server();
+    let mut a = device(&mut s, 10, kiosk_grants(scope));
+    let mut b = device(&mut s, 11, kiosk_grants(scope));
+    make_issues(&mut a, scope, 3, 100);
+    sync_ok(&mut a, &mut s, 1);
+    let backup = s.store().backup();
+    // After the backup: more from a, and b syncs everything.
+    make_issues(&mut a, scope, 2, 200);
+    sync_ok(&mut a, &mut s, 2);
+    make_issues(&mut b, scope, 2, 300);
+    sync_ok(&mut b, &mut s, 3);
+    assert_eq!(b.state().len(), 7);
+    // The server is lost and restored from the backup, in a new epoch.
+    drop(s);
+    let mut s = Server::restore(
+        backup,
+        Secret::from_bytes([0xee; 32]),
+        ServerConfig::default(),
+        2,
+    )
+    .unwrap();
+    assert_eq!(s.epoch(), 2);
+    assert_eq!(s.state().len(), 3);
+    // Both devices re-send what the restored server lacks (its Welcome says what it holds).
+    sync_ok(&mut a, &mut s, 4);
+    sync_ok(&mut b, &mut s, 5);
+    sync_ok(&mut a, &mut s, 6);
+    assert_eq!(s.state().len(), 7);
+    assert_eq!(a.acked_seq(), 5);
+    assert_eq!(b.acked_seq(), 2);
+    assert_eq!(a.state().state_hashes(), s.state().state_hashes());
+    assert_eq!(b.state().state_hashes(), s.state().state_hashes());
+}
+
+#[test]
+fn a_device_restarted_from_its_store_resumes_where_it_was() {
+    let scope = muni(1);
+    let mut s = server();
+    server_issues(&mut s, scope, 5, 1_000);
+    let mut a = device(&mut s, 10, kiosk_grants(scope));
+    make_issues(&mut a, scope, 2, 100);
+    sync_ok(&mut a, &mut s, 1);
+    let store = a.into_store();
+    let mut a = Device::open(store, Secret::from_bytes([10; 32]), 10, s.public()).unwrap();
+    assert_eq!((a.own_seq(), a.acked_seq(), a.state().len()), (2, 2, 7));
+    let (client, _, _) = sync_ok(&mut a, &mut s, 2);
+    assert_eq!(a.stats().duplicates, 0);
+    assert!(client.bytes_sent < 400, "nothing re-sent: {client:?}");
+    let mut ob: OpBuilder = a.builder();
+    assert_eq!(ob.next_seq(), 3);
+    let op = ob
+        .scope(scope)
+        .at(NOW)
+        .create(EntityKind::Issue, Id::from_u128(9), vec![])
+        .unwrap();
+    a.commit(&[op]).unwrap();
+    sync_ok(&mut a, &mut s, 3);
+    assert_eq!(s.state().len(), 8);
+}
