@@ -142,15 +142,10 @@ impl<S: Store> Device<S> {
         b
     }
 
-    /// The salt of the commit starting at `first_seq`: derived from the device secret, so no
-    /// one else can predict it and no randomness is needed.
+    /// The salt of the commit starting at `first_seq` (see [`Secret::salt_for`]).
     #[must_use]
     pub fn salt_for(&self, first_seq: u64) -> [u8; 16] {
-        let key = blake3::derive_key("kenesh 2026 commit salt v1", &self.secret.to_bytes());
-        let h = blake3::keyed_hash(&key, &first_seq.to_le_bytes());
-        let mut salt = [0; 16];
-        salt.copy_from_slice(&h.as_bytes()[..16]);
-        salt
+        self.secret.salt_for(first_seq)
     }
 
     /// Signs `ops` (made by [`Device::builder`]) as one commit, stages it and applies it.

@@ -84,6 +84,17 @@ impl Secret {
         }
     }
 
+    /// The salt of this identity's commit starting at `first_seq`: derived from the secret,
+    /// so no one else can predict it and no randomness is needed.
+    #[must_use]
+    pub fn salt_for(&self, first_seq: u64) -> [u8; 16] {
+        let key = blake3::derive_key("kenesh 2026 commit salt v1", &self.0);
+        let h = blake3::keyed_hash(&key, &first_seq.to_le_bytes());
+        let mut salt = [0; 16];
+        salt.copy_from_slice(&h.as_bytes()[..16]);
+        salt
+    }
+
     /// Signs a commit digest.
     pub(crate) fn sign(&self, message: &[u8]) -> [u8; 64] {
         self.signing_key().sign(message).to_bytes()

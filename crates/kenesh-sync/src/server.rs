@@ -386,6 +386,15 @@ impl<S: Store> Server<S> {
         (seq + 1, self.clock.last())
     }
 
+    /// An op builder for the server's own ops: its device number, next seq, clock and salt.
+    #[must_use]
+    pub fn builder(&self) -> kenesh_merge::OpBuilder {
+        let (seq, hlc) = self.next_local();
+        let mut b = kenesh_merge::OpBuilder::resume(self.config.device, seq, hlc);
+        b.salt(self.secret.salt_for(seq));
+        b
+    }
+
     /// Makes staged records durable (one disk sync for every session waiting).
     ///
     /// # Errors

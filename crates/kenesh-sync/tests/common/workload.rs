@@ -1,0 +1,182 @@
+//! The reference workload (kenesh-workload) driven through kenesh: records become Issue
+//! creates, status changes become workflow transitions, supporters set adds, each edit its
+//! own signed commit, as an app on a kiosk or the server would make them.
+
+use std::collections::BTreeMap;
+
+use kenesh_merge::{Op, OpBuilder, OpId};
+use kenesh_model::schema::EntityKind;
+use kenesh_model::text::LocalizedText;
+use kenesh_model::{Id, MunicipalityId, PersonId, Scope, Tier};
+use kenesh_proto::Caps;
+use kenesh_sync::{
+    Access, ClientSession, Device, Grants, MemStore, Secret, Server, ServerConfig, ServerSession,
+    SessionStats, Store,
+};
+use kenesh_workload::{Change, Edit, Record};
+
+pub const KIOSK: u32 = 10;
+
+pub fn scope_of(municipality: u32) -> Scope {
+    Scope::Municipality(MunicipalityId(Id::from_u128(u128::from(municipality))))
+}
+
+fn text(s: &str) -> Vec<u8> {
+    postcard::to_allocvec(&LocalizedText::ky(s)).unwrap()
+}
+
+fn person(p: u64) -> Vec<u8> {
+    postcard::to_allocvec(&PersonId(Id::from_u128(u128::from(p)))).unwrap()
+}
+
+/// The create op of a record (title, description, category, status, supporters).
+pub fn create(b: &mut OpBuilder, r: &Record) -> Op {
+    b.scope(scope_of(r.municipality)).at(r.updated);
+    let mut fields = vec![
+        (1, text(&r.title)),
+        (2, text(&r.description)),
+        (3, vec![r.category]),
+        (9, vec![r.status]),
+    ];
+    fields.extend(r.supporters.iter().map(|p| (14, person(*p))));
+    b.create(EntityKind::Issue, Id(r.id), fields).unwrap()
+}
+
+/// What a side knows to make edits: each record's scope, status and last transition.
+#[derive(Default, Clone)]
+pub struct Tracker {
+    records: BTreeMap<[u8; 16], (Scope, u8, Option<OpId>)>,
+}
+
+impl Tracker {
+    pub fn learn(&mut self, r: &Record) {
+        self.records
+            .insert(r.id, (scope_of(r.municipality), r.status, None));
+    }
+
+    /// The op of one edit.
+    pub fn op(&mut self, b: &mut OpBuilder, e: &Edit) -> Op {
+        b.at(e.at);
+        match &e.change {
+            Change::NewRecord(r) => {
+                self.learn(r);
+                create(b, r)
+            }
+            Change::SetStatus { record, status } => {
+                let (scope, from, last) = self.records.get(record).copied().unwrap();
+                b.scope(scope);
+                let seen: Vec<OpId> = last.into_iter().collect();
+                let op = b
+                    .transition(EntityKind::Issue, Id(*record), 9, from, *status, &seen)
+                    .unwrap();
+                self.records
+                    .insert(*record, (scope, *status, Some(op.id())));
+                op
+            }
+            Change::AddSupporter { record, supporter } => {
+                let (scope, _, _) = self.records.get(record).copied().unwrap();
+                b.scope(scope);
+                b.add(EntityKind::Issue, Id(*record), 14, person(*supporter))
+                    .unwrap()
+            }
+        }
+    }
+}
+
+/// A server holding `records`, each created by its own commit, and a kiosk enrolled in the
+/// first record's municipality.
+pub fn world(
+    records: &[Record],
+    config: ServerConfig,
+) -> (Server<MemStore>, Device<MemStore>, Tracker) {
+    let mut s = Server::open(MemStore::new(), Secret::from_bytes([0xee; 32]), config).unwrap();
+    let mut tracker = Tracker::default();
+    for r in records {
+        let mut b = s.builder();
+        let op = create(&mut b, r);
+        s.commit_local(&[op], r.updated).unwrap();
+        tracker.learn(r);
+    }
+    s.sync().unwrap();
+    let scope = scope_of(records[0].municipality);
+    let secret = Secret::from_bytes([KIOSK as u8; 32]);
+    let grants = Grants::none()
+        .up_to(scope, Tier::Personal, Access::Read)
+        .up_to(scope, Tier::Sensitive, Access::Write);
+    s.enrol(KIOSK, secret.public(), grants).unwrap();
+    let d = Device::open(MemStore::new(), secret, KIOSK, s.public()).unwrap();
+    (s, d, tracker)
+}
+
+/// Applies one side's edits as commits (one per edit).
+pub fn edit_kiosk<S: Store>(d: &mut Device<S>, t: &mut Tracker, edits: &[Edit]) {
+    for e in edits {
+        let mut b = d.builder();
+        let op = t.op(&mut b, e);
+        d.commit(&[op]).unwrap();
+    }
+    d.sync().unwrap();
+}
+
+pub fn edit_server<S: Store>(s: &mut Server<S>, t: &mut Tracker, edits: &[Edit]) {
+    for e in edits {
+        let mut b = s.builder();
+        let op = t.op(&mut b, e);
+        s.commit_local(&[op], e.at).unwrap();
+    }
+    s.sync().unwrap();
+}
+
+/// What one sync moved.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Traffic {
+    pub up: u64,
+    pub down: u64,
+    pub messages_up: u64,
+    pub messages_down: u64,
+    pub round_trips: u32,
+}
+
+/// One sync through an in-memory link, at `now`.
+pub fn sync<S: Store, T: Store>(
+    d: &mut Device<S>,
+    s: &mut Server<T>,
+    seed: u8,
+    now: u64,
+) -> Traffic {
+    let mut c = ClientSession::new(d, Caps::ZSTD, [seed; 32]).unwrap();
+    let mut ss = ServerSession::new(s, [seed ^ 0x5a; 32]).unwrap();
+    c.start(d).unwrap();
+    let mut rt = 0;
+    let mut waiting_for_server = true;
+    loop {
+        let up = c.take_output();
+        if !up.is_empty() {
+            ss.receive(s, &up, now).unwrap();
+            s.sync().unwrap();
+            ss.poll(s).unwrap();
+        }
+        let down = ss.take_output();
+        if !down.is_empty() {
+            // A round trip is the device waiting for an answer to what it sent.
+            if waiting_for_server {
+                rt += 1;
+            }
+            c.receive(d, &down).unwrap();
+        }
+        waiting_for_server = !c.is_done();
+        if c.is_done() {
+            let rest = c.take_output();
+            let _ = ss.receive(s, &rest, now);
+            let (cs, sv): (SessionStats, SessionStats) = (c.stats(), ss.stats());
+            return Traffic {
+                up: cs.bytes_sent,
+                down: sv.bytes_sent,
+                messages_up: cs.messages_sent,
+                messages_down: sv.messages_sent,
+                round_trips: rt,
+            };
+        }
+        assert!(!(up.is_empty() && down.is_empty()), "stalled");
+    }
+}

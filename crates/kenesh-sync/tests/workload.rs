@@ -1,0 +1,52 @@
+//! WORKLOAD.md's scenarios through the real sessions (secure channel included): bytes each
+//! way, messages, round trips. Bytes are exact and repeatable, so the targets are asserted.
+
+mod common;
+
+use common::workload::*;
+use kenesh_sync::ServerConfig;
+use kenesh_workload::{DEFAULT_SEED, Floors, Model, Size, Workload};
+
+#[test]
+fn incremental_s_is_within_the_field_floor_target_in_one_round_trip() {
+    let w = Workload::new(Size::S, DEFAULT_SEED);
+    let (mut s, mut d, mut t) = world(&w.initial, ServerConfig::default());
+    let initial = sync(
+        &mut d,
+        &mut s,
+        1,
+        kenesh_workload::EPOCH_MS + kenesh_workload::CREATION_SPAN_MS,
+    );
+    assert_eq!(d.state().len(), w.initial.len());
+    let mut kt = t.clone();
+    edit_kiosk(&mut d, &mut kt, &w.incremental.kiosk);
+    edit_server(&mut s, &mut t, &w.incremental.server);
+    let now = w
+        .incremental
+        .server
+        .last()
+        .unwrap()
+        .at
+        .max(w.incremental.kiosk.last().unwrap().at);
+    let inc = sync(&mut d, &mut s, 2, now);
+    assert_eq!(d.state().state_hashes(), s.state().state_hashes());
+    let floors = Floors::of(&Model::new(&w.initial), &w.incremental);
+    let floor = floors.field.total() as f64;
+    let ratio = (inc.up + inc.down) as f64 / floor;
+    println!("initial (chunks, no snapshot): {initial:?}");
+    println!(
+        "incremental S: up {} + down {} = {} bytes (field floor {} + {} = {}): {:.3}× floor, {} round trip(s), messages {} up {} down",
+        inc.up,
+        inc.down,
+        inc.up + inc.down,
+        floors.field.up,
+        floors.field.down,
+        floors.field.total(),
+        ratio,
+        inc.round_trips,
+        inc.messages_up,
+        inc.messages_down
+    );
+    assert_eq!(inc.round_trips, 1);
+    assert!(ratio <= 1.10, "{ratio:.3}× the field floor");
+}
