@@ -89,6 +89,47 @@ fn parse_chunk_data(data: &[u8]) -> Result<(Vec<u8>, Vec<Vec<u8>>), DecodeError>
     Ok((cursor.to_vec(), frames))
 }
 
+/// Commit frames going up, as one zstd-compressed Commits chunk where that is smaller
+/// (the server always reads zstd), else as they are.
+fn pack_upstream(commits: Vec<Vec<u8>>, zstd: bool) -> Vec<Vec<u8>> {
+    if !zstd || commits.is_empty() {
+        return commits;
+    }
+    let plain: usize = commits.iter().map(|c| c.len() + 4).sum();
+    let data = chunk_data(&[], &commits);
+    match kenesh_proto::compress::compress(&data, 3) {
+        Ok(z) if z.len() + 16 < plain => vec![encode(&Message::Chunk(Chunk {
+            transfer: 0,
+            index: 0,
+            last: true,
+            kind: ChunkKind::Commits,
+            compression: Compression::Zstd,
+            raw_len: data.len() as u32,
+            data: &z,
+        }))],
+        _ => commits,
+    }
+}
+
+/// The commit frames of an upstream frame: a Commit, or a Commits chunk (transfer 0).
+fn upstream_commits(frame: &[u8], limits: &Limits) -> Result<Vec<Vec<u8>>, DecodeError> {
+    match Message::decode(frame, limits)? {
+        Message::Commit(_) => Ok(vec![frame.to_vec()]),
+        Message::Chunk(c) if c.kind == ChunkKind::Commits => {
+            let data = match c.compression {
+                Compression::None => c.data.to_vec(),
+                Compression::Zstd => kenesh_proto::compress::decompress(c.data, c.raw_len, limits)?,
+            };
+            let (cursor, frames) = parse_chunk_data(&data)?;
+            if !cursor.is_empty() {
+                return Err(DecodeError::Malformed);
+            }
+            Ok(frames)
+        }
+        _ => Err(DecodeError::Malformed),
+    }
+}
+
 /// Seals queued frames into as few Noise messages as fit.
 fn flush(
     channel: &mut Channel,
@@ -316,9 +357,15 @@ impl ServerSession {
         self.caps = h.caps.intersection(Caps::ZSTD.union(Caps::SNAPSHOT));
         self.cursor = h.cursor.and_then(Cursor::from_bytes);
         for f in &frames[1..] {
-            match self.commit(server, f, true) {
-                Ok(()) => {}
-                Err((code, detail)) => {
+            let commits = match upstream_commits(f, &limits) {
+                Ok(c) => c,
+                Err(e) => {
+                    self.answer = Some(Answer::Error(ErrorCode::MALFORMED, format!("{e:?}")));
+                    return Ok(());
+                }
+            };
+            for c in &commits {
+                if let Err((code, detail)) = self.commit(server, c, true) {
                     self.answer = Some(Answer::Error(code, detail));
                     self.need_durable = server.store.staged();
                     return Ok(());
@@ -370,13 +417,22 @@ impl ServerSession {
         let limits = Limits::new(server.config.max_frame);
         for f in frames(payload)? {
             match Message::decode(f, &limits)? {
-                Message::Commit(_) => {
-                    if let Err((code, detail)) = self.commit(server, f, false) {
-                        self.fail(code, &detail)?;
-                        return Err(SyncError::Peer {
-                            code: code.0,
-                            detail,
-                        });
+                Message::Commit(_) | Message::Chunk(_) => {
+                    let commits = match upstream_commits(f, &limits) {
+                        Ok(c) => c,
+                        Err(e) => {
+                            self.fail(ErrorCode::MALFORMED, &format!("{e:?}"))?;
+                            return Err(e.into());
+                        }
+                    };
+                    for c in &commits {
+                        if let Err((code, detail)) = self.commit(server, c, false) {
+                            self.fail(code, &detail)?;
+                            return Err(SyncError::Peer {
+                                code: code.0,
+                                detail,
+                            });
+                        }
                     }
                     self.need_durable = server.store.staged();
                 }
@@ -765,6 +821,7 @@ impl ClientSession {
         }));
         let mut payload = Vec::new();
         push_frame(&mut payload, &hello);
+        let mut commits = Vec::new();
         let from = self.sent_upto;
         // At most one frame's worth of commits rides in the first flight: a cut link then
         // loses no more than that.
@@ -774,7 +831,13 @@ impl ClientSession {
                 break;
             }
             push_frame(&mut payload, c.frame());
+            commits.push(c.frame().to_vec());
             self.sent_upto = c.last_seq();
+        }
+        let mut payload = Vec::new();
+        push_frame(&mut payload, &hello);
+        for f in pack_upstream(commits, self.caps.contains(Caps::ZSTD)) {
+            push_frame(&mut payload, &f);
         }
         seal(&mut self.channel, &payload, &mut self.out, &mut self.stats)?;
         self.phase = ClientPhase::Answer;
@@ -902,6 +965,7 @@ impl ClientSession {
             // Upstream in flights of one frame's worth, the next when these are acknowledged.
             let unacked = self.sent_upto > device.acked_seq();
             let mut size = 0;
+            let mut commits = Vec::new();
             let from = self.sent_upto;
             for c in device
                 .own
@@ -912,9 +976,11 @@ impl ClientSession {
                     break; // the rest after the server acknowledges these
                 }
                 size += c.frame().len();
-                self.queue.push(c.frame().to_vec());
+                commits.push(c.frame().to_vec());
                 self.sent_upto = c.last_seq();
             }
+            self.queue
+                .extend(pack_upstream(commits, self.caps.contains(Caps::ZSTD)));
             if self.transfer_done && device.acked_seq() >= device.own_seq() {
                 self.queue.push(encode(&Message::Bye));
                 self.phase = ClientPhase::Done;
