@@ -13,6 +13,9 @@ pub struct Cursor {
     pub position: u64,
     /// [`crate::Grants::digest`] of the grants it was served under.
     pub grants: [u8; 8],
+    /// Non-zero while an initial snapshot is arriving: the chunks of the snapshot made at
+    /// `position` the device holds (it holds nothing before `position` otherwise).
+    pub snapshot: u32,
 }
 
 impl Cursor {
@@ -46,6 +49,7 @@ mod tests {
             epoch: u64::MAX,
             position: 12345,
             grants: [7; 8],
+            snapshot: 3,
         };
         let b = c.to_bytes();
         assert!(b.len() <= MAX_CURSOR);

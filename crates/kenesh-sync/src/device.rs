@@ -10,6 +10,7 @@ use crate::SyncError;
 use crate::commit::SignedCommit;
 use crate::identity::{PublicKeys, Secret};
 use crate::server::OpenError;
+use crate::snapshot::SnapshotError;
 use crate::store::{Store, StoreError};
 
 #[derive(Serialize, Deserialize)]
@@ -23,6 +24,33 @@ enum Rec {
     },
     /// The server acknowledged our seqs up to here (in an epoch).
     Acked { epoch: u64, seq: u64 },
+    /// An initial snapshot begins (a previous partial one is dropped).
+    SnapshotStart(SnapshotInfo),
+    /// The cursor the server gave for the snapshot (where its ops end).
+    SnapshotBase { cursor: Vec<u8> },
+    /// One decompressed piece of it.
+    SnapshotPart { raw: Vec<u8> },
+    /// All pieces are held: load it.
+    SnapshotDone,
+}
+
+/// What a snapshot's header announced.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct SnapshotInfo {
+    pub(crate) epoch: u64,
+    pub(crate) position: u64,
+    pub(crate) ops: u32,
+    pub(crate) chunks: u32,
+    pub(crate) raw_bytes: u64,
+    pub(crate) state_hash: [u8; 32],
+}
+
+/// A snapshot arriving.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Partial {
+    pub(crate) info: Option<SnapshotInfo>,
+    pub(crate) base: Option<Vec<u8>>,
+    pub(crate) parts: Vec<Vec<u8>>,
 }
 
 /// Counts a device keeps of what it received.
@@ -44,6 +72,7 @@ pub struct Device<S: Store> {
     pub(crate) own: BTreeMap<u64, SignedCommit>,
     pub(crate) acked: (u64, u64),
     pub(crate) cursor: Option<Vec<u8>>,
+    pub(crate) partial: Partial,
     state: State,
     last_hlc: Hlc,
     stats: ReceiveStats,
@@ -84,6 +113,7 @@ impl<S: Store> Device<S> {
             own: BTreeMap::new(),
             acked: (0, 0),
             cursor: None,
+            partial: Partial::default(),
             state: State::new(),
             last_hlc: Hlc(0),
             stats: ReceiveStats::default(),
@@ -105,6 +135,10 @@ impl<S: Store> Device<S> {
     }
 
     fn apply(&mut self, rec: Rec) {
+        self.try_apply(rec).ok();
+    }
+
+    fn try_apply(&mut self, rec: Rec) -> Result<(), SnapshotError> {
         let limits = kenesh_proto::Limits::new(kenesh_proto::HARD_MAX_FRAME);
         match rec {
             Rec::Own { frame } => {
@@ -131,7 +165,102 @@ impl<S: Store> Device<S> {
                 self.cursor = Some(cursor);
             }
             Rec::Acked { epoch, seq } => self.acked = (epoch, seq),
+            Rec::SnapshotStart(info) => {
+                self.partial = Partial {
+                    info: Some(info),
+                    base: None,
+                    parts: Vec::new(),
+                };
+            }
+            Rec::SnapshotBase { cursor } => self.partial.base = Some(cursor),
+            Rec::SnapshotPart { raw } => self.partial.parts.push(raw),
+            Rec::SnapshotDone => {
+                let info = self
+                    .partial
+                    .info
+                    .clone()
+                    .ok_or(SnapshotError::Inconsistent("header"))?;
+                let raw = self.partial.parts.concat();
+                let ops = crate::snapshot::decode(&raw, info.ops, &info.state_hash)?;
+                self.load(ops);
+            }
         }
+        Ok(())
+    }
+
+    /// Bulk-loads a snapshot's ops; the snapshot's cursor becomes the device's.
+    fn load(&mut self, ops: Vec<Op>) {
+        let partial = core::mem::take(&mut self.partial);
+        for op in ops {
+            self.stats.ops += 1;
+            self.last_hlc = self.last_hlc.max(op.envelope().hlc);
+            if self.state.apply(op) == Applied::Duplicate {
+                self.stats.duplicates += 1;
+            }
+        }
+        if let Some(base) = partial.base {
+            self.cursor = Some(base);
+        }
+    }
+
+    fn stage(&mut self, rec: Rec) -> Result<(), SyncError> {
+        self.store.stage(&encode(&rec))?;
+        self.try_apply(rec).map_err(SyncError::Snapshot)
+    }
+
+    /// The cursor to present in Hello: where the server left this device, or the snapshot
+    /// it is part way through.
+    pub(crate) fn hello_cursor(&self) -> Option<Vec<u8>> {
+        if let (Some(base), false) = (&self.partial.base, self.partial.parts.is_empty())
+            && let Some(mut c) = crate::Cursor::from_bytes(base)
+        {
+            c.snapshot = self.partial.parts.len() as u32;
+            return Some(c.to_bytes());
+        }
+        self.cursor.clone()
+    }
+
+    pub(crate) fn snapshot_start(&mut self, info: SnapshotInfo) -> Result<(), SyncError> {
+        if self.partial.info.as_ref() == Some(&info) {
+            return Ok(());
+        }
+        self.stage(Rec::SnapshotStart(info))
+    }
+
+    pub(crate) fn snapshot_base(&mut self, cursor: Vec<u8>) -> Result<(), SyncError> {
+        if self.partial.info.is_some() && self.partial.base.as_ref() != Some(&cursor) {
+            self.stage(Rec::SnapshotBase { cursor })?;
+        }
+        Ok(())
+    }
+
+    /// Stores a piece; loads the snapshot when it is the last. Returns whether it was.
+    pub(crate) fn snapshot_part(&mut self, raw: Vec<u8>) -> Result<bool, SyncError> {
+        let Some(info) = self.partial.info.clone() else {
+            return Err(SyncError::Unexpected("a snapshot chunk without its header"));
+        };
+        let held: u64 = self.partial.parts.iter().map(|p| p.len() as u64).sum();
+        if held + raw.len() as u64 > info.raw_bytes {
+            return Err(SyncError::Snapshot(SnapshotError::TooLarge(
+                held + raw.len() as u64,
+            )));
+        }
+        self.stage(Rec::SnapshotPart { raw })?;
+        if self.partial.parts.len() as u32 == info.chunks {
+            let held: u64 = self.partial.parts.iter().map(|p| p.len() as u64).sum();
+            if held != info.raw_bytes {
+                return Err(SyncError::Snapshot(SnapshotError::Inconsistent(
+                    "raw bytes",
+                )));
+            }
+            // Checked before the record that loads it is written.
+            let raw = self.partial.parts.concat();
+            let ops = crate::snapshot::decode(&raw, info.ops, &info.state_hash)?;
+            self.store.stage(&encode(&Rec::SnapshotDone))?;
+            self.load(ops);
+            return Ok(true);
+        }
+        Ok(false)
     }
 
     /// An op builder that continues this device's seqs and clock.

@@ -38,6 +38,7 @@ mod grants;
 mod identity;
 mod server;
 pub mod session;
+mod snapshot;
 mod store;
 
 pub use channel::{
@@ -49,10 +50,12 @@ pub use cursor::Cursor;
 pub use device::{Device, ReceiveStats};
 pub use grants::{Access, Grants};
 pub use identity::{PublicKeys, Secret};
+pub use server::SNAPSHOT_ZSTD_LEVEL;
 pub use server::{
     Alarm, DeviceInfo, IngestError, OpenError, Refusal, Server, ServerConfig, Verdict,
 };
 pub use session::{ClientSession, ServerSession, SessionStats};
+pub use snapshot::{MAX_SNAPSHOT_BYTES, SnapshotError};
 pub use store::{MAX_RECORD, MemStore, SimDisk, Store, StoreError};
 
 /// Why a session or replica operation failed.
@@ -88,6 +91,9 @@ pub enum SyncError {
     /// The server did not take a commit.
     #[error(transparent)]
     Ingest(#[from] IngestError),
+    /// A snapshot did not load.
+    #[error(transparent)]
+    Snapshot(#[from] SnapshotError),
     /// The session is closed.
     #[error("the session is closed")]
     Closed,

@@ -191,6 +191,28 @@ pub(crate) struct Served {
     pub(crate) op: OpId,
 }
 
+/// A scope's snapshot made for one set of grants, cached until the log moves on.
+#[derive(Debug)]
+pub(crate) struct CachedSnapshot {
+    pub(crate) epoch: u64,
+    /// The serving-log length it covers.
+    pub(crate) position: usize,
+    /// The first scope it covers, as (kind byte, id).
+    pub(crate) scope: (u8, [u8; 16]),
+    /// The highest tier whose payloads it carries in that scope.
+    pub(crate) tier: u8,
+    pub(crate) records: u32,
+    pub(crate) ops: u32,
+    pub(crate) raw_len: u64,
+    pub(crate) hash: [u8; 32],
+    /// (raw length, zstd bytes) of each chunk.
+    pub(crate) pieces: Vec<(u32, Vec<u8>)>,
+}
+
+/// zstd level of snapshots: made once and served to every new kiosk of the scope, so worth a
+/// slow level.
+pub const SNAPSHOT_ZSTD_LEVEL: i32 = 22;
+
 /// The server's replica.
 pub struct Server<S: Store> {
     pub(crate) store: S,
@@ -211,6 +233,7 @@ pub struct Server<S: Store> {
     state: State,
     clock: HlcClock,
     alarms: Vec<Alarm>,
+    snapshots: BTreeMap<[u8; 8], std::sync::Arc<CachedSnapshot>>,
 }
 
 impl<S: Store> core::fmt::Debug for Server<S> {
@@ -273,6 +296,7 @@ impl<S: Store> Server<S> {
             state: State::new(),
             clock: HlcClock::new(),
             alarms: Vec::new(),
+            snapshots: BTreeMap::new(),
         };
         let mut from = 1;
         loop {
@@ -491,6 +515,86 @@ impl<S: Store> Server<S> {
 
     pub(crate) fn commit_position(&self, id: OpId) -> Option<u64> {
         self.where_op.get(&id).map(|w| w.0)
+    }
+
+    /// The snapshot for `device`'s grants: the cached one while the log has not moved on much
+    /// since, else a new one. `None` when it would hold nothing.
+    pub(crate) fn snapshot_for(&mut self, device: u32) -> Option<std::sync::Arc<CachedSnapshot>> {
+        let grants = self.devices.get(&device)?.grants.clone();
+        let digest = grants.digest();
+        let end = self.durable_served();
+        if let Some(c) = self.snapshots.get(&digest)
+            && c.epoch == self.epoch()
+            && end - c.position <= (c.ops as usize / 4).max(1_000)
+        {
+            return Some(c.clone());
+        }
+        let mut ops = Vec::new();
+        for served in &self.served[..end] {
+            let Some(op) = self.op(served.op) else {
+                continue;
+            };
+            let e = op.envelope();
+            if !grants.reads_scope(e.scope) {
+                continue;
+            }
+            let op = if grants.may_read(e.scope, e.tier) {
+                op
+            } else {
+                op.withheld()
+            };
+            let salt = self.salt_of(served.op).unwrap_or_default();
+            ops.push((op, salt));
+        }
+        if ops.is_empty() {
+            return None;
+        }
+        let raw = crate::snapshot::encode(&ops);
+        let limits = kenesh_proto::Limits::new(self.config.max_frame);
+        let pieces = crate::snapshot::cut(
+            &raw,
+            self.config.max_frame.saturating_sub(64),
+            limits.max_decompressed(),
+            SNAPSHOT_ZSTD_LEVEL,
+        );
+        if std::env::var_os("KENESH_SNAPSHOT_STATS").is_some() {
+            let whole =
+                kenesh_proto::compress::compress(&raw, SNAPSHOT_ZSTD_LEVEL).unwrap_or_default();
+            let sum: usize = pieces.iter().map(|p| p.1.len()).sum();
+            eprintln!(
+                "snapshot raw {} whole-stream zstd {} chunked {} in {} chunks",
+                raw.len(),
+                whole.len(),
+                sum,
+                pieces.len()
+            );
+        }
+        let first = ops[0].0.envelope().scope;
+        let scope_bytes = postcard::to_allocvec(&first).unwrap_or_default();
+        let mut scope_id = [0u8; 16];
+        if let Some(id) = scope_bytes.get(1..17) {
+            scope_id.copy_from_slice(id);
+        }
+        let tier = [Tier::Sensitive, Tier::Personal, Tier::Public]
+            .into_iter()
+            .find(|t| grants.may_read(first, *t))
+            .map_or(0, |t| t as u8);
+        let snap = std::sync::Arc::new(CachedSnapshot {
+            epoch: self.epoch(),
+            position: end,
+            scope: (scope_bytes.first().copied().unwrap_or(0), scope_id),
+            tier,
+            records: ops
+                .iter()
+                .filter(|(o, _)| o.envelope().action == Action::CREATE)
+                .count() as u32,
+            ops: ops.len() as u32,
+            raw_len: raw.len() as u64,
+            hash: crate::snapshot::ops_hash(ops.iter().map(|(o, _)| o)),
+            pieces,
+        });
+        self.snapshots.insert(digest, snap.clone());
+        Some(snap)
     }
 
     /// Where serving starts for a cursor: the cursor's position in its epoch, or the fork

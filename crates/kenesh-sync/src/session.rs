@@ -17,11 +17,13 @@
 //! device stored durably.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use kenesh_merge::Op;
 use kenesh_proto::{
     Ack, Caps, Chunk, ChunkKind, ChunkRef, Compression, DecodeError, ErrorCode, ErrorMessage,
-    Hello, Limits, MIN_PROTOCOL_VERSION, Message, PROTOCOL_VERSION, Refuse, RefuseReason, Welcome,
+    Hello, Limits, MIN_PROTOCOL_VERSION, Message, PROTOCOL_VERSION, Refuse, RefuseReason,
+    SnapshotHeader, Welcome,
 };
 
 use crate::SyncError;
@@ -33,7 +35,7 @@ use crate::commit::SignedCommit;
 use crate::cursor::Cursor;
 use crate::device::Device;
 use crate::grants::Grants;
-use crate::server::{IngestError, Server};
+use crate::server::{CachedSnapshot, IngestError, Server};
 use crate::store::Store;
 
 /// Bytes and messages a session moved, handshake included.
@@ -194,9 +196,14 @@ struct Serve {
     /// Entries before this index were served under `old` grants (a grant change).
     backfill: Option<(usize, Option<Grants>)>,
     pending: VecDeque<(usize, Vec<u8>)>,
+    /// The transfer carrying commits, and its next chunk's index.
     transfer: u32,
     index: u32,
-    acked: Option<u32>,
+    /// The initial snapshot being sent, and its next piece.
+    snap: Option<(Arc<CachedSnapshot>, u32)>,
+    /// Every chunk sent, in order, and how many of them the peer acknowledged.
+    sent: Vec<(u32, u32)>,
+    acked: usize,
     done: bool,
 }
 
@@ -438,10 +445,9 @@ impl ServerSession {
                 }
                 Message::Ack(a) => {
                     if let (Some(c), Some(s)) = (a.chunk, self.serve.as_mut())
-                        && c.transfer == s.transfer
-                        && c.index < s.index
+                        && let Some(k) = s.sent.iter().position(|x| *x == (c.transfer, c.index))
                     {
-                        s.acked = Some(s.acked.map_or(c.index, |x| x.max(c.index)));
+                        s.acked = s.acked.max(k + 1);
                     }
                 }
                 Message::Bye => {
@@ -565,35 +571,82 @@ impl ServerSession {
         Ok(())
     }
 
-    fn start_serving<S: Store>(&mut self, server: &Server<S>) {
+    fn start_serving<S: Store>(&mut self, server: &mut Server<S>) {
         let Some(info) = server.device(self.device) else {
             return;
         };
         let grants = info.grants.clone();
         let digest = grants.digest();
-        let start = server.resume_point(self.cursor.as_ref());
-        let backfill = match self.cursor {
+        let epoch = server.epoch();
+        // A device arriving with a partial snapshot resumes it if it is still the one cached.
+        let partial = self.cursor.filter(|c| c.snapshot > 0);
+        let plain = self.cursor.filter(|c| c.snapshot == 0);
+        let start = server.resume_point(plain.as_ref());
+        let backfill = match plain {
             Some(c) if c.grants != digest && start > 0 => {
                 Some((start, info.history.get(&c.grants).cloned()))
             }
             _ => None,
         };
+        let mut snap = None;
+        if start == 0 && backfill.is_none() && self.caps.contains(Caps::SNAPSHOT) {
+            if let Some(cached) = server.snapshot_for(self.device) {
+                let from = partial
+                    .filter(|c| c.epoch == cached.epoch && c.position == cached.position as u64)
+                    .map_or(0, |c| c.snapshot.min(cached.pieces.len() as u32));
+                let (scope_kind, scope_id) = cached.scope;
+                self.queue
+                    .push(encode(&Message::SnapshotHeader(SnapshotHeader {
+                        scope_kind,
+                        scope_id,
+                        tier: cached.tier,
+                        epoch: cached.epoch,
+                        position: cached.position as u64,
+                        records: cached.records,
+                        ops: cached.ops,
+                        transfer: 1,
+                        chunks: cached.pieces.len() as u32,
+                        raw_bytes: cached.raw_len,
+                        state_hash: cached.hash,
+                    })));
+                let base = Cursor {
+                    epoch: cached.epoch,
+                    position: cached.position as u64,
+                    grants: digest,
+                    snapshot: 0,
+                }
+                .to_bytes();
+                self.queue.push(encode(&Message::Ack(Ack {
+                    durable_seq: self.told_seq,
+                    cursor: Some(&base),
+                    chunk: None,
+                })));
+                snap = Some((cached, from));
+            }
+        }
+        let next = match (&snap, &backfill) {
+            (Some((c, _)), _) => c.position,
+            (None, Some(_)) => 0,
+            (None, None) => start,
+        };
         self.serve = Some(Serve {
             grants,
             digest,
-            epoch: server.epoch(),
-            next: if backfill.is_some() { 0 } else { start },
+            epoch,
+            next,
             end: server.durable_served(),
             backfill,
             pending: VecDeque::new(),
-            transfer: 1,
+            transfer: if snap.is_some() { 2 } else { 1 },
             index: 0,
-            acked: None,
+            snap,
+            sent: Vec::new(),
+            acked: 0,
             done: false,
         });
     }
 
-    fn fill_window<S: Store>(&mut self, server: &Server<S>) {
+    fn fill_window<S: Store>(&mut self, server: &mut Server<S>) {
         let device = self.device;
         let zstd = self.caps.contains(Caps::ZSTD);
         let (max_frame, window, level) = (
@@ -602,8 +655,27 @@ impl ServerSession {
             server.config.zstd_level,
         );
         let Some(s) = self.serve.as_mut() else { return };
-        while !s.done && s.index < s.acked.map_or(0, |a| a + 1) + window {
+        while !s.done && s.sent.len() < s.acked + window as usize {
+            if let Some((snap, next)) = s.snap.as_mut()
+                && let Some((raw_len, data)) = snap.pieces.get(*next as usize)
+            {
+                let last = *next as usize + 1 == snap.pieces.len();
+                self.queue.push(encode(&Message::Chunk(Chunk {
+                    transfer: 1,
+                    index: *next,
+                    last,
+                    kind: ChunkKind::Snapshot,
+                    compression: Compression::Zstd,
+                    raw_len: *raw_len,
+                    data,
+                })));
+                s.sent.push((1, *next));
+                *next += 1;
+                continue;
+            }
+            let (t, i) = (s.transfer, s.index);
             let frame = next_chunk(server, s, device, zstd, max_frame, level);
+            s.sent.push((t, i));
             self.queue.push(frame);
         }
     }
@@ -709,6 +781,7 @@ fn next_chunk<S: Store>(
             epoch: s.epoch,
             position: if drained { s.end as u64 } else { upto as u64 },
             grants: s.digest,
+            snapshot: 0,
         }
         .to_bytes();
         let data = chunk_data(&cursor, &frames);
@@ -759,6 +832,8 @@ pub struct ClientSession {
     sent_upto: u64,
     transfer_done: bool,
     next_chunk: (u32, u32),
+    /// The snapshot arriving: (transfer, next index, chunks).
+    snapshot: Option<(u32, u32, u32)>,
     limits: Limits,
     caps: Caps,
     stats: SessionStats,
@@ -794,6 +869,7 @@ impl ClientSession {
             sent_upto: device.acked_seq(),
             transfer_done: false,
             next_chunk: (1, 0),
+            snapshot: None,
             limits: Limits::new(device.max_frame),
             caps,
             stats: SessionStats::default(),
@@ -810,7 +886,7 @@ impl ClientSession {
             return Err(SyncError::Unexpected("the session has started"));
         }
         device.sync()?;
-        let cursor = device.cursor.clone();
+        let cursor = device.hello_cursor();
         let hello = encode(&Message::Hello(Hello {
             min_version: MIN_PROTOCOL_VERSION,
             max_version: PROTOCOL_VERSION,
@@ -914,6 +990,59 @@ impl ClientSession {
                 }
                 Message::Ack(a) if self.phase == ClientPhase::Open => {
                     device.set_acked(self.epoch, a.durable_seq.max(device.acked_seq()))?;
+                    if let Some(cursor) = a.cursor {
+                        if Cursor::from_bytes(cursor).is_none() {
+                            return Err(SyncError::Unexpected("an Ack with a malformed cursor"));
+                        }
+                        device.snapshot_base(cursor.to_vec())?;
+                    }
+                }
+                Message::SnapshotHeader(h)
+                    if self.phase == ClientPhase::Open && self.snapshot.is_none() =>
+                {
+                    let max_raw = u64::from(h.chunks) * self.limits.max_decompressed() as u64;
+                    if h.chunks == 0
+                        || h.raw_bytes > crate::MAX_SNAPSHOT_BYTES
+                        || h.raw_bytes > max_raw
+                    {
+                        return Err(crate::SnapshotError::TooLarge(h.raw_bytes).into());
+                    }
+                    device.snapshot_start(crate::device::SnapshotInfo {
+                        epoch: h.epoch,
+                        position: h.position,
+                        ops: h.ops,
+                        chunks: h.chunks,
+                        raw_bytes: h.raw_bytes,
+                        state_hash: h.state_hash,
+                    })?;
+                    let held = device.partial.parts.len() as u32;
+                    self.snapshot = Some((h.transfer, held, h.chunks));
+                    self.next_chunk = (h.transfer.wrapping_add(1), 0);
+                }
+                Message::Chunk(c)
+                    if self.phase == ClientPhase::Open && c.kind == ChunkKind::Snapshot =>
+                {
+                    let Some((transfer, next, chunks)) = self.snapshot else {
+                        return Err(SyncError::Unexpected("a snapshot chunk without a header"));
+                    };
+                    if (c.transfer, c.index) != (transfer, next)
+                        || next >= chunks
+                        || c.last != (next + 1 == chunks)
+                    {
+                        return Err(SyncError::Unexpected("a snapshot chunk out of order"));
+                    }
+                    let raw = match c.compression {
+                        Compression::None => c.data.to_vec(),
+                        Compression::Zstd => {
+                            kenesh_proto::compress::decompress(c.data, c.raw_len, &self.limits)?
+                        }
+                    };
+                    device.snapshot_part(raw)?;
+                    self.snapshot = Some((transfer, next + 1, chunks));
+                    stored = Some(ChunkRef {
+                        transfer: c.transfer,
+                        index: c.index,
+                    });
                 }
                 Message::Chunk(c) if self.phase == ClientPhase::Open => {
                     if (c.transfer, c.index) != self.next_chunk || c.kind != ChunkKind::Commits {

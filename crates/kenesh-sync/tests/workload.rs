@@ -17,7 +17,13 @@ fn incremental_s_is_within_the_field_floor_target_in_one_round_trip() {
         1,
         kenesh_workload::EPOCH_MS + kenesh_workload::CREATION_SPAN_MS,
     );
-    assert_eq!(d.state().len(), w.initial.len());
+    assert_eq!(
+        d.state()
+            .records(kenesh_model::schema::EntityKind::Issue)
+            .count(),
+        w.initial.len()
+    );
+    assert_eq!(d.state().state_hashes(), s.state().state_hashes());
     let mut kt = t.clone();
     edit_kiosk(&mut d, &mut kt, &w.incremental.kiosk);
     edit_server(&mut s, &mut t, &w.incremental.server);
@@ -33,7 +39,10 @@ fn incremental_s_is_within_the_field_floor_target_in_one_round_trip() {
     let floors = Floors::of(&Model::new(&w.initial), &w.incremental);
     let floor = floors.field.total() as f64;
     let ratio = (inc.up + inc.down) as f64 / floor;
-    println!("initial (chunks, no snapshot): {initial:?}");
+    println!(
+        "initial S (snapshot): {initial:?} ({:.3}× Automerge 626,770)",
+        (initial.up + initial.down) as f64 / 626_770.0
+    );
     println!(
         "incremental S: up {} + down {} = {} bytes (field floor {} + {} = {}): {:.3}× floor, {} round trip(s), messages {} up {} down",
         inc.up,

@@ -29,17 +29,28 @@ fn person(p: u64) -> Vec<u8> {
     postcard::to_allocvec(&PersonId(Id::from_u128(u128::from(p)))).unwrap()
 }
 
-/// The create op of a record (title, description, category, status, supporters).
-pub fn create(b: &mut OpBuilder, r: &Record) -> Op {
-    b.scope(scope_of(r.municipality)).at(r.updated);
-    let mut fields = vec![
+/// The ops of a new record, one commit: the create (title, description, category, status),
+/// then one set add per supporter naming that person in its envelope (so erasure reaches it).
+pub fn create(b: &mut OpBuilder, r: &Record) -> Vec<Op> {
+    b.scope(scope_of(r.municipality)).at(r.updated).persons(&[]);
+    let fields = vec![
         (1, text(&r.title)),
         (2, text(&r.description)),
         (3, vec![r.category]),
         (9, vec![r.status]),
     ];
-    fields.extend(r.supporters.iter().map(|p| (14, person(*p))));
-    b.create(EntityKind::Issue, Id(r.id), fields).unwrap()
+    let mut ops = vec![b.create(EntityKind::Issue, Id(r.id), fields).unwrap()];
+    for p in &r.supporters {
+        ops.push(add_supporter(b, r.id, *p));
+    }
+    ops
+}
+
+fn add_supporter(b: &mut OpBuilder, record: [u8; 16], p: u64) -> Op {
+    b.persons(&[PersonId(Id::from_u128(u128::from(p)))]);
+    let op = b.add(EntityKind::Issue, Id(record), 14, person(p)).unwrap();
+    b.persons(&[]);
+    op
 }
 
 /// What a side knows to make edits: each record's scope, status and last transition.
@@ -54,8 +65,8 @@ impl Tracker {
             .insert(r.id, (scope_of(r.municipality), r.status, None));
     }
 
-    /// The op of one edit.
-    pub fn op(&mut self, b: &mut OpBuilder, e: &Edit) -> Op {
+    /// The ops of one edit (one commit).
+    pub fn op(&mut self, b: &mut OpBuilder, e: &Edit) -> Vec<Op> {
         b.at(e.at);
         match &e.change {
             Change::NewRecord(r) => {
@@ -71,13 +82,12 @@ impl Tracker {
                     .unwrap();
                 self.records
                     .insert(*record, (scope, *status, Some(op.id())));
-                op
+                vec![op]
             }
             Change::AddSupporter { record, supporter } => {
                 let (scope, _, _) = self.records.get(record).copied().unwrap();
                 b.scope(scope);
-                b.add(EntityKind::Issue, Id(*record), 14, person(*supporter))
-                    .unwrap()
+                vec![add_supporter(b, *record, *supporter)]
             }
         }
     }
@@ -93,8 +103,8 @@ pub fn world(
     let mut tracker = Tracker::default();
     for r in records {
         let mut b = s.builder();
-        let op = create(&mut b, r);
-        s.commit_local(&[op], r.updated).unwrap();
+        let ops = create(&mut b, r);
+        s.commit_local(&ops, r.updated).unwrap();
         tracker.learn(r);
     }
     s.sync().unwrap();
@@ -112,8 +122,8 @@ pub fn world(
 pub fn edit_kiosk<S: Store>(d: &mut Device<S>, t: &mut Tracker, edits: &[Edit]) {
     for e in edits {
         let mut b = d.builder();
-        let op = t.op(&mut b, e);
-        d.commit(&[op]).unwrap();
+        let ops = t.op(&mut b, e);
+        d.commit(&ops).unwrap();
     }
     d.sync().unwrap();
 }
@@ -121,8 +131,8 @@ pub fn edit_kiosk<S: Store>(d: &mut Device<S>, t: &mut Tracker, edits: &[Edit]) 
 pub fn edit_server<S: Store>(s: &mut Server<S>, t: &mut Tracker, edits: &[Edit]) {
     for e in edits {
         let mut b = s.builder();
-        let op = t.op(&mut b, e);
-        s.commit_local(&[op], e.at).unwrap();
+        let ops = t.op(&mut b, e);
+        s.commit_local(&ops, e.at).unwrap();
     }
     s.sync().unwrap();
 }
@@ -144,7 +154,7 @@ pub fn sync<S: Store, T: Store>(
     seed: u8,
     now: u64,
 ) -> Traffic {
-    let mut c = ClientSession::new(d, Caps::ZSTD, [seed; 32]).unwrap();
+    let mut c = ClientSession::new(d, Caps::ZSTD.union(Caps::SNAPSHOT), [seed; 32]).unwrap();
     let mut ss = ServerSession::new(s, [seed ^ 0x5a; 32]).unwrap();
     c.start(d).unwrap();
     let mut rt = 0;
