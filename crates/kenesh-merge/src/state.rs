@@ -12,6 +12,7 @@
 //! | workflow | transition (from, to), reopen | replay of the transitions in causal order (supersedes), ties by (HLC, origin, seq); a transition from a state that is not current, or that the table forbids, is kept and flagged; a terminal state is left only by a reopen that supersedes the op that closed it |
 //! | record | create, tombstone, change owner, erase | the earliest create counts (others flagged); a tombstone hides; the owner is a register of owner changes; an erase destroys the named persons' payloads for good |
 
+use alloc::borrow::Cow;
 use alloc::boxed::Box;
 use alloc::collections::btree_map::Entry;
 use alloc::collections::{BTreeMap, BTreeSet};
@@ -243,6 +244,50 @@ pub(crate) enum Field {
     Workflow(Workflow),
 }
 
+/// A record's key in the state: its entity kind code and id, ordered as `(u16, Id)` is,
+/// with the id held as two big-endian `u64` halves so that a comparison is a few integer
+/// compares rather than a byte-slice compare (the record lookup is on every op). Encoded as
+/// the `(u16, Id)` it stands for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Key {
+    kind: u16,
+    hi: u64,
+    lo: u64,
+}
+
+impl Key {
+    pub(crate) fn new(kind: u16, id: Id) -> Key {
+        let [hi, lo] = [&id.0[..8], &id.0[8..]].map(|h| {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(h);
+            u64::from_be_bytes(b)
+        });
+        Key { kind, hi, lo }
+    }
+    pub(crate) fn kind(self) -> u16 {
+        self.kind
+    }
+    pub(crate) fn id(self) -> Id {
+        let mut id = [0u8; 16];
+        id[..8].copy_from_slice(&self.hi.to_be_bytes());
+        id[8..].copy_from_slice(&self.lo.to_be_bytes());
+        Id(id)
+    }
+}
+
+impl Serialize for Key {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        (self.kind, self.id()).serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Key, D::Error> {
+        let (kind, id) = <(u16, Id)>::deserialize(d)?;
+        Ok(Key::new(kind, id))
+    }
+}
+
 /// A record's fields, by id: a vector sorted by field id rather than a B-tree (whose leaf
 /// reserves eleven slots). Encoded as a map would be; loaded sorted, the last of a repeated
 /// id kept.
@@ -409,7 +454,7 @@ pub struct State {
     pub(crate) ops: BTreeMap<OpId, Box<Op>>,
     /// Losing versions of equivocated op ids.
     pub(crate) equivocations: BTreeMap<OpId, Vec<Op>>,
-    pub(crate) entities: BTreeMap<(u16, Id), Entity>,
+    pub(crate) entities: BTreeMap<Key, Entity>,
     pub(crate) erased: BTreeSet<PersonId>,
     pub(crate) hashes: BTreeMap<(Scope, Tier), SetHash>,
     /// Ops kept but not materialised (unknown schema, action mismatch), by id.
@@ -496,13 +541,13 @@ impl State {
             (Some(f), _) | (None, Some(f)) => Applied::Flagged(f),
             (None, None) if matches!(action, Action::TRANSITION | Action::REOPEN) => {
                 // A workflow step may be refused by the replay of its field.
-                let refused =
-                    self.entities
-                        .get(&key)
-                        .and_then(|ent| match ent.fields.get(&field) {
-                            Some(Field::Workflow(w)) => w.refused.get(&id).copied(),
-                            _ => None,
-                        });
+                let refused = self
+                    .entities
+                    .get(&Key::new(key.0, key.1))
+                    .and_then(|ent| match ent.fields.get(&field) {
+                        Some(Field::Workflow(w)) => w.refused.get(&id).copied(),
+                        _ => None,
+                    });
                 refused.map_or(Applied::Applied, |w| {
                     Applied::Flagged(FlagKind::Workflow(w))
                 })
@@ -539,7 +584,7 @@ impl State {
             if let Some(old) = self.ops.remove(&id) {
                 let key = (old.envelope().kind, old.envelope().entity);
                 self.inert.remove(&id);
-                if let Some(ent) = self.entities.get_mut(&key) {
+                if let Some(ent) = self.entities.get_mut(&Key::new(key.0, key.1)) {
                     ent.ops.remove(&id);
                 }
                 self.equivocations.entry(id).or_default().push(*old);
@@ -588,7 +633,7 @@ impl State {
 
     /// Recomputes a record from its ops.
     fn rebuild(&mut self, key: (u16, Id)) {
-        let Some(ent) = self.entities.remove(&key) else {
+        let Some(ent) = self.entities.remove(&Key::new(key.0, key.1)) else {
             return;
         };
         let mut ops: Vec<Op> = ent
@@ -624,7 +669,7 @@ impl State {
 /// A function of the state's parts it changes, not of the state, so that [`State::apply`]
 /// can hold the op map's vacant entry meanwhile.
 fn materialise(
-    entities: &mut BTreeMap<(u16, Id), Entity>,
+    entities: &mut BTreeMap<Key, Entity>,
     inert: &mut BTreeMap<OpId, FlagKind>,
     pending_rebuild: &mut Option<(u16, Id)>,
     op: &Op,
@@ -636,7 +681,7 @@ fn materialise(
         inert.insert(id, FlagKind::UnknownSchema);
         return Some(FlagKind::UnknownSchema);
     }
-    let ent = entities.entry((e.kind, e.entity)).or_default();
+    let ent = entities.entry(Key::new(e.kind, e.entity)).or_default();
     let new = ent.ops.insert(id);
     let outcome = merge(ent, inert, pending_rebuild, op, payload);
     if new {
@@ -683,7 +728,9 @@ fn merge(
                 };
                 let f = ent.fields.get_or_insert_with(field, || new_field(kind));
                 match f {
-                    Field::Register(r) => r.write_held(id, e.hlc, &[], Some(value), &ent.ops),
+                    Field::Register(r) => {
+                        r.write_held(id, e.hlc, &[], Some(Cow::Owned(value)), &ent.ops);
+                    }
                     Field::Set(s) => s.add(id, Some(value)),
                     Field::Log(l) => {
                         // Several entries of one create keep their payload order.
@@ -707,7 +754,7 @@ fn merge(
                 id,
                 e.hlc,
                 &e.supersedes,
-                payload.map(<[u8]>::to_vec),
+                payload.map(Cow::Borrowed),
                 &ent.ops,
             );
             None
@@ -725,7 +772,7 @@ fn merge(
                         id,
                         e.hlc,
                         &e.supersedes,
-                        payload.map(<[u8]>::to_vec),
+                        payload.map(Cow::Borrowed),
                         &ent.ops,
                     );
                     true
@@ -799,7 +846,13 @@ impl Register {
     /// Merges a write, recording every id it supersedes.
     #[cfg(test)]
     fn write(&mut self, id: OpId, hlc: Hlc, supersedes: &[OpId], value: Option<Vec<u8>>) {
-        self.write_held(id, hlc, supersedes, value, &IdSet::default());
+        self.write_held(
+            id,
+            hlc,
+            supersedes,
+            value.map(Cow::Owned),
+            &IdSet::default(),
+        );
     }
 
     /// Merges a write of a record whose op index is `held`: of the ids it supersedes, those
@@ -809,18 +862,25 @@ impl Register {
         id: OpId,
         hlc: Hlc,
         supersedes: &[OpId],
-        value: Option<Vec<u8>>,
+        value: Option<Cow<'_, [u8]>>,
         held: &IdSet,
     ) {
+        // The buffer of a value this write replaces, to copy the new value into.
+        let mut spare = None;
         for s in supersedes {
             if let Ok(i) = self.writes.binary_search_by_key(s, |(w, _)| *w) {
-                self.writes.remove(i);
+                let (_, (_, old)) = self.writes.remove(i);
+                spare = spare.or(old);
             }
             if !held.contains(s) {
                 self.superseded.insert(*s);
             }
         }
         if !self.superseded.contains(&id) {
+            let value = value.map(|v| match v {
+                Cow::Owned(v) => v,
+                Cow::Borrowed(b) => copy_into(spare, b),
+            });
             match self.writes.binary_search_by_key(&id, |(w, _)| *w) {
                 Ok(i) => self.writes[i].1 = (hlc, value),
                 Err(i) => self.writes.insert(i, (id, (hlc, value))),
@@ -841,6 +901,22 @@ impl Register {
 
     pub(crate) fn shown(&self) -> Option<(OpId, Hlc, Option<&Vec<u8>>)> {
         self.survivors().pop()
+    }
+}
+
+/// `bytes` in a vector: in `spare`'s buffer where it fits without wasting more than a few
+/// bytes (a write replacing a value of about its size, the common case, then allocates
+/// nothing), else in a new one of exactly its size.
+fn copy_into(spare: Option<Vec<u8>>, bytes: &[u8]) -> Vec<u8> {
+    /// Most unused bytes a reused buffer may keep.
+    const SLACK: usize = 32;
+    match spare {
+        Some(mut v) if (bytes.len()..=bytes.len() + SLACK).contains(&v.capacity()) => {
+            v.clear();
+            v.extend_from_slice(bytes);
+            v
+        }
+        _ => bytes.to_vec(),
     }
 }
 
