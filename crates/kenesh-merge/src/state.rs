@@ -312,6 +312,15 @@ impl Fields {
         &mut self.0[i].1
     }
 
+    /// Makes room for the fields of `ids` the record does not have yet (a create's fields,
+    /// several entries of one field counted once), so the vector holds no spare slots.
+    fn reserve_for(&mut self, ids: impl Iterator<Item = u16>) {
+        let mut new: Vec<u16> = ids.filter(|id| self.get(id).is_none()).collect();
+        new.sort_unstable();
+        new.dedup();
+        self.0.reserve_exact(new.len());
+    }
+
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&u16, &Field)> {
         self.0.iter().map(|(k, f)| (k, f))
     }
@@ -722,6 +731,7 @@ fn merge(
             let init: CreatePayload = payload
                 .and_then(|p| postcard::from_bytes(p).ok())
                 .unwrap_or_default();
+            ent.fields.reserve_for(init.fields.iter().map(|(f, _)| *f));
             for (field, value) in init.fields {
                 let Some(kind) = field_kind(e.kind, field) else {
                     continue;
