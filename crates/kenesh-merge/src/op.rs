@@ -421,13 +421,39 @@ impl Op {
     /// payload hash, so it survives erasure and withholding.
     #[must_use]
     pub fn digest(&self) -> [u8; 32] {
-        let mut h = blake3::Hasher::new_derive_key("kenesh 2026 op v1");
-        h.update(&(self.bytes.len() as u32).to_le_bytes());
-        h.update(&self.bytes);
-        h.update(&self.payload_hash);
+        use blake3::hazmat::HasherExt as _;
+        let mut h = blake3::Hasher::new_from_context_key(&OP_DIGEST_CONTEXT_KEY);
+        let len = (self.bytes.len() as u32).to_le_bytes();
+        // Envelopes are small: one update of the three parts is cheaper than three.
+        let mut buf = [0u8; DIGEST_BUFFER];
+        let n = len.len() + self.bytes.len() + self.payload_hash.len();
+        if n <= DIGEST_BUFFER {
+            buf[..4].copy_from_slice(&len);
+            buf[4..4 + self.bytes.len()].copy_from_slice(&self.bytes);
+            buf[4 + self.bytes.len()..n].copy_from_slice(&self.payload_hash);
+            h.update(&buf[..n]);
+        } else {
+            h.update(&len);
+            h.update(&self.bytes);
+            h.update(&self.payload_hash);
+        }
         *h.finalize().as_bytes()
     }
 }
+
+/// Digest input up to this size is hashed in one update.
+const DIGEST_BUFFER: usize = 256;
+
+/// The op digest's BLAKE3 key-derivation context.
+#[cfg(test)]
+const OP_DIGEST_CONTEXT: &str = "kenesh 2026 op v1";
+/// The BLAKE3 context key of `OP_DIGEST_CONTEXT` (`blake3::hazmat::hash_derive_key_context`),
+/// written out rather than derived on every digest: hashing the context string was a third
+/// of the digest's cost. `tests::op_digest_context_key` checks it.
+const OP_DIGEST_CONTEXT_KEY: blake3::hazmat::ContextKey = [
+    0x41, 0x4f, 0x8e, 0xfa, 0x7c, 0x91, 0x89, 0xee, 0xe7, 0x47, 0xfa, 0x1a, 0x40, 0xd7, 0xf8, 0x3d,
+    0x9c, 0xa2, 0xc3, 0xf1, 0xa7, 0xb1, 0x56, 0x67, 0xd3, 0xfc, 0xa1, 0xe5, 0x8b, 0x37, 0x29, 0x70,
+];
 
 /// Saved as (envelope bytes, payload hash, payload); loading checks everything again.
 impl Serialize for Op {
@@ -441,5 +467,56 @@ impl<'de> Deserialize<'de> for Op {
         let (envelope, payload_hash, payload) =
             <(Vec<u8>, [u8; 32], Option<Payload>)>::deserialize(d)?;
         Op::from_parts(&envelope, payload_hash, payload).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The precomputed context key is the one `new_derive_key` derives, so digests are
+    /// unchanged.
+    #[test]
+    fn op_digest_context_key() {
+        assert_eq!(
+            blake3::hazmat::hash_derive_key_context(OP_DIGEST_CONTEXT),
+            OP_DIGEST_CONTEXT_KEY
+        );
+        let mut h = blake3::Hasher::new_derive_key(OP_DIGEST_CONTEXT);
+        h.update(b"bytes");
+        let mut k = <blake3::Hasher as blake3::hazmat::HasherExt>::new_from_context_key(
+            &OP_DIGEST_CONTEXT_KEY,
+        );
+        k.update(b"bytes");
+        assert_eq!(h.finalize(), k.finalize());
+    }
+
+    /// The digest is BLAKE3 in derive-key mode over the envelope length, the envelope and
+    /// the payload hash, for envelopes that fit the one-update buffer and for larger ones.
+    #[test]
+    fn digest_of_small_and_large_envelopes() {
+        use kenesh_model::schema::EntityKind;
+        let mut b = crate::OpBuilder::new(1);
+        let small = b.set(EntityKind::Issue, Id::from_u128(7), 1, alloc::vec![1], &[]);
+        let persons: Vec<PersonId> = (0..MAX_PERSONS as u128)
+            .map(|i| PersonId(Id::from_u128(i)))
+            .collect();
+        let large = b.persons(&persons).set(
+            EntityKind::Issue,
+            Id::from_u128(7),
+            1,
+            alloc::vec![2],
+            &[OpId::new(1, 1)],
+        );
+        let (small, large) = (small.unwrap(), large.unwrap());
+        assert!(small.envelope_bytes().len() + 36 <= DIGEST_BUFFER);
+        assert!(large.envelope_bytes().len() + 36 > DIGEST_BUFFER);
+        for op in [small, large] {
+            let mut h = blake3::Hasher::new_derive_key(OP_DIGEST_CONTEXT);
+            h.update(&(op.envelope_bytes().len() as u32).to_le_bytes());
+            h.update(op.envelope_bytes());
+            h.update(&op.payload_hash());
+            assert_eq!(op.digest(), *h.finalize().as_bytes());
+        }
     }
 }

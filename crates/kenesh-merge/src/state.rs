@@ -12,9 +12,12 @@
 //! | workflow | transition (from, to), reopen | replay of the transitions in causal order (supersedes), ties by (HLC, origin, seq); a transition from a state that is not current, or that the table forbids, is kept and flagged; a terminal state is left only by a reopen that supersedes the op that closed it |
 //! | record | create, tombstone, change owner, erase | the earliest create counts (others flagged); a tombstone hides; the owner is a register of owner changes; an erase destroys the named persons' payloads for good |
 
+use alloc::borrow::Cow;
 use alloc::boxed::Box;
+use alloc::collections::btree_map::Entry;
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec::Vec;
+use core::fmt;
 
 use kenesh_model::schema::{self, EntityKind, FieldKind};
 use kenesh_model::{Id, PersonId, Scope, Tier, WorkflowKind};
@@ -187,11 +190,18 @@ impl IdSet {
     }
 }
 
-/// A register: the surviving writes and every id superseded so far.
+/// A register: the surviving writes, and the ids superseded so far whose ops the record
+/// does not hold.
 ///
 /// The survivors are a vector sorted by op id, not a B-tree: there is one unless writes
 /// were concurrent, and a B-tree leaf holds room for eleven (about 540 bytes per register).
 /// It is encoded as a map would be (a length, then id and value pairs in id order).
+///
+/// `superseded` leaves out the ids in the record's op index ([`Entity::ops`]): an op the
+/// record holds is never written again (a rebuild starts from an empty record), so only a
+/// write that has not arrived yet needs to find that it was superseded. The common case,
+/// a write superseding the one it saw, then stores nothing, and the set is the same
+/// whatever order the ops arrived in (every superseded id, less the ids held).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Register {
     #[serde(deserialize_with = "sorted_by_id")]
@@ -234,8 +244,132 @@ pub(crate) enum Field {
     Workflow(Workflow),
 }
 
+/// A record's key in the state: its entity kind code and id, ordered as `(u16, Id)` is,
+/// with the id held as two big-endian `u64` halves so that a comparison is a few integer
+/// compares rather than a byte-slice compare (the record lookup is on every op). Encoded as
+/// the `(u16, Id)` it stands for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Key {
+    kind: u16,
+    hi: u64,
+    lo: u64,
+}
+
+impl Key {
+    pub(crate) fn new(kind: u16, id: Id) -> Key {
+        let [hi, lo] = [&id.0[..8], &id.0[8..]].map(|h| {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(h);
+            u64::from_be_bytes(b)
+        });
+        Key { kind, hi, lo }
+    }
+    pub(crate) fn kind(self) -> u16 {
+        self.kind
+    }
+    pub(crate) fn id(self) -> Id {
+        let mut id = [0u8; 16];
+        id[..8].copy_from_slice(&self.hi.to_be_bytes());
+        id[8..].copy_from_slice(&self.lo.to_be_bytes());
+        Id(id)
+    }
+}
+
+impl Serialize for Key {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        (self.kind, self.id()).serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Key, D::Error> {
+        let (kind, id) = <(u16, Id)>::deserialize(d)?;
+        Ok(Key::new(kind, id))
+    }
+}
+
+/// A record's fields, by id: a vector sorted by field id rather than a B-tree (whose leaf
+/// reserves eleven slots). Encoded as a map would be; loaded sorted, the last of a repeated
+/// id kept.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub(crate) struct Fields(Vec<(u16, Field)>);
+
+impl Fields {
+    pub(crate) fn get(&self, id: &u16) -> Option<&Field> {
+        let i = self.0.binary_search_by_key(id, |(k, _)| *k).ok()?;
+        Some(&self.0[i].1)
+    }
+
+    /// The field, made with `make` if the record has none yet.
+    fn get_or_insert_with(&mut self, id: u16, make: impl FnOnce() -> Field) -> &mut Field {
+        let i = match self.0.binary_search_by_key(&id, |(k, _)| *k) {
+            Ok(i) => i,
+            Err(i) => {
+                self.0.insert(i, (id, make()));
+                i
+            }
+        };
+        &mut self.0[i].1
+    }
+
+    /// Makes room for the fields of `ids` the record does not have yet (a create's fields,
+    /// several entries of one field counted once), so the vector holds no spare slots.
+    fn reserve_for(&mut self, ids: impl Iterator<Item = u16>) {
+        let mut new: Vec<u16> = ids.filter(|id| self.get(id).is_none()).collect();
+        new.sort_unstable();
+        new.dedup();
+        self.0.reserve_exact(new.len());
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&u16, &Field)> {
+        self.0.iter().map(|(k, f)| (k, f))
+    }
+
+    pub(crate) fn values(&self) -> impl Iterator<Item = &Field> {
+        self.0.iter().map(|(_, f)| f)
+    }
+
+    fn values_mut(&mut self) -> impl Iterator<Item = &mut Field> {
+        self.0.iter_mut().map(|(_, f)| f)
+    }
+}
+
+impl<'a> IntoIterator for &'a Fields {
+    type Item = (&'a u16, &'a Field);
+    type IntoIter = core::iter::Map<
+        core::slice::Iter<'a, (u16, Field)>,
+        fn(&'a (u16, Field)) -> (&'a u16, &'a Field),
+    >;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter().map(|(k, f)| (k, f))
+    }
+}
+
+impl fmt::Debug for Fields {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl Serialize for Fields {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for Fields {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Fields, D::Error> {
+        Ok(Fields(
+            BTreeMap::<u16, Field>::deserialize(d)?
+                .into_iter()
+                .collect(),
+        ))
+    }
+}
+
 /// A record's merged state.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "SavedEntity")]
 pub(crate) struct Entity {
     /// Sorted, without duplicates (one unless the record was created twice); encoded as a
     /// set would be.
@@ -245,8 +379,61 @@ pub(crate) struct Entity {
     pub(crate) tier: Option<Tier>,
     pub(crate) tombstoned: bool,
     pub(crate) owner: Register,
-    pub(crate) fields: BTreeMap<u16, Field>,
+    pub(crate) fields: Fields,
     pub(crate) ops: IdSet,
+}
+
+/// An [`Entity`] as saved. Loading drops from the registers' superseded sets the ids the
+/// record holds (a state saved before they were left out has them).
+#[derive(Deserialize)]
+struct SavedEntity {
+    #[serde(deserialize_with = "sorted_set")]
+    creates: Vec<(Hlc, OpId)>,
+    scope: Option<Scope>,
+    tier: Option<Tier>,
+    tombstoned: bool,
+    owner: Register,
+    fields: Fields,
+    ops: IdSet,
+}
+
+impl From<SavedEntity> for Entity {
+    fn from(s: SavedEntity) -> Entity {
+        let mut e = Entity {
+            creates: s.creates,
+            scope: s.scope,
+            tier: s.tier,
+            tombstoned: s.tombstoned,
+            owner: s.owner,
+            fields: s.fields,
+            ops: s.ops,
+        };
+        let Entity {
+            owner, fields, ops, ..
+        } = &mut e;
+        for r in core::iter::once(owner).chain(fields.values_mut().filter_map(|f| match f {
+            Field::Register(r) => Some(r),
+            _ => None,
+        })) {
+            r.superseded.0.retain(|id| !ops.contains(id));
+        }
+        e
+    }
+}
+
+impl Entity {
+    /// `id` joined the record's op index: no register needs it in its superseded set now.
+    fn held(&mut self, id: &OpId) {
+        let Entity { owner, fields, .. } = self;
+        for r in core::iter::once(owner).chain(fields.values_mut().filter_map(|f| match f {
+            Field::Register(r) => Some(r),
+            _ => None,
+        })) {
+            if !r.superseded.0.is_empty() {
+                r.superseded.remove(id);
+            }
+        }
+    }
 }
 
 /// A replica's state: the ops it holds, the records materialised from them, the flags and
@@ -276,7 +463,7 @@ pub struct State {
     pub(crate) ops: BTreeMap<OpId, Box<Op>>,
     /// Losing versions of equivocated op ids.
     pub(crate) equivocations: BTreeMap<OpId, Vec<Op>>,
-    pub(crate) entities: BTreeMap<(u16, Id), Entity>,
+    pub(crate) entities: BTreeMap<Key, Entity>,
     pub(crate) erased: BTreeSet<PersonId>,
     pub(crate) hashes: BTreeMap<(Scope, Tier), SetHash>,
     /// Ops kept but not materialised (unknown schema, action mismatch), by id.
@@ -307,27 +494,32 @@ impl State {
             .persons
             .iter()
             .any(|p| self.erased.contains(p));
-        if let Some(held) = self.ops.get_mut(&id) {
-            if held.envelope_bytes() == op.envelope_bytes()
-                && held.payload_hash() == op.payload_hash()
-            {
-                // The same op; maybe it now brings the payload we lacked.
-                if let (Some(p), false) = (op.payload().cloned(), erased)
-                    && held.payload().is_none()
-                    && held.fill_payload(p)
+        // One search of the op map, for the duplicate check and the insert.
+        let vacant = match self.ops.entry(id) {
+            Entry::Vacant(v) => v,
+            Entry::Occupied(mut o) => {
+                let held = o.get_mut();
+                if held.envelope_bytes() == op.envelope_bytes()
+                    && held.payload_hash() == op.payload_hash()
                 {
-                    let key = (held.envelope().kind, held.envelope().entity);
-                    self.rebuild(key);
-                    return Applied::Applied;
+                    // The same op; maybe it now brings the payload we lacked.
+                    if let (Some(p), false) = (op.payload().cloned(), erased)
+                        && held.payload().is_none()
+                        && held.fill_payload(p)
+                    {
+                        let key = (held.envelope().kind, held.envelope().entity);
+                        self.rebuild(key);
+                        return Applied::Applied;
+                    }
+                    return Applied::Duplicate;
                 }
-                return Applied::Duplicate;
+                if erased {
+                    // Another version of an op naming an erased person: its payload goes too.
+                    op.drop_payload();
+                }
+                return self.equivocate(op);
             }
-            if erased {
-                // Another version of an op naming an erased person: its payload goes too.
-                op.drop_payload();
-            }
-            return self.equivocate(op);
-        }
+        };
         let mut flagged = None;
         if op.payload().is_some() && erased {
             op.drop_payload();
@@ -341,8 +533,13 @@ impl State {
         let key = (e.kind, e.entity);
         let (field, action) = (e.field, e.action);
         let erase = (action == Action::ERASE).then(|| e.persons.clone());
-        let outcome = self.materialise(&op);
-        self.ops.insert(id, Box::new(op));
+        let outcome = materialise(
+            &mut self.entities,
+            &mut self.inert,
+            &mut self.pending_rebuild,
+            &op,
+        );
+        vacant.insert(Box::new(op));
         if let Some(k) = self.pending_rebuild.take() {
             self.rebuild(k);
         }
@@ -353,13 +550,13 @@ impl State {
             (Some(f), _) | (None, Some(f)) => Applied::Flagged(f),
             (None, None) if matches!(action, Action::TRANSITION | Action::REOPEN) => {
                 // A workflow step may be refused by the replay of its field.
-                let refused =
-                    self.entities
-                        .get(&key)
-                        .and_then(|ent| match ent.fields.get(&field) {
-                            Some(Field::Workflow(w)) => w.refused.get(&id).copied(),
-                            _ => None,
-                        });
+                let refused = self
+                    .entities
+                    .get(&Key::new(key.0, key.1))
+                    .and_then(|ent| match ent.fields.get(&field) {
+                        Some(Field::Workflow(w)) => w.refused.get(&id).copied(),
+                        _ => None,
+                    });
                 refused.map_or(Applied::Applied, |w| {
                     Applied::Flagged(FlagKind::Workflow(w))
                 })
@@ -396,7 +593,7 @@ impl State {
             if let Some(old) = self.ops.remove(&id) {
                 let key = (old.envelope().kind, old.envelope().entity);
                 self.inert.remove(&id);
-                if let Some(ent) = self.entities.get_mut(&key) {
+                if let Some(ent) = self.entities.get_mut(&Key::new(key.0, key.1)) {
                     ent.ops.remove(&id);
                 }
                 self.equivocations.entry(id).or_default().push(*old);
@@ -445,7 +642,7 @@ impl State {
 
     /// Recomputes a record from its ops.
     fn rebuild(&mut self, key: (u16, Id)) {
-        let Some(ent) = self.entities.remove(&key) else {
+        let Some(ent) = self.entities.remove(&Key::new(key.0, key.1)) else {
             return;
         };
         let mut ops: Vec<Op> = ent
@@ -467,125 +664,174 @@ impl State {
 
     /// Merges one op into its record. Returns a flag when the op is kept but not merged.
     fn materialise(&mut self, op: &Op) -> Option<FlagKind> {
-        let e = op.envelope();
-        let id = op.id();
-        let payload = op.payload().map(|p| p.bytes.as_slice());
-        if EntityKind::from_code(e.kind).is_none() || !e.action.is_known() {
-            self.inert.insert(id, FlagKind::UnknownSchema);
-            return Some(FlagKind::UnknownSchema);
+        materialise(
+            &mut self.entities,
+            &mut self.inert,
+            &mut self.pending_rebuild,
+            op,
+        )
+    }
+}
+
+/// Merges one op into its record. Returns a flag when the op is kept but not merged.
+///
+/// A function of the state's parts it changes, not of the state, so that [`State::apply`]
+/// can hold the op map's vacant entry meanwhile.
+fn materialise(
+    entities: &mut BTreeMap<Key, Entity>,
+    inert: &mut BTreeMap<OpId, FlagKind>,
+    pending_rebuild: &mut Option<(u16, Id)>,
+    op: &Op,
+) -> Option<FlagKind> {
+    let e = op.envelope();
+    let id = op.id();
+    let payload = op.payload().map(|p| p.bytes.as_slice());
+    if EntityKind::from_code(e.kind).is_none() || !e.action.is_known() {
+        inert.insert(id, FlagKind::UnknownSchema);
+        return Some(FlagKind::UnknownSchema);
+    }
+    let ent = entities.entry(Key::new(e.kind, e.entity)).or_default();
+    let new = ent.ops.insert(id);
+    let outcome = merge(ent, inert, pending_rebuild, op, payload);
+    if new {
+        ent.held(&id);
+    }
+    outcome
+}
+
+/// The field-level part of [`materialise`], on the op's record (whose op index already
+/// holds the op).
+fn merge(
+    ent: &mut Entity,
+    inert: &mut BTreeMap<OpId, FlagKind>,
+    pending_rebuild: &mut Option<(u16, Id)>,
+    op: &Op,
+    payload: Option<&[u8]>,
+) -> Option<FlagKind> {
+    let e = op.envelope();
+    let id = op.id();
+    let fk = field_kind(e.kind, e.field);
+    match e.action {
+        Action::CREATE => {
+            let before = ent.creates.first().map(|(_, i)| *i);
+            if let Err(i) = ent.creates.binary_search(&(e.hlc, id)) {
+                ent.creates.insert(i, (e.hlc, id));
+            }
+            let first = ent.creates.first().map(|(_, i)| *i);
+            if first != Some(id) {
+                return Some(FlagKind::DuplicateCreate);
+            }
+            if before.is_some() {
+                // An earlier create displaced the one merged so far: redo the record.
+                *pending_rebuild = Some((e.kind, e.entity));
+                return None;
+            }
+            ent.scope = Some(e.scope);
+            ent.tier = Some(e.tier);
+            let init: CreatePayload = payload
+                .and_then(|p| postcard::from_bytes(p).ok())
+                .unwrap_or_default();
+            ent.fields.reserve_for(init.fields.iter().map(|(f, _)| *f));
+            for (field, value) in init.fields {
+                let Some(kind) = field_kind(e.kind, field) else {
+                    continue;
+                };
+                let f = ent.fields.get_or_insert_with(field, || new_field(kind));
+                match f {
+                    Field::Register(r) => {
+                        r.write_held(id, e.hlc, &[], Some(Cow::Owned(value)), &ent.ops);
+                    }
+                    Field::Set(s) => s.add(id, Some(value)),
+                    Field::Log(l) => {
+                        // Several entries of one create keep their payload order.
+                        let n = l.range((e.hlc, id, 0)..=(e.hlc, id, u32::MAX)).count();
+                        l.insert((e.hlc, id, n as u32), Some(value));
+                    }
+                    Field::Workflow(w) => {
+                        w.initial = Some((id, value.first().copied().unwrap_or(0)));
+                        w.replay();
+                    }
+                }
+            }
+            None
         }
-        let ent = self.entities.entry((e.kind, e.entity)).or_default();
-        ent.ops.insert(id);
-        let fk = field_kind(e.kind, e.field);
-        match e.action {
-            Action::CREATE => {
-                let before = ent.creates.first().map(|(_, i)| *i);
-                if let Err(i) = ent.creates.binary_search(&(e.hlc, id)) {
-                    ent.creates.insert(i, (e.hlc, id));
+        Action::TOMBSTONE => {
+            ent.tombstoned = true;
+            None
+        }
+        Action::CHANGE_OWNER => {
+            ent.owner.write_held(
+                id,
+                e.hlc,
+                &e.supersedes,
+                payload.map(Cow::Borrowed),
+                &ent.ops,
+            );
+            None
+        }
+        Action::ERASE => None,
+        action => {
+            let Some(kind) = fk else {
+                inert.insert(id, FlagKind::UnknownSchema);
+                return Some(FlagKind::UnknownSchema);
+            };
+            let f = ent.fields.get_or_insert_with(e.field, || new_field(kind));
+            let ok = match (f, action) {
+                (Field::Register(r), Action::SET) => {
+                    r.write_held(
+                        id,
+                        e.hlc,
+                        &e.supersedes,
+                        payload.map(Cow::Borrowed),
+                        &ent.ops,
+                    );
+                    true
                 }
-                let first = ent.creates.first().map(|(_, i)| *i);
-                if first != Some(id) {
-                    return Some(FlagKind::DuplicateCreate);
+                (Field::Set(s), Action::ADD) => {
+                    s.add(id, payload.map(<[u8]>::to_vec));
+                    true
                 }
-                if before.is_some() {
-                    // An earlier create displaced the one merged so far: redo the record.
-                    self.pending_rebuild = Some((e.kind, e.entity));
-                    return None;
+                (Field::Set(s), Action::REMOVE) => {
+                    s.removed.extend(e.supersedes.iter().copied());
+                    true
                 }
-                ent.scope = Some(e.scope);
-                ent.tier = Some(e.tier);
-                let init: CreatePayload = payload
-                    .and_then(|p| postcard::from_bytes(p).ok())
-                    .unwrap_or_default();
-                for (field, value) in init.fields {
-                    let Some(kind) = field_kind(e.kind, field) else {
-                        continue;
-                    };
-                    let f = ent.fields.entry(field).or_insert_with(|| new_field(kind));
-                    match f {
-                        Field::Register(r) => r.write(id, e.hlc, &[], Some(value)),
-                        Field::Set(s) => s.add(id, Some(value)),
-                        Field::Log(l) => {
-                            // Several entries of one create keep their payload order.
-                            let n = l.range((e.hlc, id, 0)..=(e.hlc, id, u32::MAX)).count();
-                            l.insert((e.hlc, id, n as u32), Some(value));
-                        }
-                        Field::Workflow(w) => {
-                            w.initial = Some((id, value.first().copied().unwrap_or(0)));
-                            w.replay();
-                        }
-                    }
+                (Field::Log(l), Action::APPEND) => {
+                    l.insert((e.hlc, id, 0), payload.map(<[u8]>::to_vec));
+                    true
                 }
+                (Field::Workflow(w), Action::TRANSITION) => {
+                    let change = payload.map(|p| postcard::from_bytes::<TransitionPayload>(p).ok());
+                    let change = Some(change.flatten());
+                    w.steps.insert(
+                        id,
+                        Step {
+                            hlc: e.hlc,
+                            supersedes: e.supersedes.clone(),
+                            change,
+                        },
+                    );
+                    w.replay();
+                    true
+                }
+                (Field::Workflow(w), Action::REOPEN) => {
+                    w.steps.insert(
+                        id,
+                        Step {
+                            hlc: e.hlc,
+                            supersedes: e.supersedes.clone(),
+                            change: None,
+                        },
+                    );
+                    w.replay();
+                    true
+                }
+                _ => false,
+            };
+            if ok {
                 None
-            }
-            Action::TOMBSTONE => {
-                ent.tombstoned = true;
-                None
-            }
-            Action::CHANGE_OWNER => {
-                ent.owner
-                    .write(id, e.hlc, &e.supersedes, payload.map(<[u8]>::to_vec));
-                None
-            }
-            Action::ERASE => None,
-            action => {
-                let Some(kind) = fk else {
-                    self.inert.insert(id, FlagKind::UnknownSchema);
-                    return Some(FlagKind::UnknownSchema);
-                };
-                let f = ent.fields.entry(e.field).or_insert_with(|| new_field(kind));
-                let ok = match (f, action) {
-                    (Field::Register(r), Action::SET) => {
-                        r.write(id, e.hlc, &e.supersedes, payload.map(<[u8]>::to_vec));
-                        true
-                    }
-                    (Field::Set(s), Action::ADD) => {
-                        s.add(id, payload.map(<[u8]>::to_vec));
-                        true
-                    }
-                    (Field::Set(s), Action::REMOVE) => {
-                        s.removed.extend(e.supersedes.iter().copied());
-                        true
-                    }
-                    (Field::Log(l), Action::APPEND) => {
-                        l.insert((e.hlc, id, 0), payload.map(<[u8]>::to_vec));
-                        true
-                    }
-                    (Field::Workflow(w), Action::TRANSITION) => {
-                        let change =
-                            payload.map(|p| postcard::from_bytes::<TransitionPayload>(p).ok());
-                        let change = Some(change.flatten());
-                        w.steps.insert(
-                            id,
-                            Step {
-                                hlc: e.hlc,
-                                supersedes: e.supersedes.clone(),
-                                change,
-                            },
-                        );
-                        w.replay();
-                        true
-                    }
-                    (Field::Workflow(w), Action::REOPEN) => {
-                        w.steps.insert(
-                            id,
-                            Step {
-                                hlc: e.hlc,
-                                supersedes: e.supersedes.clone(),
-                                change: None,
-                            },
-                        );
-                        w.replay();
-                        true
-                    }
-                    _ => false,
-                };
-                if ok {
-                    None
-                } else {
-                    self.inert.insert(id, FlagKind::ActionMismatch);
-                    Some(FlagKind::ActionMismatch)
-                }
+            } else {
+                inert.insert(id, FlagKind::ActionMismatch);
+                Some(FlagKind::ActionMismatch)
             }
         }
     }
@@ -607,14 +853,44 @@ fn new_field(kind: FieldKind) -> Field {
 }
 
 impl Register {
+    /// Merges a write, recording every id it supersedes.
+    #[cfg(test)]
     fn write(&mut self, id: OpId, hlc: Hlc, supersedes: &[OpId], value: Option<Vec<u8>>) {
+        self.write_held(
+            id,
+            hlc,
+            supersedes,
+            value.map(Cow::Owned),
+            &IdSet::default(),
+        );
+    }
+
+    /// Merges a write of a record whose op index is `held`: of the ids it supersedes, those
+    /// the record holds are not recorded (see [`Register`]).
+    fn write_held(
+        &mut self,
+        id: OpId,
+        hlc: Hlc,
+        supersedes: &[OpId],
+        value: Option<Cow<'_, [u8]>>,
+        held: &IdSet,
+    ) {
+        // The buffer of a value this write replaces, to copy the new value into.
+        let mut spare = None;
         for s in supersedes {
-            self.superseded.insert(*s);
             if let Ok(i) = self.writes.binary_search_by_key(s, |(w, _)| *w) {
-                self.writes.remove(i);
+                let (_, (_, old)) = self.writes.remove(i);
+                spare = spare.or(old);
+            }
+            if !held.contains(s) {
+                self.superseded.insert(*s);
             }
         }
         if !self.superseded.contains(&id) {
+            let value = value.map(|v| match v {
+                Cow::Owned(v) => v,
+                Cow::Borrowed(b) => copy_into(spare, b),
+            });
             match self.writes.binary_search_by_key(&id, |(w, _)| *w) {
                 Ok(i) => self.writes[i].1 = (hlc, value),
                 Err(i) => self.writes.insert(i, (id, (hlc, value))),
@@ -635,6 +911,22 @@ impl Register {
 
     pub(crate) fn shown(&self) -> Option<(OpId, Hlc, Option<&Vec<u8>>)> {
         self.survivors().pop()
+    }
+}
+
+/// `bytes` in a vector: in `spare`'s buffer where it fits without wasting more than a few
+/// bytes (a write replacing a value of about its size, the common case, then allocates
+/// nothing), else in a new one of exactly its size.
+fn copy_into(spare: Option<Vec<u8>>, bytes: &[u8]) -> Vec<u8> {
+    /// Most unused bytes a reused buffer may keep.
+    const SLACK: usize = 32;
+    match spare {
+        Some(mut v) if (bytes.len()..=bytes.len() + SLACK).contains(&v.capacity()) => {
+            v.clear();
+            v.extend_from_slice(bytes);
+            v
+        }
+        _ => bytes.to_vec(),
     }
 }
 

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Hlc;
 use crate::op::{Op, OpId};
-use crate::state::{Candidate, Conflict, Entity, Field, Flag, FlagKind, State};
+use crate::state::{Candidate, Conflict, Entity, Field, Flag, FlagKind, Key, State};
 
 /// One log entry.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -131,28 +131,34 @@ impl State {
     #[must_use]
     pub fn record(&self, kind: EntityKind, id: Id) -> Option<RecordView> {
         let code = kind.code();
-        view(code, id, self.entities.get(&(code, id))?)
+        view(code, id, self.entities.get(&Key::new(code, id))?)
     }
 
     /// Every record of a kind whose create is held, in id order.
     pub fn records(&self, kind: EntityKind) -> impl Iterator<Item = RecordView> + '_ {
         let code = kind.code();
         self.entities
-            .range((code, Id::NIL)..=(code, Id([0xff; 16])))
-            .filter_map(move |((_, id), e)| view(code, *id, e))
+            .range(Key::new(code, Id::NIL)..=Key::new(code, Id([0xff; 16])))
+            .filter_map(move |(key, e)| view(code, key.id(), e))
     }
 
     /// One field of a record.
     #[must_use]
     pub fn field(&self, kind: EntityKind, id: Id, field: u16) -> Option<FieldValue> {
-        field_value(self.entities.get(&(kind.code(), id))?.fields.get(&field)?)
+        field_value(
+            self.entities
+                .get(&Key::new(kind.code(), id))?
+                .fields
+                .get(&field)?,
+        )
     }
 
     /// Concurrent writes to fields whose schema flags conflicts, for a person to review.
     #[must_use]
     pub fn conflicts(&self) -> Vec<Conflict> {
         let mut out = Vec::new();
-        for ((kind, id), e) in &self.entities {
+        for (key, e) in &self.entities {
+            let (kind, id) = (&key.kind(), &key.id());
             let Some(k) = EntityKind::from_code(*kind) else {
                 continue;
             };
@@ -287,7 +293,8 @@ impl State {
     #[must_use]
     pub fn snapshot(&self) -> Snapshot {
         let mut records = Vec::new();
-        for ((kind, id), e) in &self.entities {
+        for (key, e) in &self.entities {
+            let (kind, id) = (&key.kind(), &key.id());
             let Some(v) = view(*kind, *id, e) else {
                 continue;
             };
