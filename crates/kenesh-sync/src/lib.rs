@@ -39,6 +39,7 @@ mod identity;
 mod server;
 pub mod session;
 mod store;
+mod transcript;
 
 pub use channel::{
     ChannelError, HANDSHAKE_1_OVERHEAD, HANDSHAKE_2_OVERHEAD, MAX_NOISE_MESSAGE, MAX_PLAINTEXT,
@@ -54,6 +55,8 @@ pub use server::{
 };
 pub use session::{ClientSession, ServerSession, SessionStats};
 pub use store::{MAX_RECORD, MemStore, SimDisk, Store, StoreError};
+#[doc(hidden)]
+pub use transcript::NoiseRecord;
 
 /// Why a session or replica operation failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

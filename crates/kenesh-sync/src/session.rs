@@ -161,7 +161,7 @@ struct Serve {
 
 /// The server's side of one connection.
 pub struct ServerSession {
-    channel: Channel,
+    pub(crate) channel: Channel,
     inbuf: Vec<u8>,
     out: Vec<u8>,
     queue: Vec<Vec<u8>>,
@@ -694,7 +694,7 @@ enum ClientPhase {
 
 /// The device's side of one connection.
 pub struct ClientSession {
-    channel: Channel,
+    pub(crate) channel: Channel,
     inbuf: Vec<u8>,
     out: Vec<u8>,
     queue: Vec<Vec<u8>>,
