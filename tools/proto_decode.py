@@ -4,6 +4,8 @@
 Reads every ```vector block of PROTOCOL.md, splits its framing (length prefix or COBS),
 decodes each frame into a dict per message type, prints it, and checks it against the
 vector's `message:` lines; invalid vectors must be refused with the error kind they name.
+A Commits chunk with `chunk-cursor:` / `chunk-commit:` lines (the exchange of §12) also has
+its data taken apart (§10.7): the cursor, then each Commit frame, decoded and checked.
 Standard library only. Usage: python3 tools/proto_decode.py PROTOCOL.md
 Exits non-zero on any mismatch.
 """
@@ -208,6 +210,23 @@ def unCOBS(run, max_frame):
     return bytes(out)
 
 
+def chunk_layout(chunk, max_frame):
+    """A Commits chunk's data (§10.7): the cursor, then each Commit frame, decoded."""
+    if chunk["kind"]["_"] != "Commits" or chunk["compression"]["_"] != "None":
+        raise ValueError("chunk-cursor: is for an uncompressed Commits chunk")
+    r = Reader(chunk["data"])
+    c = Reader(r.bytes_())
+    cursor = {"_": "Cursor", "epoch": c.u64(), "position": c.u64(), "grants": c.take(8)}
+    c.end()
+    commits = []
+    while r.left():
+        m, padded = decode(r.bytes_(), max_frame)
+        if m["_"] != "Commit" or padded:
+            raise ValueError("a chunk's data holds a %s where a canonical Commit belongs" % m["_"])
+        commits.append(m)
+    return cursor, commits
+
+
 def render(v):
     """A decoded value in the message notation of PROTOCOL.md §14.1."""
     if v is None or isinstance(v, bool):
@@ -277,6 +296,23 @@ def check(v):
     for (m, _), line in zip(decoded, lines):
         if tokens(render(m)) != tokens(line):
             raise ValueError("decoded %s\n      the vector says %s" % (render(m), line))
+    layout = []
+    if one("chunk-cursor") is not None:
+        chunks = [m for m, _ in decoded if m["_"] == "Chunk"]
+        if len(chunks) != 1:
+            raise ValueError("chunk-cursor: needs exactly one Chunk in the vector")
+        cursor, commits = chunk_layout(chunks[0], limit)
+        want = [x for k, x in v if k == "chunk-commit"]
+        if tokens(render(cursor)) != tokens(one("chunk-cursor")):
+            raise ValueError("the chunk's cursor is %s" % render(cursor))
+        if len(commits) != len(want):
+            raise ValueError("the chunk holds %d commits, %d chunk-commit lines" % (len(commits), len(want)))
+        for m, line in zip(commits, want):
+            if tokens(render(m)) != tokens(line):
+                raise ValueError("the chunk holds %s\n      the vector says %s" % (render(m), line))
+        layout = [cursor] + commits
+    elif one("chunk-commit") is not None:
+        raise ValueError("chunk-commit: without chunk-cursor:")
     padded = any(p for _, p in decoded)
     if expect == "ok non-canonical":
         canonical = decode(bytes.fromhex(re.sub(r"\s", "", one("canonical"))), limit)
@@ -290,7 +326,7 @@ def check(v):
             raise ValueError("the extended Hello and its version-1 prefix differ")
     elif expect != "ok" or padded:
         raise ValueError("a non-canonical varint in a vector expected to be canonical")
-    return [m for m, _ in decoded]
+    return [m for m, _ in decoded] + [dict(m, _="chunk data: " + m["_"]) for m in layout]
 
 
 def main(path):

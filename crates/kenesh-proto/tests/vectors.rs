@@ -1,7 +1,9 @@
 //! The test vectors of `PROTOCOL.md`, read from the document itself and checked against this
 //! codec: valid vectors decode to the message their `message:` line names and re-encode to
 //! the same bytes (the one documented non-canonical vector re-encodes to its `canonical:`
-//! bytes); invalid vectors are refused with the `DecodeError` variant they name.
+//! bytes); invalid vectors are refused with the `DecodeError` variant they name. A Commits
+//! chunk with `chunk-cursor:` / `chunk-commit:` lines (the exchange of §12) has its data
+//! taken apart too: the cursor, then each Commit frame (§10.7).
 
 use kenesh_proto::{
     Body, DecodeError, FrameReader, Limits, Message, MessageType, RefuseReason, read_cobs,
@@ -48,6 +50,9 @@ const KEYS: &[&str] = &[
     "cobs",
     "canonical",
     "limit",
+    "noise",
+    "chunk-cursor",
+    "chunk-commit",
 ];
 
 /// Every vector block: `key: value` lines; a line starting with whitespace continues the
@@ -352,6 +357,96 @@ fn reframe(v: &Vector, frames: &[Vec<u8>]) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
+/// A varint (at most 10 bytes) off the front of `b`.
+fn varint(b: &mut &[u8]) -> Result<u64, String> {
+    let mut value = 0u64;
+    for k in 0..10 {
+        let (&x, rest) = b
+            .split_first()
+            .ok_or("the chunk's data ends inside a varint")?;
+        *b = rest;
+        value |= u64::from(x & 0x7f) << (7 * k);
+        if x & 0x80 == 0 {
+            return Ok(value);
+        }
+    }
+    Err("a varint over 10 bytes in the chunk's data".into())
+}
+
+/// A postcard byte string (varint length, bytes) off the front of `b`.
+fn byte_string<'a>(b: &mut &'a [u8]) -> Result<&'a [u8], String> {
+    let len = usize::try_from(varint(b)?).map_err(|e| e.to_string())?;
+    if len > b.len() {
+        return Err("a byte string runs past the chunk's data".into());
+    }
+    let (s, rest) = b.split_at(len);
+    *b = rest;
+    Ok(s)
+}
+
+/// The data of a Commits chunk (PROTOCOL.md §10.7) against the vector's `chunk-cursor:` and
+/// `chunk-commit:` lines: the cursor, then each Commit frame, in order.
+fn check_chunk_layout(v: &Vector, decoded: &[Message<'_>], limits: &Limits) -> Result<(), String> {
+    let Some(want_cursor) = v.one("chunk-cursor")? else {
+        if v.all("chunk-commit").is_empty() {
+            return Ok(());
+        }
+        return Err("`chunk-commit:` without `chunk-cursor:`".into());
+    };
+    let chunks: Vec<&kenesh_proto::Chunk<'_>> = decoded
+        .iter()
+        .filter_map(|m| match m {
+            Message::Chunk(c) => Some(c),
+            _ => None,
+        })
+        .collect();
+    let [chunk] = chunks.as_slice() else {
+        return Err("`chunk-cursor:` needs exactly one Chunk in the vector".into());
+    };
+    if chunk.kind != kenesh_proto::ChunkKind::Commits
+        || chunk.compression != kenesh_proto::Compression::None
+    {
+        return Err("`chunk-cursor:` is for an uncompressed Commits chunk".into());
+    }
+    let mut data = chunk.data;
+    let mut cursor = byte_string(&mut data)?;
+    let (epoch, position) = (varint(&mut cursor)?, varint(&mut cursor)?);
+    let grants: [u8; 8] = cursor
+        .try_into()
+        .map_err(|_| "the cursor's grants digest is not 8 bytes")?;
+    let got = format!(
+        "Cursor {{ epoch: {epoch}, position: {position}, grants: {} }}",
+        hex(&grants)
+    );
+    if tokens(&got)? != tokens(want_cursor)? {
+        return Err(format!("the chunk's cursor is {got}"));
+    }
+    let want = v.all("chunk-commit");
+    let mut n = 0;
+    while !data.is_empty() {
+        let frame = byte_string(&mut data)?;
+        let m = Message::decode(frame, limits).map_err(|e| format!("a chunk's commit: {e:?}"))?;
+        if !matches!(m, Message::Commit(_)) {
+            return Err("a chunk's data holds a frame that is not a Commit".into());
+        }
+        let line = want
+            .get(n)
+            .ok_or("more commits in the chunk than `chunk-commit:` lines")?;
+        same_message(&m, line)?;
+        if m.to_vec().map_err(|e| e.to_string())? != frame {
+            return Err("a chunk's commit does not re-encode to its bytes".into());
+        }
+        n += 1;
+    }
+    if n != want.len() {
+        return Err(format!(
+            "{n} commits in the chunk, {} `chunk-commit:` lines",
+            want.len()
+        ));
+    }
+    Ok(())
+}
+
 /// Checks one vector; returns the types of the messages it decoded.
 fn check(v: &Vector) -> Result<Vec<MessageType>, String> {
     let limits = match v.one("limit")? {
@@ -396,6 +491,7 @@ fn check(v: &Vector) -> Result<Vec<MessageType>, String> {
         same_message(m, line)?;
         reencoded.push(m.to_vec().map_err(|e| e.to_string())?);
     }
+    check_chunk_layout(v, &decoded, &limits)?;
     let wire = unhex(
         v.one("frame")?
             .or(v.one("stream")?)

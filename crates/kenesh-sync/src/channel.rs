@@ -12,6 +12,7 @@ use snow::types::{Cipher, Dh, Hash, Random};
 use snow::{Builder, HandshakeState, TransportState};
 
 use crate::identity::Secret;
+use crate::transcript::Transcript;
 
 /// The Noise protocol name.
 pub const NOISE_PARAMS: &str = "Noise_IK_25519_ChaChaPoly_BLAKE2s";
@@ -84,6 +85,8 @@ enum Inner {
 /// One side of a secure channel.
 pub(crate) struct Channel {
     inner: Inner,
+    /// The plaintexts sealed and opened, when a session records them.
+    pub(crate) transcript: Transcript,
 }
 
 impl core::fmt::Debug for Channel {
@@ -119,6 +122,7 @@ impl Channel {
             .map_err(noise)?;
         Ok(Channel {
             inner: Inner::Handshake(Box::new(hs)),
+            transcript: Transcript::default(),
         })
     }
 
@@ -132,6 +136,7 @@ impl Channel {
             .map_err(noise)?;
         Ok(Channel {
             inner: Inner::Handshake(Box::new(hs)),
+            transcript: Transcript::default(),
         })
     }
 
@@ -160,6 +165,7 @@ impl Channel {
     /// Encrypts a payload into one wire message (length prefix included), appended to `out`.
     pub(crate) fn seal(&mut self, payload: &[u8], out: &mut Vec<u8>) -> Result<(), ChannelError> {
         let mut buf = vec![0u8; MAX_NOISE_MESSAGE];
+        let handshake = matches!(self.inner, Inner::Handshake(_));
         let n = match &mut self.inner {
             Inner::Handshake(h) => h.write_message(payload, &mut buf),
             Inner::Transport(t) => t.write_message(payload, &mut buf),
@@ -169,6 +175,7 @@ impl Channel {
             self.inner = Inner::Failed;
             noise(e)
         })?;
+        self.transcript.note(true, handshake, n, payload);
         out.extend_from_slice(&(n as u32).to_le_bytes());
         out.extend_from_slice(&buf[..n]);
         self.finish_if_done()
@@ -177,6 +184,7 @@ impl Channel {
     /// Decrypts one Noise message (without its length prefix).
     pub(crate) fn open(&mut self, message: &[u8]) -> Result<Vec<u8>, ChannelError> {
         let mut buf = vec![0u8; MAX_NOISE_MESSAGE];
+        let handshake = matches!(self.inner, Inner::Handshake(_));
         let n = match &mut self.inner {
             Inner::Handshake(h) => h.read_message(message, &mut buf),
             Inner::Transport(t) => t.read_message(message, &mut buf),
@@ -187,6 +195,7 @@ impl Channel {
             noise(e)
         })?;
         buf.truncate(n);
+        self.transcript.note(false, handshake, message.len(), &buf);
         self.finish_if_done()?;
         Ok(buf)
     }

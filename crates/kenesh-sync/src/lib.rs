@@ -40,6 +40,7 @@ mod server;
 pub mod session;
 mod snapshot;
 mod store;
+mod transcript;
 
 pub use channel::{
     ChannelError, HANDSHAKE_1_OVERHEAD, HANDSHAKE_2_OVERHEAD, MAX_NOISE_MESSAGE, MAX_PLAINTEXT,
@@ -57,6 +58,8 @@ pub use server::{
 pub use session::{ClientSession, ServerSession, SessionStats};
 pub use snapshot::{MAX_SNAPSHOT_BYTES, SnapshotError};
 pub use store::{MAX_RECORD, MemStore, SimDisk, Store, StoreError};
+#[doc(hidden)]
+pub use transcript::NoiseRecord;
 
 /// Why a session or replica operation failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -209,7 +209,7 @@ struct Serve {
 
 /// The server's side of one connection.
 pub struct ServerSession {
-    channel: Channel,
+    pub(crate) channel: Channel,
     inbuf: Vec<u8>,
     out: Vec<u8>,
     queue: Vec<Vec<u8>>,
@@ -334,11 +334,19 @@ impl ServerSession {
     fn hello<S: Store>(&mut self, server: &mut Server<S>, payload: &[u8]) -> Result<(), SyncError> {
         let limits = Limits::new(server.config.max_frame);
         let frames = frames(payload)?;
-        let Some(Message::Hello(h)) = frames
-            .first()
-            .map(|f| Message::decode(f, &limits))
-            .transpose()?
-        else {
+        let first = frames.first().map(|f| Message::decode(f, &limits));
+        if let Some(Err(DecodeError::UnsupportedVersion { .. })) = first {
+            // A Hello without our versions: only its two version fields can be read, and the
+            // answer is our range (PROTOCOL.md §2).
+            self.phase = ServerPhase::Answer;
+            self.need_durable = server.store.staged();
+            self.answer = Some(Answer::Refuse(RefuseReason::UnsupportedVersion {
+                min: MIN_PROTOCOL_VERSION,
+                max: PROTOCOL_VERSION,
+            }));
+            return Ok(());
+        }
+        let Some(Message::Hello(h)) = first.transpose()? else {
             return Err(SyncError::Unexpected("the first message is not Hello"));
         };
         self.phase = ServerPhase::Answer;
@@ -823,7 +831,7 @@ enum ClientPhase {
 
 /// The device's side of one connection.
 pub struct ClientSession {
-    channel: Channel,
+    pub(crate) channel: Channel,
     inbuf: Vec<u8>,
     out: Vec<u8>,
     queue: Vec<Vec<u8>>,

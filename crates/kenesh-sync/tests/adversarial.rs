@@ -7,11 +7,12 @@ use common::*;
 use kenesh_merge::OpBuilder;
 use kenesh_model::schema::EntityKind;
 use kenesh_model::{Id, Tier};
-use kenesh_proto::{ErrorCode, RefuseReason};
+use kenesh_proto::{ErrorCode, Limits, Message, RefuseReason};
 use kenesh_sync::{
-    Access, Alarm, Device, Grants, MemStore, Refusal, Secret, Server, ServerConfig, Store,
-    SyncError,
+    Access, Alarm, Device, Grants, MemStore, Refusal, Secret, Server, ServerConfig, ServerSession,
+    Store, SyncError,
 };
+use snow::resolvers::{CryptoResolver, DefaultResolver};
 
 fn hashes<S: Store>(s: &Server<S>) -> Vec<[u8; 32]> {
     s.state().state_hashes().into_values().collect()
@@ -439,4 +440,86 @@ fn a_device_restarted_from_its_store_resumes_where_it_was() {
     a.commit(&[op]).unwrap();
     sync_ok(&mut a, &mut s, 3);
     assert_eq!(s.state().len(), 8);
+}
+
+/// snow's resolvers with a fixed "random" ephemeral key, for a hand-made handshake.
+struct FixedRandom(DefaultResolver);
+struct Sevens;
+
+impl snow::types::Random for Sevens {
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), snow::Error> {
+        dest.fill(7);
+        Ok(())
+    }
+}
+
+impl CryptoResolver for FixedRandom {
+    fn resolve_rng(&self) -> Option<Box<dyn snow::types::Random>> {
+        Some(Box::new(Sevens))
+    }
+    fn resolve_dh(&self, c: &snow::params::DHChoice) -> Option<Box<dyn snow::types::Dh>> {
+        self.0.resolve_dh(c)
+    }
+    fn resolve_hash(&self, c: &snow::params::HashChoice) -> Option<Box<dyn snow::types::Hash>> {
+        self.0.resolve_hash(c)
+    }
+    fn resolve_cipher(
+        &self,
+        c: &snow::params::CipherChoice,
+    ) -> Option<Box<dyn snow::types::Cipher>> {
+        self.0.resolve_cipher(c)
+    }
+}
+
+#[test]
+fn a_device_speaking_only_later_versions_is_refused_with_the_servers_range() {
+    // A device from the future: its Hello offers versions 2–3 only. The server cannot read
+    // past the two version fields, and answers with its own range (PROTOCOL.md §2, §10.4).
+    let mut s = server();
+    let secret = [10u8; 32];
+    s.enrol(
+        10,
+        Secret::from_bytes(secret).public(),
+        kiosk_grants(muni(1)),
+    )
+    .unwrap();
+    let private = blake3::derive_key("kenesh 2026 noise static key v1", &secret);
+    let resolver = Box::new(FixedRandom(DefaultResolver));
+    let mut hs = snow::Builder::with_resolver(kenesh_sync::NOISE_PARAMS.parse().unwrap(), resolver)
+        .prologue(kenesh_sync::NOISE_PROLOGUE)
+        .unwrap()
+        .local_private_key(&private)
+        .unwrap()
+        .remote_public_key(&s.public().noise)
+        .unwrap()
+        .build_initiator()
+        .unwrap();
+    let hello = [0x00, 0x02, 0x03, 0x00, 0x0a, 0x00, 0x00];
+    let mut payload = (hello.len() as u32).to_le_bytes().to_vec();
+    payload.extend_from_slice(&hello);
+    let mut msg = vec![0u8; 65_535];
+    let n = hs.write_message(&payload, &mut msg).unwrap();
+    let mut wire = (n as u32).to_le_bytes().to_vec();
+    wire.extend_from_slice(&msg[..n]);
+
+    let mut ss = ServerSession::new(&s, [2; 32]).unwrap();
+    ss.receive(&mut s, &wire, NOW).unwrap();
+    s.sync().unwrap();
+    ss.poll(&mut s).unwrap();
+    let out = ss.take_output();
+    assert!(out.len() > 4, "the server closed without an answer");
+    let len = u32::from_le_bytes(out[..4].try_into().unwrap()) as usize;
+    let mut plain = vec![0u8; 65_535];
+    let n = hs.read_message(&out[4..4 + len], &mut plain).unwrap();
+    let frame_len = u32::from_le_bytes(plain[..4].try_into().unwrap()) as usize;
+    assert_eq!(n, 4 + frame_len, "one frame in the answer");
+    match Message::decode(&plain[4..n], &Limits::default()).unwrap() {
+        Message::Refuse(r) => assert_eq!(
+            r.reason,
+            RefuseReason::UnsupportedVersion { min: 1, max: 1 }
+        ),
+        other => panic!("expected a Refuse, got {other:?}"),
+    }
+    assert!(ss.is_closed());
+    assert!(s.state().is_empty());
 }
