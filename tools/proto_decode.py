@@ -216,7 +216,8 @@ def chunk_layout(chunk, max_frame):
         raise ValueError("chunk-cursor: is for an uncompressed Commits chunk")
     r = Reader(chunk["data"])
     c = Reader(r.bytes_())
-    cursor = {"_": "Cursor", "epoch": c.u64(), "position": c.u64(), "grants": c.take(8)}
+    cursor = {"_": "Cursor", "epoch": c.u64(), "position": c.u64(), "grants": c.take(8),
+              "snapshot": c.u32()}
     c.end()
     commits = []
     while r.left():

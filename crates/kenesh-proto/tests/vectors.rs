@@ -412,10 +412,16 @@ fn check_chunk_layout(v: &Vector, decoded: &[Message<'_>], limits: &Limits) -> R
     let mut cursor = byte_string(&mut data)?;
     let (epoch, position) = (varint(&mut cursor)?, varint(&mut cursor)?);
     let grants: [u8; 8] = cursor
-        .try_into()
-        .map_err(|_| "the cursor's grants digest is not 8 bytes")?;
+        .get(..8)
+        .and_then(|g| g.try_into().ok())
+        .ok_or("the cursor's grants digest is not 8 bytes")?;
+    let mut rest = &cursor[8..];
+    let snapshot = varint(&mut rest)?;
+    if !rest.is_empty() {
+        return Err("bytes follow the cursor".into());
+    }
     let got = format!(
-        "Cursor {{ epoch: {epoch}, position: {position}, grants: {} }}",
+        "Cursor {{ epoch: {epoch}, position: {position}, grants: {}, snapshot: {snapshot} }}",
         hex(&grants)
     );
     if tokens(&got)? != tokens(want_cursor)? {

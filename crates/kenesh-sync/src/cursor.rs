@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 pub struct Cursor {
     /// The server's epoch.
     pub epoch: u64,
-    /// The server log position served up to (inclusive).
+    /// How many entries of the server's serving log are covered (offered or skipped).
     pub position: u64,
     /// [`crate::Grants::digest`] of the grants it was served under.
     pub grants: [u8; 8],

@@ -4,7 +4,9 @@
 //!  device                                             server
 //!    | Noise IK msg 1: e, es, s, ss + [Hello, Commit…]   |
 //!    |-------------------------------------------------->|  verify, judge, stage, sync
-//!    | Noise IK msg 2: e, ee, se + [Welcome, Chunk…]     |
+//!    | Noise IK msg 2: e, ee, se + [Welcome]             |
+//!    |<--------------------------------------------------|
+//!    | transport: [Chunk] [Chunk] … each alone           |
 //!    |<--------------------------------------------------|
 //!    | store chunks, sync                                |
 //!    | [Ack(chunk), (Commit…), Bye]                      |
@@ -538,10 +540,11 @@ impl ServerSession {
                     }
                     Answer::Error(code, detail) => {
                         let mut d = detail;
-                        d.truncate(kenesh_proto::MAX_ERROR_DETAIL);
-                        while !d.is_char_boundary(d.len()) {
-                            d.pop();
+                        let mut end = d.len().min(kenesh_proto::MAX_ERROR_DETAIL);
+                        while !d.is_char_boundary(end) {
+                            end -= 1;
                         }
+                        d.truncate(end);
                         self.queue
                             .push(encode(&Message::Error(ErrorMessage { code, detail: &d })));
                         self.phase = ServerPhase::Closed;
