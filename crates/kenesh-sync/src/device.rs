@@ -43,6 +43,8 @@ pub(crate) struct SnapshotInfo {
     pub(crate) chunks: u32,
     pub(crate) raw_bytes: u64,
     pub(crate) state_hash: [u8; 32],
+    /// Whether the stream is zstd-compressed (the session agreed on zstd).
+    pub(crate) zstd: bool,
 }
 
 /// A snapshot arriving.
@@ -180,12 +182,23 @@ impl<S: Store> Device<S> {
                     .info
                     .clone()
                     .ok_or(SnapshotError::Inconsistent("header"))?;
-                let raw = self.partial.parts.concat();
-                let ops = crate::snapshot::decode(&raw, info.ops, &info.state_hash)?;
+                let ops = Self::unpack(&self.partial.parts, &info)?;
                 self.load(ops);
             }
         }
         Ok(())
+    }
+
+    fn unpack(parts: &[Vec<u8>], info: &SnapshotInfo) -> Result<Vec<Op>, SnapshotError> {
+        let stream = parts.concat();
+        let raw = if info.zstd {
+            crate::snapshot::decompress_stream(&stream, info.raw_bytes)?
+        } else if stream.len() as u64 == info.raw_bytes {
+            stream
+        } else {
+            return Err(SnapshotError::Inconsistent("raw bytes"));
+        };
+        crate::snapshot::decode(&raw, info.ops, &info.state_hash)
     }
 
     /// Bulk-loads a snapshot's ops; the snapshot's cursor becomes the device's.
@@ -239,23 +252,13 @@ impl<S: Store> Device<S> {
         let Some(info) = self.partial.info.clone() else {
             return Err(SyncError::Unexpected("a snapshot chunk without its header"));
         };
-        let held: u64 = self.partial.parts.iter().map(|p| p.len() as u64).sum();
-        if held + raw.len() as u64 > info.raw_bytes {
-            return Err(SyncError::Snapshot(SnapshotError::TooLarge(
-                held + raw.len() as u64,
-            )));
+        if self.partial.parts.len() as u32 >= info.chunks {
+            return Err(SyncError::Unexpected("more snapshot chunks than announced"));
         }
         self.stage(Rec::SnapshotPart { raw })?;
         if self.partial.parts.len() as u32 == info.chunks {
-            let held: u64 = self.partial.parts.iter().map(|p| p.len() as u64).sum();
-            if held != info.raw_bytes {
-                return Err(SyncError::Snapshot(SnapshotError::Inconsistent(
-                    "raw bytes",
-                )));
-            }
             // Checked before the record that loads it is written.
-            let raw = self.partial.parts.concat();
-            let ops = crate::snapshot::decode(&raw, info.ops, &info.state_hash)?;
+            let ops = Self::unpack(&self.partial.parts, &info)?;
             self.store.stage(&encode(&Rec::SnapshotDone))?;
             self.load(ops);
             return Ok(true);

@@ -203,15 +203,22 @@ pub(crate) struct CachedSnapshot {
     pub(crate) tier: u8,
     pub(crate) records: u32,
     pub(crate) ops: u32,
-    pub(crate) raw_len: u64,
     pub(crate) hash: [u8; 32],
-    /// (raw length, zstd bytes) of each chunk.
-    pub(crate) pieces: Vec<(u32, Vec<u8>)>,
+    /// The columns, and the same as one zstd stream.
+    pub(crate) raw: Vec<u8>,
+    pub(crate) zstd: Vec<u8>,
+}
+
+impl CachedSnapshot {
+    /// The stream sent: compressed where the peer speaks zstd.
+    pub(crate) fn stream(&self, zstd: bool) -> &[u8] {
+        if zstd { &self.zstd } else { &self.raw }
+    }
 }
 
 /// zstd level of snapshots: made once and served to every new kiosk of the scope, so worth a
 /// slow level.
-pub const SNAPSHOT_ZSTD_LEVEL: i32 = 22;
+pub const SNAPSHOT_ZSTD_LEVEL: i32 = 19;
 
 /// The server's replica.
 pub struct Server<S: Store> {
@@ -550,25 +557,7 @@ impl<S: Store> Server<S> {
             return None;
         }
         let raw = crate::snapshot::encode(&ops);
-        let limits = kenesh_proto::Limits::new(self.config.max_frame);
-        let pieces = crate::snapshot::cut(
-            &raw,
-            self.config.max_frame.saturating_sub(64),
-            limits.max_decompressed(),
-            SNAPSHOT_ZSTD_LEVEL,
-        );
-        if std::env::var_os("KENESH_SNAPSHOT_STATS").is_some() {
-            let whole =
-                kenesh_proto::compress::compress(&raw, SNAPSHOT_ZSTD_LEVEL).unwrap_or_default();
-            let sum: usize = pieces.iter().map(|p| p.1.len()).sum();
-            eprintln!(
-                "snapshot raw {} whole-stream zstd {} chunked {} in {} chunks",
-                raw.len(),
-                whole.len(),
-                sum,
-                pieces.len()
-            );
-        }
+        let zstd = crate::snapshot::compress_stream(&raw, SNAPSHOT_ZSTD_LEVEL);
         let first = ops[0].0.envelope().scope;
         let scope_bytes = postcard::to_allocvec(&first).unwrap_or_default();
         let mut scope_id = [0u8; 16];
@@ -589,9 +578,9 @@ impl<S: Store> Server<S> {
                 .filter(|(o, _)| o.envelope().action == Action::CREATE)
                 .count() as u32,
             ops: ops.len() as u32,
-            raw_len: raw.len() as u64,
             hash: crate::snapshot::ops_hash(ops.iter().map(|(o, _)| o)),
-            pieces,
+            raw,
+            zstd,
         });
         self.snapshots.insert(digest, snap.clone());
         Some(snap)

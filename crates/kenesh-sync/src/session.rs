@@ -602,9 +602,12 @@ impl ServerSession {
         let mut snap = None;
         if start == 0 && backfill.is_none() && self.caps.contains(Caps::SNAPSHOT) {
             if let Some(cached) = server.snapshot_for(self.device) {
+                let zstd = self.caps.contains(Caps::ZSTD);
+                let piece = server.config.max_frame.saturating_sub(64).max(1);
+                let chunks = cached.stream(zstd).len().div_ceil(piece) as u32;
                 let from = partial
                     .filter(|c| c.epoch == cached.epoch && c.position == cached.position as u64)
-                    .map_or(0, |c| c.snapshot.min(cached.pieces.len() as u32));
+                    .map_or(0, |c| c.snapshot.min(chunks));
                 let (scope_kind, scope_id) = cached.scope;
                 self.queue
                     .push(encode(&Message::SnapshotHeader(SnapshotHeader {
@@ -616,8 +619,8 @@ impl ServerSession {
                         records: cached.records,
                         ops: cached.ops,
                         transfer: 1,
-                        chunks: cached.pieces.len() as u32,
-                        raw_bytes: cached.raw_len,
+                        chunks,
+                        raw_bytes: cached.raw.len() as u64,
                         state_hash: cached.hash,
                     })));
                 let base = Cursor {
@@ -667,17 +670,19 @@ impl ServerSession {
         );
         let Some(s) = self.serve.as_mut() else { return };
         while !s.done && s.sent.len() < s.acked + window as usize {
+            let piece = max_frame.saturating_sub(64).max(1);
             if let Some((snap, next)) = s.snap.as_mut()
-                && let Some((raw_len, data)) = snap.pieces.get(*next as usize)
+                && let Some(data) = snap.stream(zstd).chunks(piece).nth(*next as usize)
             {
-                let last = *next as usize + 1 == snap.pieces.len();
+                let last = (*next as usize + 1) * piece >= snap.stream(zstd).len();
+                // A slice of the snapshot stream: opaque until the whole has arrived.
                 self.queue.push(encode(&Message::Chunk(Chunk {
                     transfer: 1,
                     index: *next,
                     last,
                     kind: ChunkKind::Snapshot,
-                    compression: Compression::Zstd,
-                    raw_len: *raw_len,
+                    compression: Compression::None,
+                    raw_len: data.len() as u32,
                     data,
                 })));
                 s.sent.push((1, *next));
@@ -1011,10 +1016,11 @@ impl ClientSession {
                 Message::SnapshotHeader(h)
                     if self.phase == ClientPhase::Open && self.snapshot.is_none() =>
                 {
-                    let max_raw = u64::from(h.chunks) * self.limits.max_decompressed() as u64;
+                    let uncompressed = !self.caps.contains(Caps::ZSTD);
+                    let most = u64::from(h.chunks) * self.limits.max_frame() as u64;
                     if h.chunks == 0
                         || h.raw_bytes > crate::MAX_SNAPSHOT_BYTES
-                        || h.raw_bytes > max_raw
+                        || (uncompressed && h.raw_bytes > most)
                     {
                         return Err(crate::SnapshotError::TooLarge(h.raw_bytes).into());
                     }
@@ -1025,6 +1031,7 @@ impl ClientSession {
                         chunks: h.chunks,
                         raw_bytes: h.raw_bytes,
                         state_hash: h.state_hash,
+                        zstd: self.caps.contains(Caps::ZSTD),
                     })?;
                     let held = device.partial.parts.len() as u32;
                     self.snapshot = Some((h.transfer, held, h.chunks));
@@ -1042,13 +1049,10 @@ impl ClientSession {
                     {
                         return Err(SyncError::Unexpected("a snapshot chunk out of order"));
                     }
-                    let raw = match c.compression {
-                        Compression::None => c.data.to_vec(),
-                        Compression::Zstd => {
-                            kenesh_proto::compress::decompress(c.data, c.raw_len, &self.limits)?
-                        }
-                    };
-                    device.snapshot_part(raw)?;
+                    if c.compression != Compression::None {
+                        return Err(SyncError::Unexpected("a snapshot slice marked compressed"));
+                    }
+                    device.snapshot_part(c.data.to_vec())?;
                     self.snapshot = Some((transfer, next + 1, chunks));
                     stored = Some(ChunkRef {
                         transfer: c.transfer,

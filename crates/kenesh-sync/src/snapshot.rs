@@ -7,8 +7,10 @@
 //! hash the header announces. Columns: dictionaries for origins, scopes, salts, entities and
 //! persons; per-op indices into them; seqs and HLCs delta-encoded; create payloads
 //! transposed into one column per field (all titles together, all statuses together…), so
-//! text compresses with text and small codes with small codes. The raw bytes are cut into
-//! pieces compressed on their own (each chunk decompresses alone), made once and cached.
+//! text compresses with text and small codes with small codes. Where both sides speak zstd the
+//! columns are compressed as one stream (window ≤ 8 MiB), made once per grants and cached;
+//! the stream is cut into chunks, stored by the receiver as they arrive and decompressed
+//! once whole (its size announced and bounded beforehand).
 
 use std::collections::BTreeMap;
 
@@ -17,7 +19,7 @@ use kenesh_model::{DeviceId, Id, PersonId, Scope, Tier};
 use serde::{Deserialize, Serialize};
 
 /// The largest snapshot a device accepts, raw.
-pub const MAX_SNAPSHOT_BYTES: u64 = 512 * 1024 * 1024;
+pub const MAX_SNAPSHOT_BYTES: u64 = 256 * 1024 * 1024;
 
 /// Why snapshot bytes are not a snapshot.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -391,30 +393,39 @@ pub(crate) fn decode(
     Ok(ops)
 }
 
-/// Cuts raw snapshot bytes into pieces that each compress (zstd, `level`) to at most
-/// `max_data` bytes and decompress to at most `max_raw`; returns (raw length, compressed).
-pub(crate) fn cut(raw: &[u8], max_data: usize, max_raw: usize, level: i32) -> Vec<(u32, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut at = 0;
-    let mut guess = max_raw;
-    while at < raw.len() {
-        let mut take = guess.min(raw.len() - at).min(max_raw);
-        loop {
-            let piece = &raw[at..at + take];
-            let z =
-                kenesh_proto::compress::compress(piece, level).unwrap_or_else(|_| piece.to_vec());
-            if z.len() <= max_data || take <= 64 {
-                // Next guess from this piece's ratio, a little under.
-                let ratio = take as f64 / z.len().max(1) as f64;
-                guess = ((max_data as f64 * ratio * 0.97) as usize).clamp(64, max_raw);
-                out.push((take as u32, z));
-                at += take;
-                break;
-            }
-            take = ((take as f64 * max_data as f64 / z.len() as f64) * 0.95) as usize;
-        }
+/// The zstd window of snapshot streams: 8 MiB, so a receiver never needs more to decode one.
+pub const SNAPSHOT_WINDOW_LOG: u32 = 23;
+
+/// Compresses a whole snapshot as one zstd frame (window capped at
+/// [`SNAPSHOT_WINDOW_LOG`]): text compresses against all the text before it, which
+/// independent per-chunk frames of a 16 KiB link could not.
+pub(crate) fn compress_stream(raw: &[u8], level: i32) -> Vec<u8> {
+    let compressed = zstd::bulk::Compressor::new(level).and_then(|mut c| {
+        c.set_parameter(zstd::zstd_safe::CParameter::WindowLog(SNAPSHOT_WINDOW_LOG))?;
+        c.compress(raw)
+    });
+    compressed.unwrap_or_default()
+}
+
+/// Decompresses a snapshot stream to exactly `raw_bytes` bytes (at most
+/// [`MAX_SNAPSHOT_BYTES`], checked before anything is allocated), refusing windows over
+/// [`SNAPSHOT_WINDOW_LOG`].
+pub(crate) fn decompress_stream(data: &[u8], raw_bytes: u64) -> Result<Vec<u8>, SnapshotError> {
+    if raw_bytes > MAX_SNAPSHOT_BYTES {
+        return Err(SnapshotError::TooLarge(raw_bytes));
     }
-    out
+    let out = zstd::bulk::Decompressor::new()
+        .and_then(|mut d| {
+            d.set_parameter(zstd::zstd_safe::DParameter::WindowLogMax(
+                SNAPSHOT_WINDOW_LOG,
+            ))?;
+            d.decompress(data, raw_bytes as usize)
+        })
+        .map_err(|_| SnapshotError::Malformed)?;
+    if out.len() as u64 != raw_bytes {
+        return Err(SnapshotError::Inconsistent("raw bytes"));
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -466,24 +477,20 @@ mod tests {
     }
 
     #[test]
-    fn pieces_respect_both_limits_and_reassemble() {
-        // Half noise, half text-like: compresses about 1.6×.
-        let mut noise = vec![0u8; 100_000];
-        blake3::Hasher::new().finalize_xof().fill(&mut noise);
-        let text = "жол суу мектеп көпүрө айыл өкмөт таштанды демилге ".repeat(2_000);
-        let raw: Vec<u8> = noise
-            .chunks(100)
-            .zip(text.as_bytes().chunks(100))
-            .flat_map(|(a, b)| a.iter().chain(b).copied())
-            .collect();
-        let pieces = cut(&raw, 4096, 32 * 1024, 3);
-        assert!(pieces.len() > 10);
-        let mut back = Vec::new();
-        for (len, z) in &pieces {
-            assert!(z.len() <= 4096 && *len as usize <= 32 * 1024);
-            let limits = kenesh_proto::Limits::new(8 * 1024);
-            back.extend(kenesh_proto::compress::decompress(z, *len, &limits).unwrap());
-        }
-        assert_eq!(back, raw);
+    fn a_stream_round_trips_and_its_limits_hold() {
+        let raw = "жол суу мектеп көпүрө айыл өкмөт таштанды демилге ".repeat(5_000);
+        let z = compress_stream(raw.as_bytes(), 19);
+        assert!(z.len() * 20 < raw.len());
+        assert_eq!(
+            decompress_stream(&z, raw.len() as u64).unwrap(),
+            raw.as_bytes()
+        );
+        assert!(decompress_stream(&z, raw.len() as u64 - 1).is_err());
+        assert!(decompress_stream(&z, raw.len() as u64 + 1).is_err());
+        assert!(decompress_stream(&z[..z.len() - 1], raw.len() as u64).is_err());
+        assert_eq!(
+            decompress_stream(&z, MAX_SNAPSHOT_BYTES + 1),
+            Err(SnapshotError::TooLarge(MAX_SNAPSHOT_BYTES + 1))
+        );
     }
 }
