@@ -124,6 +124,8 @@ pub struct ServerConfig {
     pub window: u32,
     /// zstd level for chunks, where both sides speak zstd.
     pub zstd_level: i32,
+    /// zstd level for snapshots (made once per grants and cached, so a slow level pays).
+    pub snapshot_zstd_level: i32,
 }
 
 impl Default for ServerConfig {
@@ -134,6 +136,7 @@ impl Default for ServerConfig {
             max_frame: kenesh_proto::DEFAULT_MAX_FRAME,
             window: 4,
             zstd_level: 3,
+            snapshot_zstd_level: SNAPSHOT_ZSTD_LEVEL,
         }
     }
 }
@@ -216,8 +219,8 @@ impl CachedSnapshot {
     }
 }
 
-/// zstd level of snapshots: made once and served to every new kiosk of the scope, so worth a
-/// slow level.
+/// The default zstd level of snapshots: made once and served to every new kiosk of the scope,
+/// so worth a slow level.
 pub const SNAPSHOT_ZSTD_LEVEL: i32 = 19;
 
 /// The server's replica.
@@ -557,7 +560,7 @@ impl<S: Store> Server<S> {
             return None;
         }
         let raw = crate::snapshot::encode(&ops);
-        let zstd = crate::snapshot::compress_stream(&raw, SNAPSHOT_ZSTD_LEVEL);
+        let zstd = crate::snapshot::compress_stream(&raw, self.config.snapshot_zstd_level);
         let first = ops[0].0.envelope().scope;
         let scope_bytes = postcard::to_allocvec(&first).unwrap_or_default();
         let mut scope_id = [0u8; 16];

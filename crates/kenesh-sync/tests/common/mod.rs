@@ -126,8 +126,19 @@ pub fn sync<S: Store, T: Store>(
     seed: u8,
     cut: Option<u64>,
 ) -> (Outcome, u64) {
+    sync_with(d, s, seed, cut, Caps::ZSTD)
+}
+
+/// As [`sync`], with the capabilities the device offers.
+pub fn sync_with<S: Store, T: Store>(
+    d: &mut Device<S>,
+    s: &mut Server<T>,
+    seed: u8,
+    cut: Option<u64>,
+    caps: Caps,
+) -> (Outcome, u64) {
     let mut passed = 0u64;
-    let mut c = match ClientSession::new(d, Caps::ZSTD, [seed; 32]) {
+    let mut c = match ClientSession::new(d, caps, [seed; 32]) {
         Ok(c) => c,
         Err(e) => return (Outcome::Failed(e), 0),
     };
