@@ -467,6 +467,11 @@ impl<S: Store> Server<S> {
         &self.store
     }
 
+    /// The store, mutably (to inject faults in tests).
+    pub fn store_mut(&mut self) -> &mut S {
+        &mut self.store
+    }
+
     /// The store, to take it back (a simulated crash).
     #[must_use]
     pub fn into_store(self) -> S {

@@ -523,3 +523,52 @@ fn a_device_speaking_only_later_versions_is_refused_with_the_servers_range() {
     assert!(ss.is_closed());
     assert!(s.state().is_empty());
 }
+
+#[test]
+fn legal_aid_intake_is_write_without_read() {
+    let scope = muni(1);
+    let mut s = server();
+    let mut a = device(&mut s, 10, kiosk_grants(scope));
+    let mut b = device(&mut s, 11, kiosk_grants(scope));
+    let canary = b"CANARY applicant: domestic violence".to_vec();
+    let mut ob = a.builder();
+    ob.scope(scope).at(NOW);
+    let intake = ob
+        .create(
+            EntityKind::LegalAidRequest,
+            Id::from_u128(77),
+            vec![(1, canary.clone())],
+        )
+        .unwrap();
+    assert_eq!(intake.envelope().tier, Tier::Sensitive);
+    a.commit(&[intake]).unwrap();
+    sync_ok(&mut a, &mut s, 1);
+    assert_eq!(
+        s.state().len(),
+        1,
+        "accepted: the kiosk may write sensitive intake"
+    );
+    sync_ok(&mut b, &mut s, 2);
+    let got: Vec<_> = b
+        .received_commits()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c.ops())
+        .collect();
+    assert_eq!(got.len(), 1);
+    assert!(
+        got[0].payload().is_none(),
+        "the envelope only: it may not read it back"
+    );
+    for c in b.received_commits().unwrap() {
+        assert!(
+            !c.frame()
+                .windows(canary.len())
+                .any(|w| w == canary.as_slice())
+        );
+    }
+    assert_eq!(
+        b.state().state_hash(scope, Tier::Sensitive),
+        s.state().state_hash(scope, Tier::Sensitive)
+    );
+}

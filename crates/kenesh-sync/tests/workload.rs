@@ -58,4 +58,50 @@ fn incremental_s_is_within_the_field_floor_target_in_one_round_trip() {
     );
     assert_eq!(inc.round_trips, 1);
     assert!(ratio <= 1.10, "{ratio:.3}× the field floor");
+    let initial_bytes = initial.up + initial.down;
+    assert!(
+        initial_bytes as f64 <= 0.9 * 626_770.0,
+        "initial sync {initial_bytes} bytes against 0.9× Automerge's 626,770"
+    );
+}
+
+#[test]
+fn conflicting_s_converges_in_one_round_trip() {
+    let w = Workload::new(Size::S, DEFAULT_SEED);
+    let (mut s, mut d, mut t) = world(&w.initial, ServerConfig::default());
+    sync(
+        &mut d,
+        &mut s,
+        1,
+        kenesh_workload::EPOCH_MS + kenesh_workload::CREATION_SPAN_MS,
+    );
+    let mut kt = t.clone();
+    edit_kiosk(&mut d, &mut kt, &w.conflicting.kiosk);
+    edit_server(&mut s, &mut t, &w.conflicting.server);
+    let now = w
+        .conflicting
+        .server
+        .last()
+        .unwrap()
+        .at
+        .max(w.conflicting.kiosk.last().unwrap().at);
+    let c = sync(&mut d, &mut s, 2, now);
+    assert_eq!(d.state().state_hashes(), s.state().state_hashes());
+    assert_eq!(
+        d.state().snapshot(),
+        s.state().snapshot(),
+        "identical state, flags included"
+    );
+    let floors = Floors::of(&Model::new(&w.initial), &w.conflicting);
+    println!(
+        "conflicting S: up {} + down {} = {} bytes ({:.3}× field floor {}), {} round trip(s); {} workflow flags",
+        c.up,
+        c.down,
+        c.up + c.down,
+        (c.up + c.down) as f64 / floors.field.total() as f64,
+        floors.field.total(),
+        c.round_trips,
+        s.state().flags().len()
+    );
+    assert_eq!(c.round_trips, 1);
 }
