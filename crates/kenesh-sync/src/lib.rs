@@ -56,7 +56,7 @@ pub use server::{
     Alarm, DeviceInfo, IngestError, OpenError, Refusal, Server, ServerConfig, Verdict,
 };
 pub use session::{ClientSession, ServerSession, SessionStats};
-pub use snapshot::{MAX_SNAPSHOT_BYTES, SnapshotError};
+pub use snapshot::{MAX_SNAPSHOT_BYTES, SNAPSHOT_WINDOW_LOG, SnapshotError};
 pub use store::{MAX_RECORD, MemStore, SimDisk, Store, StoreError};
 #[doc(hidden)]
 pub use transcript::NoiseRecord;

@@ -108,11 +108,18 @@ pub fn world(
         tracker.learn(r);
     }
     s.sync().unwrap();
-    let scope = scope_of(records[0].municipality);
+    // The kiosk reads every municipality of the records (one for S, a rayon's ten for L).
     let secret = Secret::from_bytes([KIOSK as u8; 32]);
-    let grants = Grants::none()
-        .up_to(scope, Tier::Personal, Access::Read)
-        .up_to(scope, Tier::Sensitive, Access::Write);
+    let mut grants = Grants::none();
+    for m in records
+        .iter()
+        .map(|r| r.municipality)
+        .collect::<std::collections::BTreeSet<_>>()
+    {
+        grants = grants
+            .up_to(scope_of(m), Tier::Personal, Access::Read)
+            .up_to(scope_of(m), Tier::Sensitive, Access::Write);
+    }
     s.enrol(KIOSK, secret.public(), grants).unwrap();
     let d = Device::open(MemStore::new(), secret, KIOSK, s.public()).unwrap();
     (s, d, tracker)
