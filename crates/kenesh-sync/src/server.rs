@@ -134,7 +134,7 @@ impl Default for ServerConfig {
             epoch: 1,
             device: 1,
             max_frame: kenesh_proto::DEFAULT_MAX_FRAME,
-            window: 4,
+            window: 8,
             zstd_level: 3,
             snapshot_zstd_level: SNAPSHOT_ZSTD_LEVEL,
         }

@@ -600,43 +600,45 @@ impl ServerSession {
             _ => None,
         };
         let mut snap = None;
-        if start == 0 && backfill.is_none() && self.caps.contains(Caps::SNAPSHOT) {
-            if let Some(cached) = server.snapshot_for(self.device) {
-                let zstd = self.caps.contains(Caps::ZSTD);
-                let piece = server.config.max_frame.saturating_sub(64).max(1);
-                let chunks = cached.stream(zstd).len().div_ceil(piece) as u32;
-                let from = partial
-                    .filter(|c| c.epoch == cached.epoch && c.position == cached.position as u64)
-                    .map_or(0, |c| c.snapshot.min(chunks));
-                let (scope_kind, scope_id) = cached.scope;
-                self.queue
-                    .push(encode(&Message::SnapshotHeader(SnapshotHeader {
-                        scope_kind,
-                        scope_id,
-                        tier: cached.tier,
-                        epoch: cached.epoch,
-                        position: cached.position as u64,
-                        records: cached.records,
-                        ops: cached.ops,
-                        transfer: 1,
-                        chunks,
-                        raw_bytes: cached.raw.len() as u64,
-                        state_hash: cached.hash,
-                    })));
-                let base = Cursor {
+        if start == 0
+            && backfill.is_none()
+            && self.caps.contains(Caps::SNAPSHOT)
+            && let Some(cached) = server.snapshot_for(self.device)
+        {
+            let zstd = self.caps.contains(Caps::ZSTD);
+            let piece = server.config.max_frame.saturating_sub(64).max(1);
+            let chunks = cached.stream(zstd).len().div_ceil(piece) as u32;
+            let from = partial
+                .filter(|c| c.epoch == cached.epoch && c.position == cached.position as u64)
+                .map_or(0, |c| c.snapshot.min(chunks));
+            let (scope_kind, scope_id) = cached.scope;
+            self.queue
+                .push(encode(&Message::SnapshotHeader(SnapshotHeader {
+                    scope_kind,
+                    scope_id,
+                    tier: cached.tier,
                     epoch: cached.epoch,
                     position: cached.position as u64,
-                    grants: digest,
-                    snapshot: 0,
-                }
-                .to_bytes();
-                self.queue.push(encode(&Message::Ack(Ack {
-                    durable_seq: self.told_seq,
-                    cursor: Some(&base),
-                    chunk: None,
+                    records: cached.records,
+                    ops: cached.ops,
+                    transfer: 1,
+                    chunks,
+                    raw_bytes: cached.raw.len() as u64,
+                    state_hash: cached.hash,
                 })));
-                snap = Some((cached, from));
+            let base = Cursor {
+                epoch: cached.epoch,
+                position: cached.position as u64,
+                grants: digest,
+                snapshot: 0,
             }
+            .to_bytes();
+            self.queue.push(encode(&Message::Ack(Ack {
+                durable_seq: self.told_seq,
+                cursor: Some(&base),
+                chunk: None,
+            })));
+            snap = Some((cached, from));
         }
         let next = match (&snap, &backfill) {
             (Some((c, _)), _) => c.position,
