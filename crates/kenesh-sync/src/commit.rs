@@ -257,11 +257,11 @@ impl SignedCommit {
         })
     }
 
-    fn view(&self) -> Commit<'_> {
+    /// The frame decoded (checked at construction, so always `Some`).
+    fn view(&self) -> Option<Commit<'_>> {
         match Message::decode(&self.frame, &Limits::new(kenesh_proto::HARD_MAX_FRAME)) {
-            Ok(Message::Commit(c)) => c,
-            // Checked at construction; a commit frame never changes.
-            _ => unreachable!("a SignedCommit holds a checked Commit frame"),
+            Ok(Message::Commit(c)) => Some(c),
+            _ => None,
         }
     }
 
@@ -298,18 +298,20 @@ impl SignedCommit {
     /// The commit's salt.
     #[must_use]
     pub fn salt(&self) -> [u8; 16] {
-        self.view().salt
+        self.view().map_or([0; 16], |c| c.salt)
     }
     /// Whether it carries a signature (a relayed commit does not).
     #[must_use]
     pub fn is_signed(&self) -> bool {
-        !self.view().signature.is_empty()
+        self.view().is_some_and(|c| !c.signature.is_empty())
     }
 
     /// The ops, checked (payload hashes recomputed from the salt).
     #[must_use]
     pub fn ops(&self) -> Vec<Op> {
-        let c = self.view();
+        let Some(c) = self.view() else {
+            return Vec::new();
+        };
         c.entries
             .iter()
             .filter_map(|e| to_op(c.salt, e).ok())
@@ -319,7 +321,9 @@ impl SignedCommit {
     /// The digest the origin signs.
     #[must_use]
     pub fn signed_digest(&self) -> [u8; 32] {
-        let c = self.view();
+        let Some(c) = self.view() else {
+            return [0; 32];
+        };
         let list: Vec<(&[u8], [u8; 32])> = c
             .entries
             .iter()
@@ -331,8 +335,9 @@ impl SignedCommit {
     /// Whether the signature is the origin's (`keys`) over this commit.
     #[must_use]
     pub fn verify(&self, keys: &PublicKeys) -> bool {
-        let sig = self.view().signature;
-        sig.len() == 64 && verify(keys, &self.signed_digest(), sig)
+        self.view().is_some_and(|c| {
+            c.signature.len() == 64 && verify(keys, &self.signed_digest(), c.signature)
+        })
     }
 }
 

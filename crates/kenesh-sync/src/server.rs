@@ -233,6 +233,8 @@ pub struct Server<S: Store> {
     /// (epoch, serving-log length when it began).
     epochs: Vec<(u64, u64)>,
     commits: BTreeMap<u64, SignedCommit>,
+    /// Each commit's salt, by position.
+    salts: BTreeMap<u64, [u8; 16]>,
     /// Where each op's bytes are: (commit position, index).
     where_op: BTreeMap<OpId, (u64, u32)>,
     digests: BTreeMap<OpId, [u8; 32]>,
@@ -298,6 +300,7 @@ impl<S: Store> Server<S> {
             by_noise: BTreeMap::new(),
             epochs: Vec::new(),
             commits: BTreeMap::new(),
+            salts: BTreeMap::new(),
             where_op: BTreeMap::new(),
             digests: BTreeMap::new(),
             served: Vec::new(),
@@ -525,7 +528,13 @@ impl<S: Store> Server<S> {
 
     pub(crate) fn salt_of(&self, id: OpId) -> Option<[u8; 16]> {
         let (position, _) = *self.where_op.get(&id)?;
-        Some(self.commits.get(&position)?.salt())
+        self.salts.get(&position).copied()
+    }
+
+    /// An accepted op as the merged state holds it: payloads erased since are gone, so
+    /// they are never served again.
+    pub(crate) fn served_op(&self, id: OpId) -> Option<&Op> {
+        self.state.op(id)
     }
 
     pub(crate) fn commit_position(&self, id: OpId) -> Option<u64> {
@@ -546,7 +555,7 @@ impl<S: Store> Server<S> {
         }
         let mut ops = Vec::new();
         for served in &self.served[..end] {
-            let Some(op) = self.op(served.op) else {
+            let Some(op) = self.served_op(served.op).cloned() else {
                 continue;
             };
             let e = op.envelope();
@@ -805,6 +814,7 @@ impl<S: Store> Server<S> {
                     d.seq = d.seq.max(commit.last_seq());
                     d.marks.push((position, commit.last_seq()));
                 }
+                self.salts.insert(position, commit.salt());
                 self.commits.insert(position, commit);
             }
             Rec::Release { accepted, refused } => {

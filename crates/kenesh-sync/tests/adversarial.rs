@@ -572,3 +572,63 @@ fn legal_aid_intake_is_write_without_read() {
         s.state().state_hash(scope, Tier::Sensitive)
     );
 }
+
+#[test]
+fn an_erased_persons_payloads_are_never_served_again() {
+    let scope = muni(1);
+    let mut s = server();
+    let person = kenesh_model::PersonId(Id::from_u128(4242));
+    let canary = b"CANARY comment by the erased person".to_vec();
+    let issue = Id::from_u128(9);
+    let mut b = server_builder(&s, scope);
+    let create = b
+        .create(EntityKind::Issue, issue, vec![(9, vec![1])])
+        .unwrap();
+    b.persons(&[person]);
+    let comment = b
+        .append(EntityKind::Issue, issue, 17, canary.clone())
+        .unwrap();
+    s.commit_local(&[create, comment], NOW).unwrap();
+    s.sync().unwrap();
+    let mut b = server_builder(&s, scope);
+    let erase = b.erase(person).unwrap();
+    s.commit_local(&[erase], NOW).unwrap();
+    s.sync().unwrap();
+    // Without zstd for the snapshot, so its stored slices can be searched for the canary
+    // (chunks of commits are stored decompressed either way).
+    for caps in [kenesh_proto::Caps::ZSTD, kenesh_proto::Caps::SNAPSHOT] {
+        let id = 30 + caps.0;
+        let mut d = device(&mut s, id, kiosk_grants(scope));
+        let (outcome, _) = sync_with(&mut d, &mut s, 1, None, caps);
+        assert!(matches!(outcome, Outcome::Done { .. }), "{outcome:?}");
+        let records = kenesh_sync::Store::read(d.store(), 1, 1_000).unwrap();
+        assert!(!records.is_empty());
+        for (_, bytes) in records {
+            assert!(
+                !bytes.windows(canary.len()).any(|w| w == canary.as_slice()),
+                "{caps:?}: the erased payload reached the device"
+            );
+        }
+        assert_eq!(
+            d.state().state_hashes(),
+            s.state().state_hashes(),
+            "{caps:?}"
+        );
+        let naming: Vec<_> = d
+            .state()
+            .all_ops()
+            .filter(|o| o.envelope().persons.contains(&person))
+            .collect();
+        assert!(
+            naming.len() >= 2,
+            "{caps:?}: the comment and the erase arrived"
+        );
+        assert!(
+            naming
+                .iter()
+                .all(|o| o.payload().is_none_or(|p| p.bytes.is_empty())),
+            "{caps:?}"
+        );
+        assert!(d.state().is_erased(person));
+    }
+}
