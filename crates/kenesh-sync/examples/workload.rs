@@ -68,7 +68,35 @@ fn scenario(w: &Workload, edits: &Edits, name: &str) {
     );
 }
 
+/// The crypto a sync pays, measured apart: a whole session with nothing to move (the Noise
+/// IK handshake, both sides) and one commit signed and verified.
+fn crypto_apart() {
+    let w = Workload::with_records(50, 0, 0, DEFAULT_SEED);
+    let (mut s, mut d, _) = world(&w.initial, ServerConfig::default());
+    sync(&mut d, &mut s, 1, EPOCH_MS + CREATION_SPAN_MS);
+    let n = 200;
+    let started = std::time::Instant::now();
+    for i in 0..n {
+        sync(&mut d, &mut s, (i % 250) as u8, EPOCH_MS + CREATION_SPAN_MS);
+    }
+    let session = started.elapsed() / n;
+    let secret = kenesh_sync::Secret::from_bytes([7; 32]);
+    let mut b = kenesh_merge::OpBuilder::new(7);
+    let ops = create(&mut b, &w.initial[0]);
+    let started = std::time::Instant::now();
+    for _ in 0..n {
+        let c = kenesh_sync::SignedCommit::sign(&secret, &ops, 16 * 1024).unwrap();
+        assert!(c.verify(&secret.public()));
+    }
+    let commit = started.elapsed() / n;
+    println!(
+        "crypto apart: an empty session (Noise IK handshake both sides, Hello/Welcome) {session:?}; \
+         one commit signed + verified {commit:?}"
+    );
+}
+
 fn main() {
+    crypto_apart();
     let which = std::env::args().nth(1);
     for (size, label) in [(Size::S, "S"), (Size::L, "L")] {
         if which.as_deref().is_some_and(|w| w != label) {
