@@ -690,6 +690,8 @@ enum ClientPhase {
     Answer,
     Open,
     Done,
+    /// An error ended the session: it takes no more input.
+    Failed,
 }
 
 /// The device's side of one connection.
@@ -803,15 +805,25 @@ impl ClientSession {
     ///
     /// # Errors
     /// When the server refuses, reports an error, or sends something malformed; nothing past
-    /// the fault is applied.
+    /// the fault is applied, and the session is over: later input is refused with
+    /// [`SyncError::Closed`] (as after the end).
     pub fn receive<S: Store>(
         &mut self,
         device: &mut Device<S>,
         bytes: &[u8],
     ) -> Result<(), SyncError> {
-        if self.phase == ClientPhase::Done {
+        if matches!(self.phase, ClientPhase::Done | ClientPhase::Failed) {
             return Err(SyncError::Closed);
         }
+        let r = self.drain(device, bytes);
+        if r.is_err() {
+            self.phase = ClientPhase::Failed;
+            self.inbuf.clear();
+        }
+        r
+    }
+
+    fn drain<S: Store>(&mut self, device: &mut Device<S>, bytes: &[u8]) -> Result<(), SyncError> {
         self.stats.bytes_received += bytes.len() as u64;
         self.inbuf.extend_from_slice(bytes);
         if self.inbuf.len() > 4 * crate::channel::MAX_NOISE_MESSAGE {
