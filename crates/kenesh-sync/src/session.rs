@@ -941,3 +941,42 @@ impl ClientSession {
         )
     }
 }
+
+/// Raw sealing for the fuzz hooks (`crate::fuzzing`, feature `fuzzing`).
+#[cfg(feature = "fuzzing")]
+impl ServerSession {
+    /// Seals `payload` (length-prefixed frames, or any bytes) as the next Noise message,
+    /// whatever the phase: the handshake's answer before the first [`ServerSession::poll`]
+    /// answers, a transport message after.
+    pub(crate) fn seal_raw(&mut self, payload: &[u8]) -> Result<(), SyncError> {
+        seal(&mut self.channel, payload, &mut self.out, &mut self.stats)
+    }
+}
+
+/// Raw sealing for the fuzz hooks (`crate::fuzzing`, feature `fuzzing`).
+#[cfg(feature = "fuzzing")]
+impl ClientSession {
+    /// Seals `payload` as the next Noise message: the first flight when `start` (the session
+    /// then waits for the answer, as after [`ClientSession::start`]), else a transport
+    /// message.
+    pub(crate) fn seal_raw(&mut self, payload: &[u8], start: bool) -> Result<(), SyncError> {
+        if start != (self.phase == ClientPhase::Start) {
+            return Err(SyncError::Unexpected(if start {
+                "the session has started"
+            } else {
+                "the session has not started"
+            }));
+        }
+        seal(&mut self.channel, payload, &mut self.out, &mut self.stats)?;
+        if start {
+            self.phase = ClientPhase::Answer;
+        }
+        Ok(())
+    }
+
+    /// Opens one Noise message (without its length prefix) and acts on nothing in it: the
+    /// handshake's answer completes the channel, and the device writes no reply.
+    pub(crate) fn open_raw(&mut self, message: &[u8]) -> Result<Vec<u8>, SyncError> {
+        Ok(self.channel.open(message)?)
+    }
+}
