@@ -580,3 +580,904 @@ pub fn merge_op(data: &[u8]) {
     }
     assert_eq!(late.snapshot(), snap, "payloads arriving late converge");
 }
+
+pub use sessions::{
+    session_client_frames, session_client_wire, session_server_frames, session_server_wire,
+};
+
+/// The sync sessions of `kenesh-sync` receiving hostile input: raw bytes on the wire, and
+/// arbitrary protocol frames sealed into a real Noise channel (the `fuzzing` hooks).
+///
+/// The world is fixed, so runs replay exactly: a server holding three issues of its own and
+/// two commits of device [`sessions::OTHER`] in the scope device [`sessions::DEVICE`] reads
+/// and writes; the device with two signed commits of its own; fixed session seeds.
+pub mod sessions {
+    use std::sync::OnceLock;
+
+    use kenesh_merge::{Action, Hlc, OpBuilder, OpId};
+    use kenesh_model::schema::EntityKind;
+    use kenesh_model::{Id, MunicipalityId, Scope, Tier};
+    use kenesh_proto::{
+        Ack, Caps, Chunk, ChunkKind, ChunkRef, Compression, ErrorCode, ErrorMessage, Hello,
+        MAX_CURSOR, MAX_ERROR_DETAIL, MIN_PROTOCOL_VERSION, Message, PROTOCOL_VERSION, Refuse,
+        RefuseReason, SnapshotHeader, Welcome,
+    };
+    use kenesh_sync::fuzzing::chunk_data;
+    use kenesh_sync::{
+        Access, ClientSession, Cursor, Device, Grants, MemStore, Secret, Server, ServerConfig,
+        ServerSession, SignedCommit, SyncError,
+    };
+
+    /// The server's clock.
+    pub const NOW: u64 = 1_780_000_000_000;
+    /// The device under test.
+    pub const DEVICE: u32 = 10;
+    /// Another enrolled device, whose commits the server relays to [`DEVICE`].
+    pub const OTHER: u32 = 20;
+    /// The server session's ephemeral-key seed.
+    pub const SERVER_SEED: [u8; 32] = [0x51; 32];
+    /// The client session's ephemeral-key seed.
+    pub const CLIENT_SEED: [u8; 32] = [0xc1; 32];
+    /// Past this many bytes of fuzz input the sessions are not driven (the targets run with
+    /// `-max_len=65536`).
+    pub const MAX_INPUT: usize = 64 * 1024;
+    /// What one call may write: a window of chunks and the acknowledgements before them.
+    const MAX_OUTPUT: usize = 8 * (kenesh_sync::MAX_NOISE_MESSAGE + 4);
+
+    /// The scope the device reads and writes.
+    pub fn home() -> Scope {
+        Scope::Municipality(MunicipalityId(Id::from_u128(1)))
+    }
+    fn away() -> Scope {
+        Scope::Municipality(MunicipalityId(Id::from_u128(2)))
+    }
+    /// The grants of [`DEVICE`] and [`OTHER`].
+    pub fn grants() -> Grants {
+        Grants::none()
+            .up_to(home(), Tier::Personal, Access::Read)
+            .up_to(home(), Tier::Sensitive, Access::Write)
+    }
+    fn server_secret() -> Secret {
+        Secret::from_bytes([0xee; 32])
+    }
+    /// The device's secret (its commit key and Noise key).
+    pub fn device_secret() -> Secret {
+        Secret::from_bytes([DEVICE as u8; 32])
+    }
+
+    fn issue(b: &mut OpBuilder, n: u128, title: &str) -> kenesh_merge::Op {
+        b.create(
+            EntityKind::Issue,
+            Id::from_u128(n),
+            vec![(1, title.as_bytes().to_vec()), (9, vec![1])],
+        )
+        .expect("an issue")
+    }
+
+    fn server_store() -> &'static MemStore {
+        static STORE: OnceLock<MemStore> = OnceLock::new();
+        STORE.get_or_init(|| {
+            let mut s = Server::open(MemStore::new(), server_secret(), ServerConfig::default())
+                .expect("opens");
+            s.enrol(DEVICE, device_secret().public(), grants())
+                .expect("enrols");
+            let other = Secret::from_bytes([OTHER as u8; 32]);
+            s.enrol(OTHER, other.public(), grants()).expect("enrols");
+            for i in 0..3u128 {
+                let (seq, hlc) = s.next_local();
+                let mut b = OpBuilder::resume(ServerConfig::default().device, seq, hlc);
+                b.scope(home()).salt([seq as u8; 16]).at(NOW);
+                let title = format!("Көпүрө бузулду #{i}: айыл өкмөтүнө кайрылуу, жол жок");
+                let op = issue(&mut b, 900 + i, &title);
+                s.commit_local(&[op], NOW).expect("commits");
+            }
+            let mut b = OpBuilder::new(OTHER);
+            b.scope(home()).at(NOW);
+            for i in 0..2u128 {
+                b.salt([0x20 + i as u8; 16]);
+                let op = issue(&mut b, 700 + i, "Суу түтүгү жарылды");
+                let c = SignedCommit::sign(&other, &[op], kenesh_proto::DEFAULT_MAX_FRAME)
+                    .expect("signs");
+                s.ingest(OTHER, &c, NOW).expect("takes");
+            }
+            s.sync().expect("syncs");
+            s.into_store()
+        })
+    }
+
+    /// The server, opened on a copy of the prepared store.
+    pub fn server() -> Server<MemStore> {
+        Server::open(
+            server_store().clone(),
+            server_secret(),
+            ServerConfig::default(),
+        )
+        .expect("opens")
+    }
+
+    /// The device's two signed commits (seqs 1 and 2), which the server does not hold yet.
+    pub fn device_commits() -> &'static [SignedCommit] {
+        static COMMITS: OnceLock<Vec<SignedCommit>> = OnceLock::new();
+        COMMITS.get_or_init(|| {
+            let mut b = OpBuilder::new(DEVICE);
+            b.scope(home()).at(NOW);
+            (0..2u128)
+                .map(|i| {
+                    b.salt([0x10 + i as u8; 16]);
+                    let op = issue(&mut b, 100 + i, "Мектептин чатыры агып жатат");
+                    SignedCommit::sign(&device_secret(), &[op], kenesh_proto::DEFAULT_MAX_FRAME)
+                        .expect("signs")
+                })
+                .collect()
+        })
+    }
+
+    fn device_store() -> &'static MemStore {
+        static STORE: OnceLock<MemStore> = OnceLock::new();
+        STORE.get_or_init(|| {
+            let mut d = Device::open(
+                MemStore::new(),
+                device_secret(),
+                DEVICE,
+                server_secret().public(),
+            )
+            .expect("opens");
+            for c in device_commits() {
+                d.commit(&c.ops()).expect("commits");
+            }
+            d.sync().expect("syncs");
+            d.into_store()
+        })
+    }
+
+    /// The device, opened on a copy of its prepared store.
+    pub fn device() -> Device<MemStore> {
+        Device::open(
+            device_store().clone(),
+            device_secret(),
+            DEVICE,
+            server_secret().public(),
+        )
+        .expect("opens")
+    }
+
+    /// Whether to print what each call returned (`KENESH_FUZZ_TRACE=1`, to see what a
+    /// corpus file does: `cargo test -p kenesh-tests --test fuzz_corpus -- --nocapture`).
+    fn trace() -> bool {
+        static TRACE: OnceLock<bool> = OnceLock::new();
+        *TRACE.get_or_init(|| std::env::var_os("KENESH_FUZZ_TRACE").is_some())
+    }
+
+    /// Reads fuzz input front to back; past its end every number is 0 and every slice empty.
+    pub struct Input<'a>(pub &'a [u8]);
+
+    impl<'a> Input<'a> {
+        fn u8(&mut self) -> u8 {
+            match self.0.split_first() {
+                Some((b, rest)) => {
+                    self.0 = rest;
+                    *b
+                }
+                None => 0,
+            }
+        }
+        fn u16(&mut self) -> u16 {
+            u16::from_le_bytes([self.u8(), self.u8()])
+        }
+        fn u32(&mut self) -> u32 {
+            u32::from_le_bytes([self.u8(), self.u8(), self.u8(), self.u8()])
+        }
+        fn u64(&mut self) -> u64 {
+            u64::from(self.u32()) | (u64::from(self.u32()) << 32)
+        }
+        fn bytes(&mut self, n: usize) -> &'a [u8] {
+            let (a, b) = self.0.split_at(n.min(self.0.len()));
+            self.0 = b;
+            a
+        }
+        /// Up to 255 bytes, after their length.
+        fn small(&mut self) -> &'a [u8] {
+            let n = usize::from(self.u8());
+            self.bytes(n)
+        }
+        /// Up to 64 KiB, after their `u16` length.
+        fn var(&mut self) -> &'a [u8] {
+            let n = usize::from(self.u16());
+            self.bytes(n)
+        }
+        fn is_empty(&self) -> bool {
+            self.0.is_empty()
+        }
+    }
+
+    /// A stream of bytes in pieces: the first byte gives how many cut points (0–4) follow
+    /// as `u16`s, the rest is the stream (as in `proto_stream`).
+    fn pieces(data: &[u8]) -> Vec<&[u8]> {
+        let Some((&k, rest)) = data.split_first() else {
+            return Vec::new();
+        };
+        let (cut_bytes, stream) = rest.split_at((usize::from(k % 5) * 2).min(rest.len()));
+        let mut cuts: Vec<usize> = cut_bytes
+            .chunks_exact(2)
+            .map(|c| usize::from(u16::from_le_bytes([c[0], c[1]])) % (stream.len() + 1))
+            .collect();
+        cuts.sort_unstable();
+        cuts.push(stream.len());
+        let mut out = Vec::new();
+        let mut at = 0;
+        for c in cuts {
+            out.push(&stream[at..c]);
+            at = c;
+        }
+        out
+    }
+
+    fn hashes(s: &kenesh_merge::State) -> Vec<((Scope, Tier), [u8; 32])> {
+        s.state_hashes().into_iter().collect()
+    }
+
+    /// What a server replica is, for comparisons: state hashes, op count, held ops, and
+    /// each device's seq and revocation.
+    type ServerView = (
+        Vec<((Scope, Tier), [u8; 32])>,
+        usize,
+        usize,
+        Vec<(u32, u64, Option<u64>)>,
+    );
+
+    fn server_view(s: &Server<MemStore>) -> ServerView {
+        let devices = [1, DEVICE, OTHER]
+            .into_iter()
+            .filter_map(|d| s.device(d).map(|i| (d, i.seq, i.revoked_from)))
+            .collect();
+        (hashes(s.state()), s.state().len(), s.held(), devices)
+    }
+
+    /// One piece of input to a server session: once it has failed (or ended) it refuses with
+    /// `Closed` and nothing changes; a failing call closes it; it writes a bounded amount.
+    /// Returns what it wrote.
+    fn feed_server(
+        server: &mut Server<MemStore>,
+        session: &mut ServerSession,
+        bytes: &[u8],
+        closed: &mut bool,
+    ) -> Vec<u8> {
+        let before = server_view(server);
+        let r = session.receive(server, bytes, NOW);
+        if trace() {
+            eprintln!("server <- {} bytes: {r:?}", bytes.len());
+        }
+        if *closed {
+            assert_eq!(r, Err(SyncError::Closed), "a closed session refuses input");
+        }
+        if r.is_err() {
+            assert!(session.is_closed(), "an error closes the session: {r:?}");
+        }
+        server.sync().expect("a MemStore syncs");
+        let p = session.poll(server);
+        let out = session.take_output();
+        if *closed {
+            assert_eq!(p, Ok(()));
+            assert!(out.is_empty(), "a closed session writes nothing");
+            assert_eq!(server_view(server), before, "refused input changes nothing");
+        }
+        assert!(
+            out.len() <= MAX_OUTPUT,
+            "{} bytes written at once",
+            out.len()
+        );
+        *closed |= session.is_closed();
+        out
+    }
+
+    /// The server holds whole commits of [`DEVICE`], contiguous from seq 1, taken from
+    /// `commits` (its validly signed ones, in seq order), and nothing else: its state is what
+    /// ingesting exactly those into the prepared server gives; and its log replays to the
+    /// same replica.
+    fn server_oracle(server: &Server<MemStore>, commits: &[SignedCommit]) {
+        let k = server.device(DEVICE).expect("enrolled").seq;
+        if trace() {
+            eprintln!(
+                "server holds the device's seqs to {k}; alarms {:?}",
+                server.alarms()
+            );
+        }
+        let mut fresh = self::server();
+        let mut upto = 0;
+        for c in commits.iter().filter(|c| c.last_seq() <= k) {
+            assert_eq!(c.first_seq(), upto + 1, "contiguous seqs");
+            fresh
+                .ingest(DEVICE, c, NOW)
+                .expect("a commit the server took");
+            upto = c.last_seq();
+        }
+        assert_eq!(upto, k, "the server holds whole commits of the device");
+        assert_eq!(server_view(server), server_view(&fresh));
+        let reopened = Server::open(
+            server.store().clone(),
+            server_secret(),
+            ServerConfig::default(),
+        )
+        .expect("the log replays");
+        assert_eq!(server_view(&reopened), server_view(server));
+    }
+
+    /// Raw bytes to a server session, in pieces (see `pieces`): never a panic; an error
+    /// closes the session and later input is refused with `Closed`; nothing but the device's
+    /// validly signed commits changes the server (raw bytes carry one only where they
+    /// replay a real session's stream: the seeds do).
+    pub fn session_server_wire(data: &[u8]) {
+        if data.len() > MAX_INPUT {
+            return;
+        }
+        let mut server = server();
+        let mut session = ServerSession::new(&server, SERVER_SEED).expect("a session");
+        let mut closed = false;
+        for piece in pieces(data) {
+            feed_server(&mut server, &mut session, piece, &mut closed);
+        }
+        server_oracle(&server, device_commits());
+    }
+
+    /// What a device replica is, for comparisons.
+    type DeviceView = (Vec<((Scope, Tier), [u8; 32])>, usize, u64, u64);
+
+    fn device_view(d: &Device<MemStore>) -> DeviceView {
+        (
+            hashes(d.state()),
+            d.state().len(),
+            d.own_seq(),
+            d.acked_seq(),
+        )
+    }
+
+    /// One piece of input to a client session: once it has failed (or ended) it refuses with
+    /// `Closed`, writes nothing and changes nothing; it writes a bounded amount.
+    fn feed_client(
+        device: &mut Device<MemStore>,
+        session: &mut ClientSession,
+        bytes: &[u8],
+        failed: &mut bool,
+    ) -> Result<(), SyncError> {
+        let before = device_view(device);
+        let r = session.receive(device, bytes);
+        if trace() {
+            eprintln!("client <- {} bytes: {r:?}", bytes.len());
+        }
+        let out = session.take_output();
+        if *failed {
+            assert_eq!(r, Err(SyncError::Closed), "a failed session refuses input");
+            assert!(out.is_empty(), "a failed session writes nothing");
+            assert_eq!(device_view(device), before, "refused input changes nothing");
+        }
+        assert!(
+            out.len() <= MAX_OUTPUT,
+            "{} bytes written at once",
+            out.len()
+        );
+        *failed |= r.is_err() || session.is_done();
+        r
+    }
+
+    /// The device still holds its own commits, and its store replays to the same replica.
+    fn device_oracle(device: &Device<MemStore>, own_seq: u64) {
+        if trace() {
+            eprintln!("device: {} ops, {:?}", device.state().len(), device.stats());
+        }
+        assert_eq!(device.own_seq(), own_seq, "its own commits are kept");
+        let reopened = Device::open(
+            device.store().clone(),
+            device_secret(),
+            DEVICE,
+            server_secret().public(),
+        )
+        .expect("the store replays");
+        assert_eq!(device_view(&reopened), device_view(device));
+    }
+
+    /// Raw bytes to a client session after its real start, in pieces: never a panic; after
+    /// an error (or the end) later input is refused with `Closed` and changes nothing; the
+    /// device's store replays to the replica it holds.
+    pub fn session_client_wire(data: &[u8]) {
+        if data.len() > MAX_INPUT {
+            return;
+        }
+        let mut device = device();
+        let mut session = ClientSession::new(&device, Caps::ZSTD, CLIENT_SEED).expect("a session");
+        session.start(&mut device).expect("starts");
+        let _ = session.take_output();
+        let mut failed = false;
+        for piece in pieces(data) {
+            let _ = feed_client(&mut device, &mut session, piece, &mut failed);
+        }
+        device_oracle(&device, 2);
+    }
+
+    /// Up to four commits of one to three ops each from the input, seqs from 1 on for
+    /// `origin`, signed by `secret` (or relayed, unsigned, when `None`). Ops are of any kind,
+    /// field, action and tier, in the home scope or another, some superseding earlier ones.
+    fn plan_commits(
+        inp: &mut Input<'_>,
+        origin: u32,
+        secret: Option<&Secret>,
+    ) -> Vec<SignedCommit> {
+        let mut b = OpBuilder::resume(origin, 1, Hlc(0));
+        let mut made: Vec<OpId> = Vec::new();
+        let mut out = Vec::new();
+        for i in 0..inp.u8() % 5 {
+            b.salt([i.wrapping_add(origin as u8); 16]);
+            let mut ops = Vec::new();
+            for _ in 0..1 + inp.u8() % 3 {
+                let t = inp.u8();
+                b.scope(if t & 0x80 == 0 { home() } else { away() })
+                    .at(NOW + u64::from(inp.u8()) * 30_000);
+                let entity = Id::from_u128(u128::from(inp.u8() % 4) + 1);
+                let supersedes: Vec<OpId> = match made.len() {
+                    0 => vec![],
+                    n if t & 0x40 != 0 => vec![made[usize::from(inp.u8()) % n]],
+                    _ => vec![],
+                };
+                let op = if t & 0x38 == 0 {
+                    let title = inp.small().to_vec();
+                    b.create(EntityKind::Issue, entity, vec![(1, title), (9, vec![1])])
+                } else {
+                    let kind = match inp.u8() % 4 {
+                        0 | 1 => EntityKind::Issue.code(),
+                        2 => u16::from(inp.u8() % 20),
+                        _ => inp.u16(),
+                    };
+                    let field = u16::from(inp.u8() % 16);
+                    let action = Action(inp.u8() % 11);
+                    let tier = Tier::ALL[usize::from(t % 3)];
+                    let payload = inp.small().to_vec();
+                    b.raw(kind, entity, field, action, tier, &supersedes, payload)
+                };
+                if let Ok(op) = op {
+                    made.push(op.id());
+                    ops.push(op);
+                }
+            }
+            let commit = match secret {
+                Some(s) => SignedCommit::sign(s, &ops, kenesh_proto::DEFAULT_MAX_FRAME),
+                None => {
+                    let refs: Vec<&kenesh_merge::Op> = ops.iter().collect();
+                    let salt = [i.wrapping_add(origin as u8); 16];
+                    SignedCommit::relayed(&refs, salt, |o| o.id().seq % 2 == 1, 16 * 1024)
+                }
+            };
+            if let Ok(c) = commit {
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    fn encode(m: &Message<'_>) -> Vec<u8> {
+        m.to_vec().expect("a message within the limits encodes")
+    }
+
+    /// A cursor: a valid one from fields (the real grants digest or another), bytes, or none.
+    fn cursor(inp: &mut Input<'_>) -> Option<Vec<u8>> {
+        match inp.u8() % 4 {
+            0 => None,
+            1 | 2 => Some(
+                Cursor {
+                    epoch: u64::from(inp.u8() % 3),
+                    position: u64::from(inp.u8()),
+                    grants: if inp.u8() & 1 == 0 {
+                        grants().digest()
+                    } else {
+                        inp.u64().to_le_bytes()
+                    },
+                }
+                .to_bytes(),
+            ),
+            _ => {
+                let b = inp.small();
+                Some(b[..b.len().min(MAX_CURSOR)].to_vec())
+            }
+        }
+    }
+
+    fn detail(inp: &mut Input<'_>) -> String {
+        let mut d = String::from_utf8_lossy(inp.small()).into_owned();
+        while d.len() > MAX_ERROR_DETAIL {
+            d.pop();
+        }
+        d
+    }
+
+    /// One of the `commits`, as it is or with a byte changed or cut short; raw bytes when
+    /// there is none.
+    fn commit_frame(inp: &mut Input<'_>, commits: &[SignedCommit]) -> Vec<u8> {
+        if commits.is_empty() {
+            return inp.small().to_vec();
+        }
+        let sel = inp.u8();
+        let mut f = commits[usize::from(sel >> 2) % commits.len()]
+            .frame()
+            .to_vec();
+        match sel % 4 {
+            0 | 1 => {}
+            2 => {
+                let at = usize::from(inp.u16()) % f.len();
+                f[at] ^= inp.u8() | 1;
+            }
+            _ => f.truncate(usize::from(inp.u16()) % f.len()),
+        }
+        f
+    }
+
+    /// A message neither side takes where it arrives, or does: any type, fields from input.
+    fn other_message(inp: &mut Input<'_>) -> Vec<u8> {
+        match inp.u8() % 4 {
+            0 => encode(&Message::Welcome(Welcome {
+                version: inp.u16(),
+                caps: Caps(inp.u32()),
+                server_time_ms: inp.u64(),
+                stored_seq: inp.u64(),
+                epoch: inp.u64(),
+            })),
+            1 => encode(&Message::Refuse(Refuse {
+                reason: refuse_reason(inp),
+                server_time_ms: inp.u64(),
+                stored_seq: inp.u64(),
+            })),
+            2 => encode(&Message::SnapshotHeader(SnapshotHeader {
+                scope_kind: inp.u8(),
+                scope_id: [inp.u8(); 16],
+                tier: inp.u8(),
+                epoch: inp.u64(),
+                position: inp.u64(),
+                records: inp.u32(),
+                ops: inp.u32(),
+                transfer: inp.u32(),
+                chunks: inp.u32(),
+                raw_bytes: inp.u64(),
+                state_hash: [inp.u8(); 32],
+            })),
+            _ => {
+                let data = inp.small();
+                encode(&Message::Chunk(Chunk {
+                    transfer: inp.u32(),
+                    index: inp.u32(),
+                    last: inp.u8() % 2 == 1,
+                    kind: ChunkKind::Commits,
+                    compression: Compression::None,
+                    raw_len: data.len() as u32,
+                    data,
+                }))
+            }
+        }
+    }
+
+    fn refuse_reason(inp: &mut Input<'_>) -> RefuseReason {
+        match inp.u8() % 5 {
+            0 => RefuseReason::UnsupportedVersion {
+                min: inp.u16(),
+                max: inp.u16(),
+            },
+            1 => RefuseReason::UnknownDevice,
+            2 => RefuseReason::Revoked {
+                from_seq: inp.u64(),
+            },
+            3 => RefuseReason::Busy,
+            _ => RefuseReason::Unauthenticated,
+        }
+    }
+
+    fn ack(inp: &mut Input<'_>) -> Vec<u8> {
+        let durable_seq = match inp.u8() % 3 {
+            0 => u64::from(inp.u8() % 8),
+            1 => inp.u64(),
+            _ => 0,
+        };
+        let cursor = cursor(inp);
+        let chunk = (inp.u8() % 2 == 1).then(|| ChunkRef {
+            transfer: u32::from(inp.u8() % 3),
+            index: u32::from(inp.u8() % 8),
+        });
+        encode(&Message::Ack(Ack {
+            durable_seq,
+            cursor: cursor.as_deref(),
+            chunk,
+        }))
+    }
+
+    /// Up to five frames from the device to the server: raw bytes, a Hello built from fields
+    /// (valid unless the input says otherwise), the planned commits (as they are, damaged or
+    /// cut), Acks, Bye, Errors, and messages the server does not take.
+    fn server_frames(inp: &mut Input<'_>, commits: &[SignedCommit]) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        for _ in 0..inp.u8() % 6 {
+            let f = match inp.u8() % 8 {
+                0 => inp.var().to_vec(),
+                1 => {
+                    let sel = inp.u8();
+                    let cursor = cursor(inp);
+                    encode(&Message::Hello(Hello {
+                        min_version: if sel & 1 == 0 {
+                            MIN_PROTOCOL_VERSION
+                        } else {
+                            inp.u16()
+                        },
+                        max_version: if sel & 2 == 0 {
+                            PROTOCOL_VERSION
+                        } else {
+                            inp.u16()
+                        },
+                        caps: Caps(if sel & 4 == 0 {
+                            u32::from(inp.u8() % 16)
+                        } else {
+                            inp.u32()
+                        }),
+                        device: if sel & 8 == 0 { DEVICE } else { inp.u32() },
+                        own_seq: if sel & 16 == 0 {
+                            u64::from(inp.u8() % 8)
+                        } else {
+                            inp.u64()
+                        },
+                        cursor: cursor.as_deref(),
+                    }))
+                }
+                2 | 3 => commit_frame(inp, commits),
+                4 => ack(inp),
+                5 => encode(&Message::Bye),
+                6 => {
+                    let d = detail(inp);
+                    encode(&Message::Error(ErrorMessage {
+                        code: ErrorCode(inp.u16()),
+                        detail: &d,
+                    }))
+                }
+                _ => other_message(inp),
+            };
+            out.push(f);
+        }
+        out
+    }
+
+    fn refs(frames: &[Vec<u8>]) -> Vec<&[u8]> {
+        frames.iter().map(Vec::as_slice).collect()
+    }
+
+    /// Frames from a device that completed a real Noise handshake, to a server session: the
+    /// first flight (a Hello from fields, the device's commits, anything) and then up to
+    /// eight transport messages of frames. The first input byte's low bit signs the planned
+    /// commits with the device's real key (else with a stranger's: never taken).
+    ///
+    /// Never a panic; the session's output stays bounded; after an error or the end later
+    /// input is refused with `Closed` and changes nothing; the server holds exactly the
+    /// whole validly signed commits it took, contiguous from seq 1, and its state is what
+    /// ingesting those alone gives; its log replays to the same replica.
+    pub fn session_server_frames(data: &[u8]) {
+        if data.len() > MAX_INPUT {
+            return;
+        }
+        let mut inp = Input(data);
+        let real_key = inp.u8() & 1 == 1;
+        let signer = if real_key {
+            device_secret()
+        } else {
+            Secret::from_bytes([0x55; 32])
+        };
+        let commits = plan_commits(&mut inp, DEVICE, Some(&signer));
+        let mut server = server();
+        let mut device = device();
+        let mut session = ServerSession::new(&server, SERVER_SEED).expect("a session");
+        let mut client = ClientSession::new(&device, Caps::ZSTD, CLIENT_SEED).expect("a session");
+        let first = server_frames(&mut inp, &commits);
+        if client.start_raw(&mut device, &refs(&first)).is_ok() {
+            let mut closed = false;
+            let answer = feed_server(
+                &mut server,
+                &mut session,
+                &client.take_output(),
+                &mut closed,
+            );
+            // The device reads the answer, completing the handshake, and writes nothing of
+            // its own: every later message is the input's.
+            let _ = client.read_raw(&answer);
+            for _ in 0..8 {
+                if inp.is_empty() {
+                    break;
+                }
+                let frames = server_frames(&mut inp, &commits);
+                if client.send_raw(&refs(&frames)).is_err() {
+                    break;
+                }
+                feed_server(
+                    &mut server,
+                    &mut session,
+                    &client.take_output(),
+                    &mut closed,
+                );
+            }
+        }
+        server_oracle(&server, if real_key { &commits } else { &[] });
+    }
+
+    /// A Chunk frame: fields from input; its data raw, or laid out as the server does (a
+    /// cursor, then commit frames: relayed ones planned from input, as they are or damaged,
+    /// or raw bytes), stored or zstd-compressed, with the true raw length or another.
+    fn chunk(inp: &mut Input<'_>, relayed: &[SignedCommit]) -> Vec<u8> {
+        let sel = inp.u8();
+        let transfer = if sel & 1 == 0 { 1 } else { inp.u32() };
+        let index = u32::from(inp.u8() % 8);
+        let last = sel & 2 != 0;
+        let kind = if sel & 4 == 0 {
+            ChunkKind::Commits
+        } else {
+            ChunkKind::Snapshot
+        };
+        let raw: Vec<u8> = if sel & 8 == 0 {
+            let cursor = cursor(inp).unwrap_or_default();
+            let frames: Vec<Vec<u8>> = (0..inp.u8() % 4)
+                .map(|_| commit_frame(inp, relayed))
+                .collect();
+            chunk_data(&cursor, &refs(&frames))
+        } else {
+            inp.var().to_vec()
+        };
+        let (compression, data) = if sel & 16 == 0 {
+            (Compression::None, raw.clone())
+        } else if sel & 32 == 0 {
+            let level = 1 + i32::from(inp.u8() % 3);
+            (
+                Compression::Zstd,
+                kenesh_proto::compress::compress(&raw, level).expect("compresses"),
+            )
+        } else {
+            (Compression::Zstd, inp.var().to_vec())
+        };
+        let raw_len = match sel >> 6 {
+            0 | 1 => raw.len() as u32,
+            2 => (raw.len() as u32)
+                .wrapping_add(u32::from(inp.u8()))
+                .wrapping_sub(128),
+            _ => inp.u32(),
+        };
+        let m = Message::Chunk(Chunk {
+            transfer,
+            index,
+            last,
+            kind,
+            compression,
+            raw_len,
+            data: &data,
+        });
+        // A raw length the protocol refuses does not encode: send the data raw instead.
+        m.to_vec().unwrap_or_else(|_| data.clone())
+    }
+
+    /// Up to five frames from the server to the device: raw bytes, Welcome, Chunks (raw or
+    /// laid out as the server does), Acks, Refuse, Error, Bye, and messages the device does
+    /// not take.
+    fn client_frames(inp: &mut Input<'_>, relayed: &[SignedCommit]) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        for _ in 0..inp.u8() % 6 {
+            let f = match inp.u8() % 9 {
+                0 => inp.var().to_vec(),
+                1 => {
+                    let sel = inp.u8();
+                    encode(&Message::Welcome(Welcome {
+                        version: if sel & 1 == 0 {
+                            PROTOCOL_VERSION
+                        } else {
+                            inp.u16()
+                        },
+                        caps: Caps(u32::from(inp.u8() % 16)),
+                        server_time_ms: NOW,
+                        stored_seq: if sel & 2 == 0 {
+                            u64::from(inp.u8() % 4)
+                        } else {
+                            inp.u64()
+                        },
+                        epoch: if sel & 4 == 0 {
+                            u64::from(inp.u8() % 3)
+                        } else {
+                            inp.u64()
+                        },
+                    }))
+                }
+                2..=4 => chunk(inp, relayed),
+                5 => ack(inp),
+                6 => {
+                    let d = detail(inp);
+                    if inp.u8() & 1 == 0 {
+                        encode(&Message::Error(ErrorMessage {
+                            code: ErrorCode(inp.u16()),
+                            detail: &d,
+                        }))
+                    } else {
+                        encode(&Message::Refuse(Refuse {
+                            reason: refuse_reason(inp),
+                            server_time_ms: NOW,
+                            stored_seq: inp.u64(),
+                        }))
+                    }
+                }
+                7 => encode(&Message::Bye),
+                _ => match inp.u8() % 2 {
+                    0 => other_message(inp),
+                    _ => commit_frame(inp, relayed),
+                },
+            };
+            out.push(f);
+        }
+        out
+    }
+
+    /// Frames from a server that completed a real Noise handshake, to a client session. The
+    /// first input byte: bit 0, the fuzzer's frames are the handshake's answer (else the
+    /// real server answers first: Welcome and a chunk); bit 1, the client offers no zstd.
+    /// Then relayed commits of [`OTHER`] planned from input, then up to eight messages of
+    /// frames.
+    ///
+    /// The device makes a commit after its first flight (so a real answer leaves the
+    /// session open, waiting for its acknowledgement) and another after the session.
+    ///
+    /// Never a panic; bounded memory and output (zstd output is capped by the declared
+    /// size); after an error or the end later input is refused with `Closed` and changes
+    /// nothing; the device keeps its own commits, makes the next one whatever it received,
+    /// and its store replays to the replica it holds.
+    pub fn session_client_frames(data: &[u8]) {
+        if data.len() > MAX_INPUT {
+            return;
+        }
+        let mut inp = Input(data);
+        let flags = inp.u8();
+        let caps = if flags & 2 == 0 {
+            Caps::ZSTD
+        } else {
+            Caps::default()
+        };
+        let relayed = plan_commits(&mut inp, OTHER, None);
+        let mut server = server();
+        let mut device = device();
+        let mut session = ServerSession::new(&server, SERVER_SEED).expect("a session");
+        let mut client = ClientSession::new(&device, caps, CLIENT_SEED).expect("a session");
+        client.start(&mut device).expect("starts");
+        // A commit made during the session: the real answer acknowledges the two sent in
+        // the first flight, so the session stays open until this one is acknowledged too.
+        let mut b = device.builder();
+        b.scope(home()).at(NOW);
+        let op = issue(&mut b, 300, "Жаңы көйгөй");
+        device.commit(&[op]).expect("commits");
+        let first = client.take_output();
+        let r = session.receive(&mut server, &first, NOW);
+        assert_eq!(r, Ok(()), "the real first flight is taken");
+        let mut failed = false;
+        if flags & 1 == 0 {
+            server.sync().expect("syncs");
+            session.poll(&mut server).expect("answers");
+            let answer = session.take_output();
+            feed_client(&mut device, &mut client, &answer, &mut failed)
+                .expect("the real answer is taken");
+        }
+        for _ in 0..8 {
+            if inp.is_empty() {
+                break;
+            }
+            let frames = client_frames(&mut inp, &relayed);
+            if session.send_raw(&refs(&frames)).is_err() {
+                break;
+            }
+            let _ = feed_client(
+                &mut device,
+                &mut client,
+                &session.take_output(),
+                &mut failed,
+            );
+        }
+        // Whatever it received (timestamps, its own origin and seqs relayed back), the device
+        // makes its next commit.
+        let mut b = device.builder();
+        b.scope(home()).at(NOW);
+        let op = issue(&mut b, 301, "Дагы бир көйгөй");
+        device
+            .commit(&[op])
+            .expect("the device commits after any session");
+        device_oracle(&device, 4);
+    }
+}

@@ -19,6 +19,9 @@ fn replay(target: &str, check: fn(&[u8])) -> usize {
     entries.sort();
     for path in entries {
         let data = std::fs::read(&path).unwrap();
+        if std::env::var_os("KENESH_FUZZ_TRACE").is_some() {
+            eprintln!("{}", path.display());
+        }
         check(&data);
         n += 1;
     }
@@ -64,6 +67,26 @@ fn proto_chunk_zstd_corpus() {
 #[test]
 fn merge_op_corpus() {
     assert!(replay("merge_op", checks::merge_op) >= 6);
+}
+
+#[test]
+fn session_server_wire_corpus() {
+    assert!(replay("session_server_wire", checks::session_server_wire) >= 4);
+}
+
+#[test]
+fn session_client_wire_corpus() {
+    assert!(replay("session_client_wire", checks::session_client_wire) >= 4);
+}
+
+#[test]
+fn session_server_frames_corpus() {
+    assert!(replay("session_server_frames", checks::session_server_frames) >= 4);
+}
+
+#[test]
+fn session_client_frames_corpus() {
+    assert!(replay("session_client_frames", checks::session_client_frames) >= 4);
 }
 
 /// Writes the seed corpora from real values: `cargo test -p kenesh-tests --test fuzz_corpus
@@ -643,4 +666,292 @@ fn write_proto_seed_corpus() {
     let mut spoiled = rec(&ops[..1], true);
     spoiled[0] |= 2;
     write("merge_op", "spoiled-hash", &spoiled, checks::merge_op);
+}
+
+/// Found by `session_client_frames` (corpus file `regress-client-input-after-error`): a
+/// client session went on taking messages after one failed, so what the server sent past
+/// the fault still changed the device (here a Welcome after a malformed frame moved its
+/// acknowledged seq). An error now ends the session: later input is refused with `Closed`.
+#[test]
+fn a_client_session_refuses_input_after_an_error() {
+    use checks::sessions::*;
+    use kenesh_proto::{Caps, DecodeError, Message, Welcome};
+    use kenesh_sync::{ClientSession, ServerSession, SyncError};
+
+    let mut server = server();
+    let mut device = device();
+    let mut ss = ServerSession::new(&server, SERVER_SEED).unwrap();
+    let mut c = ClientSession::new(&device, Caps::ZSTD, CLIENT_SEED).unwrap();
+    c.start(&mut device).unwrap();
+    ss.receive(&mut server, &c.take_output(), NOW).unwrap();
+    // The server's answer holds a frame of no known type; a Welcome follows.
+    ss.send_raw(&[&[0xf3, 1, 2]]).unwrap();
+    assert_eq!(
+        c.receive(&mut device, &ss.take_output()),
+        Err(SyncError::Decode(DecodeError::UnknownType(0xf3)))
+    );
+    let welcome = Message::Welcome(Welcome {
+        version: 1,
+        caps: Caps::ZSTD,
+        server_time_ms: NOW,
+        stored_seq: 2,
+        epoch: 1,
+    })
+    .to_vec()
+    .unwrap();
+    ss.send_raw(&[&welcome]).unwrap();
+    assert_eq!(
+        c.receive(&mut device, &ss.take_output()),
+        Err(SyncError::Closed)
+    );
+    assert_eq!(device.acked_seq(), 0, "nothing past the fault is applied");
+    assert!(c.take_output().is_empty());
+}
+
+/// A real sync between the fuzz world's device and server (fixed seeds, so it replays
+/// byte for byte): what the client wrote, and what the server wrote, turn by turn.
+fn real_session_streams() -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
+    use checks::sessions::*;
+    use kenesh_proto::Caps;
+    use kenesh_sync::{ClientSession, ServerSession};
+
+    let mut server = server();
+    let mut device = device();
+    let mut ss = ServerSession::new(&server, SERVER_SEED).unwrap();
+    let mut c = ClientSession::new(&device, Caps::ZSTD, CLIENT_SEED).unwrap();
+    c.start(&mut device).unwrap();
+    let (mut up_all, mut down_all) = (Vec::new(), Vec::new());
+    for _ in 0..100 {
+        let up = c.take_output();
+        if !up.is_empty() {
+            ss.receive(&mut server, &up, NOW).unwrap();
+            server.sync().unwrap();
+            ss.poll(&mut server).unwrap();
+            up_all.push(up);
+        }
+        if c.is_done() {
+            break;
+        }
+        let down = ss.take_output();
+        assert!(!down.is_empty(), "the server answers");
+        c.receive(&mut device, &down).unwrap();
+        down_all.push(down);
+    }
+    assert!(c.is_done() && ss.is_closed(), "the real sync finishes");
+    assert_eq!(
+        server.device(DEVICE).unwrap().seq,
+        2,
+        "the device's commits are taken"
+    );
+    assert_eq!(device.acked_seq(), 2);
+    (up_all, down_all)
+}
+
+/// Writes the seed corpora of the session targets: real streams of a sync for the wire
+/// targets, and inputs in the layout the frame targets read (see `checks::sessions`):
+/// `cargo test -p kenesh-tests --test fuzz_corpus -- --ignored write_session_seed_corpus`.
+#[test]
+#[ignore = "regenerates the committed seed corpus"]
+fn write_session_seed_corpus() {
+    use checks::sessions::*;
+    use kenesh_proto::Caps;
+    use kenesh_sync::ClientSession;
+
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus");
+    let write = |target: &str, name: &str, data: &[u8], check: fn(&[u8])| {
+        let dir = root.join(target);
+        std::fs::create_dir_all(&dir).unwrap();
+        check(data);
+        std::fs::write(dir.join(format!("seed-{name}")), data).unwrap();
+    };
+    let (ups, downs) = real_session_streams();
+    // A stream cut where the turns were (at most four cuts).
+    let turns = |t: &[Vec<u8>]| {
+        let mut cuts = Vec::new();
+        let mut at = 0u16;
+        for x in &t[..t.len() - 1] {
+            at += x.len() as u16;
+            cuts.extend(at.to_le_bytes());
+        }
+        assert!(t.len() <= 5);
+        [&[t.len() as u8 - 1][..], &cuts, &t.concat()].concat()
+    };
+    let (up, down) = (ups.concat(), downs.concat());
+    let first_len = 4 + u32::from_le_bytes(up[..4].try_into().unwrap()) as usize;
+    let answer_len = 4 + u32::from_le_bytes(down[..4].try_into().unwrap()) as usize;
+    let whole = |s: &[u8]| [&[0u8][..], s].concat();
+    let flipped = |s: &[u8], at: usize| {
+        let mut s = whole(s);
+        s[1 + at] ^= 0x20;
+        s
+    };
+    // A first flight from a device the server does not know.
+    let stranger = {
+        let mut d = kenesh_sync::Device::open(
+            kenesh_sync::MemStore::new(),
+            kenesh_sync::Secret::from_bytes([99; 32]),
+            99,
+            server().public(),
+        )
+        .unwrap();
+        let mut c = ClientSession::new(&d, Caps::ZSTD, CLIENT_SEED).unwrap();
+        c.start(&mut d).unwrap();
+        c.take_output()
+    };
+    let cut3 = |s: &[u8], a: u16, b: u16, c: u16| {
+        [
+            &[3u8][..],
+            &a.to_le_bytes(),
+            &b.to_le_bytes(),
+            &c.to_le_bytes(),
+            s,
+        ]
+        .concat()
+    };
+    let server_wire: Vec<(&str, Vec<u8>)> = vec![
+        ("session", turns(&ups)),
+        ("one-read", whole(&up)),
+        ("first-flight", whole(&up[..first_len])),
+        ("cut", cut3(&up, 3, 90, first_len as u16 + 2)),
+        (
+            "first-flight-flipped",
+            flipped(&up[..first_len], first_len - 3),
+        ),
+        ("stranger", whole(&stranger)),
+        ("too-large", whole(&[0xff, 0xff, 0x01, 0x00, 1, 2, 3])),
+        ("garbage", whole(&[40, 0, 0, 0, 7, 7, 7, 7])),
+    ];
+    for (name, s) in &server_wire {
+        write("session_server_wire", name, s, checks::session_server_wire);
+    }
+    let client_wire: Vec<(&str, Vec<u8>)> = vec![
+        ("session", turns(&downs)),
+        ("answer", whole(&down[..answer_len])),
+        ("cut", cut3(&down, 1, 50, answer_len as u16 + 5)),
+        (
+            "answer-flipped",
+            flipped(&down[..answer_len], answer_len - 1),
+        ),
+        ("too-large", whole(&[0, 0, 1, 0])),
+        ("garbage", whole(&[12, 0, 0, 0, 1, 2, 3])),
+    ];
+    for (name, s) in &client_wire {
+        write("session_client_wire", name, s, checks::session_client_wire);
+    }
+
+    // The frame targets read: a flags byte; a commit plan (count; per commit an op count;
+    // per op t, a time byte, an entity byte, [a superseded index], then for a create
+    // (t & 0x38 == 0) a title, else kind, [..], field, action, payload); then messages of
+    // frames (count; per frame a tag and its fields).
+    let create = |title: &[u8]| [&[0u8, 0, 0, title.len() as u8][..], title].concat();
+    // t = 0x08: a raw op; kind selector 0 (Issue), field 1, action SET (1), payload.
+    let set_title = |entity: u8| vec![0x08, 0, entity, 0, 1, 1, 3, b'n', b'e', b'w'];
+    let hello = [1u8, 0, 0, 1, 0]; // tag, sel, no cursor, caps ZSTD, own_seq 0
+    let hello_cursor = [1u8, 0, 1, 1, 3, 0, 1, 0]; // a valid cursor: epoch 1, position 3
+    let commit = |i: u8| [2u8, i << 2]; // the planned commit i, as it is
+    let damaged = |i: u8| [2u8, (i << 2) | 2, 40, 0, 0x10];
+    let ack = [4u8, 2, 0, 1, 1, 0]; // durable 0, no cursor, chunk (1, 0)
+    let bye = [5u8];
+    let plan1 = [&[1u8, 0][..], &create(b"Bridge")].concat();
+    let plan2 = [&[2u8, 0][..], &set_title(1), &[0], &create(b"Bridge")].concat();
+    let cat = |parts: &[&[u8]]| parts.concat();
+    let server_frames: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "signed-hello-commit-ack-bye",
+            cat(&[&[1], &plan1, &[2], &hello, &commit(0), &[2], &ack, &bye]),
+        ),
+        (
+            "stranger-signed",
+            cat(&[&[0], &plan1, &[2], &hello, &commit(0), &[1], &bye]),
+        ),
+        (
+            "signed-later",
+            cat(&[
+                &[1],
+                &plan1,
+                &[1],
+                &hello_cursor,
+                &[1],
+                &commit(0),
+                &[1],
+                &ack,
+            ]),
+        ),
+        (
+            "held-then-created",
+            cat(&[
+                &[1],
+                &plan2,
+                &[1],
+                &hello,
+                &[1],
+                &commit(0),
+                &[2],
+                &commit(1),
+                &bye,
+            ]),
+        ),
+        (
+            "gap",
+            cat(&[&[1], &plan2, &[2], &hello, &commit(1), &[1], &commit(1)]),
+        ),
+        (
+            "damaged",
+            cat(&[&[1], &plan1, &[2], &hello, &damaged(0), &[1], &commit(0)]),
+        ),
+        ("raw-first", cat(&[&[0], &[0], &[1], &[0, 3, 0, 9, 9, 9]])),
+        (
+            "unexpected",
+            cat(&[&[0], &[0], &[1], &hello, &[1], &[7, 1, 3]]),
+        ),
+    ];
+    for (name, s) in &server_frames {
+        write(
+            "session_server_frames",
+            name,
+            s,
+            checks::session_server_frames,
+        );
+    }
+
+    let welcome = [1u8, 0, 1, 0, 1]; // version 1, caps ZSTD, stored 0, epoch 1
+    // Chunk: tag, sel, index, cursor (valid: epoch 1, position 5), one frame, commit 0.
+    let chunk = |sel: u8, index: u8| vec![2u8, sel, index, 1, 1, 5, 0, 1, 0];
+    let zeros = kenesh_proto::compress::compress(&[0u8; 128 * 1024], 3).unwrap();
+    let bomb = cat(&[
+        &[2, 8 | 16 | 32 | 192, 0, 0, 0],
+        &(zeros.len() as u16).to_le_bytes(),
+        &zeros,
+        &(128u32 * 1024).to_le_bytes(),
+    ]);
+    let refuse = cat(&[&[6, 3, b'b', b'a', b'd', 1, 3], &[0; 8]]);
+    let client_frames: Vec<(&str, Vec<u8>)> = vec![
+        ("real-then-bye", cat(&[&[0], &[0], &[1], &bye])),
+        (
+            "welcome-chunk",
+            cat(&[&[1], &plan1, &[2], &welcome, &chunk(2, 0), &[1], &bye]),
+        ),
+        (
+            "welcome-chunk-zstd",
+            cat(&[&[1], &plan1, &[2], &welcome, &chunk(2 | 16, 0), &[0]]),
+        ),
+        (
+            "real-then-chunk",
+            cat(&[&[0], &plan1, &[1], &chunk(0, 1), &[1], &[5, 0, 3, 0, 0]]),
+        ),
+        ("zstd-128k", cat(&[&[1], &[0], &[2], &welcome, &bomb])),
+        ("refuse", cat(&[&[1], &[0], &[1], &refuse])),
+        (
+            "no-zstd-out-of-order",
+            cat(&[&[2], &plan1, &[1], &chunk(16, 5)]),
+        ),
+    ];
+    for (name, s) in &client_frames {
+        write(
+            "session_client_frames",
+            name,
+            s,
+            checks::session_client_frames,
+        );
+    }
 }

@@ -34,6 +34,9 @@ mod channel;
 mod commit;
 mod cursor;
 mod device;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod grants;
 mod identity;
 mod server;

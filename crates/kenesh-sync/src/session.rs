@@ -837,6 +837,8 @@ enum ClientPhase {
     Answer,
     Open,
     Done,
+    /// An error ended the session: it takes no more input.
+    Failed,
 }
 
 /// The device's side of one connection.
@@ -960,15 +962,25 @@ impl ClientSession {
     ///
     /// # Errors
     /// When the server refuses, reports an error, or sends something malformed; nothing past
-    /// the fault is applied.
+    /// the fault is applied, and the session is over: later input is refused with
+    /// [`SyncError::Closed`] (as after the end).
     pub fn receive<S: Store>(
         &mut self,
         device: &mut Device<S>,
         bytes: &[u8],
     ) -> Result<(), SyncError> {
-        if self.phase == ClientPhase::Done {
+        if matches!(self.phase, ClientPhase::Done | ClientPhase::Failed) {
             return Err(SyncError::Closed);
         }
+        let r = self.drain(device, bytes);
+        if r.is_err() {
+            self.phase = ClientPhase::Failed;
+            self.inbuf.clear();
+        }
+        r
+    }
+
+    fn drain<S: Store>(&mut self, device: &mut Device<S>, bytes: &[u8]) -> Result<(), SyncError> {
         self.stats.bytes_received += bytes.len() as u64;
         self.inbuf.extend_from_slice(bytes);
         if self.inbuf.len() > 4 * crate::channel::MAX_NOISE_MESSAGE {
@@ -1139,5 +1151,44 @@ impl ClientSession {
             &mut self.out,
             &mut self.stats,
         )
+    }
+}
+
+/// Raw sealing for the fuzz hooks (`crate::fuzzing`, feature `fuzzing`).
+#[cfg(feature = "fuzzing")]
+impl ServerSession {
+    /// Seals `payload` (length-prefixed frames, or any bytes) as the next Noise message,
+    /// whatever the phase: the handshake's answer before the first [`ServerSession::poll`]
+    /// answers, a transport message after.
+    pub(crate) fn seal_raw(&mut self, payload: &[u8]) -> Result<(), SyncError> {
+        seal(&mut self.channel, payload, &mut self.out, &mut self.stats)
+    }
+}
+
+/// Raw sealing for the fuzz hooks (`crate::fuzzing`, feature `fuzzing`).
+#[cfg(feature = "fuzzing")]
+impl ClientSession {
+    /// Seals `payload` as the next Noise message: the first flight when `start` (the session
+    /// then waits for the answer, as after [`ClientSession::start`]), else a transport
+    /// message.
+    pub(crate) fn seal_raw(&mut self, payload: &[u8], start: bool) -> Result<(), SyncError> {
+        if start != (self.phase == ClientPhase::Start) {
+            return Err(SyncError::Unexpected(if start {
+                "the session has started"
+            } else {
+                "the session has not started"
+            }));
+        }
+        seal(&mut self.channel, payload, &mut self.out, &mut self.stats)?;
+        if start {
+            self.phase = ClientPhase::Answer;
+        }
+        Ok(())
+    }
+
+    /// Opens one Noise message (without its length prefix) and acts on nothing in it: the
+    /// handshake's answer completes the channel, and the device writes no reply.
+    pub(crate) fn open_raw(&mut self, message: &[u8]) -> Result<Vec<u8>, SyncError> {
+        Ok(self.channel.open(message)?)
     }
 }
