@@ -1069,6 +1069,7 @@ pub mod sessions {
                     } else {
                         inp.u64().to_le_bytes()
                     },
+                    snapshot: u32::from(inp.u8() % 4),
                 }
                 .to_bytes(),
             ),

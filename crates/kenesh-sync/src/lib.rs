@@ -100,6 +100,19 @@ pub enum SyncError {
     /// A snapshot did not load.
     #[error(transparent)]
     Snapshot(#[from] SnapshotError),
+    /// The server holds seqs of this device beyond the last it made: a clone of its
+    /// identity is at work, or its store was restored from an older backup. Nothing was
+    /// changed; a person must look before the device makes new ops.
+    #[error(
+        "the server holds this device's seqs up to {acknowledged}, but it made only {own}: \
+         a cloned identity or a store restored from backup"
+    )]
+    AheadOfDevice {
+        /// What the server acknowledged.
+        acknowledged: u64,
+        /// The device's own highest seq.
+        own: u64,
+    },
     /// The session is closed.
     #[error("the session is closed")]
     Closed,

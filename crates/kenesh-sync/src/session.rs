@@ -134,6 +134,16 @@ fn upstream_commits(frame: &[u8], limits: &Limits) -> Result<Vec<Vec<u8>>, Decod
     }
 }
 
+/// A server acknowledging seqs this device never made: another device has its identity (a
+/// cloned image) or this one was restored from an older backup. Making those seqs again
+/// would equivocate, so the session stops and says so.
+fn ahead(acknowledged: u64, own: u64) -> Result<(), SyncError> {
+    if acknowledged > own {
+        return Err(SyncError::AheadOfDevice { acknowledged, own });
+    }
+    Ok(())
+}
+
 /// Seals queued frames into as few Noise messages as fit.
 fn flush(
     channel: &mut Channel,
@@ -1003,6 +1013,7 @@ impl ClientSession {
         for f in frames(payload)? {
             match Message::decode(f, &self.limits)? {
                 Message::Welcome(w) if self.phase == ClientPhase::Answer => {
+                    ahead(w.stored_seq, device.own_seq())?;
                     self.epoch = w.epoch;
                     self.caps = w.caps;
                     device.set_acked(w.epoch, w.stored_seq)?;
@@ -1019,6 +1030,7 @@ impl ClientSession {
                     });
                 }
                 Message::Ack(a) if self.phase == ClientPhase::Open => {
+                    ahead(a.durable_seq, device.own_seq())?;
                     device.set_acked(self.epoch, a.durable_seq.max(device.acked_seq()))?;
                     if let Some(cursor) = a.cursor {
                         if Cursor::from_bytes(cursor).is_none() {

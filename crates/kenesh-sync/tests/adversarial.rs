@@ -632,3 +632,35 @@ fn an_erased_persons_payloads_are_never_served_again() {
         assert!(d.state().is_erased(person));
     }
 }
+
+#[test]
+fn a_device_restored_from_an_older_backup_stops_before_reusing_seqs() {
+    let scope = muni(1);
+    let mut s = server();
+    let mut a = device(&mut s, 10, kiosk_grants(scope));
+    make_issues(&mut a, scope, 2, 100);
+    a.sync().unwrap();
+    let backup = a.store().backup();
+    make_issues(&mut a, scope, 1, 200);
+    sync_ok(&mut a, &mut s, 1);
+    assert_eq!(s.durable_seq(10), 3);
+    // The kiosk's disk is restored from the backup: it knows seqs 1–2 only.
+    let mut restored = Device::open(backup, Secret::from_bytes([10; 32]), 10, s.public()).unwrap();
+    assert_eq!(restored.own_seq(), 2);
+    let (outcome, _) = sync(&mut restored, &mut s, 2, None);
+    assert!(
+        matches!(
+            outcome,
+            Outcome::Failed(SyncError::AheadOfDevice {
+                acknowledged: 3,
+                own: 2
+            })
+        ),
+        "{outcome:?}"
+    );
+    assert_eq!(
+        restored.acked_seq(),
+        0,
+        "nothing recorded from that Welcome"
+    );
+}
