@@ -728,6 +728,7 @@ fn next_frame<S: Store>(
     let mut run: Vec<(Op, bool)> = Vec::new();
     let mut run_commit = None;
     let mut size = 64;
+    let mut after_first = s.next;
     while s.next < s.end {
         let idx = s.next;
         let id = server.served[idx].op;
@@ -759,18 +760,31 @@ fn next_frame<S: Store>(
         size += entry;
         run.push((op, with_payload));
         s.next += 1;
+        if run.len() == 1 {
+            after_first = s.next;
+        }
     }
     let (first, _) = run.first()?;
     let salt = server.salt_of(first.id()).unwrap_or_default();
-    let refs: Vec<&Op> = run.iter().map(|(o, _)| o).collect();
-    let with: Vec<(kenesh_merge::OpId, bool)> = run.iter().map(|(o, w)| (o.id(), *w)).collect();
-    let frame = SignedCommit::relayed(
-        &refs,
-        salt,
-        |o| with.iter().any(|(id, w)| *id == o.id() && *w),
-        max_frame,
-    )
-    .ok()?;
+    let relay = |run: &[(Op, bool)], payloads: bool| {
+        let refs: Vec<&Op> = run.iter().map(|(o, _)| o).collect();
+        SignedCommit::relayed(
+            &refs,
+            salt,
+            |o| payloads && run.iter().any(|(x, w)| x.id() == o.id() && *w),
+            max_frame,
+        )
+        .ok()
+    };
+    // The run is sized to fit; should it not, the first op goes alone (and the rest follow
+    // in the next frames), withheld as the last resort: an op is never skipped silently.
+    let frame = match relay(&run, true) {
+        Some(f) => f,
+        None => {
+            s.next = after_first;
+            relay(&run[..1], true).or_else(|| relay(&run[..1], false))?
+        }
+    };
     Some((s.next, frame.frame().to_vec()))
 }
 
