@@ -93,6 +93,37 @@ fn parse_chunk_data(data: &[u8]) -> Result<(Vec<u8>, Vec<Vec<u8>>), DecodeError>
     Ok((cursor.to_vec(), frames))
 }
 
+/// The next upstream flight: the device's commits after `from`, as many as fit in **one
+/// frame's worth** on the wire (one compressed chunk, or bare frames), so a cut link loses no
+/// more than that. Returns the frames and the last seq they carry.
+fn flight<S: Store>(device: &Device<S>, from: u64, zstd: bool) -> (Vec<Vec<u8>>, u64) {
+    let max = device.max_frame;
+    // Gather up to what one chunk may expand to, then halve until the flight fits.
+    let raw_budget = if zstd {
+        Limits::new(max).max_decompressed() / 2
+    } else {
+        max
+    };
+    let mut commits: Vec<&SignedCommit> = Vec::new();
+    let mut raw = 0;
+    for c in device.own.values().filter(|c| c.last_seq() > from) {
+        if !commits.is_empty() && raw + c.frame().len() + 4 > raw_budget {
+            break;
+        }
+        raw += c.frame().len() + 4;
+        commits.push(c);
+    }
+    loop {
+        let frames = pack_upstream(commits.iter().map(|c| c.frame().to_vec()).collect(), zstd);
+        let wire: usize = frames.iter().map(|f| f.len() + 4).sum();
+        if wire <= max || commits.len() <= 1 {
+            let upto = commits.last().map_or(from, |c| c.last_seq());
+            return (frames, upto);
+        }
+        commits.truncate(commits.len() / 2);
+    }
+}
+
 /// Commit frames going up, as one zstd-compressed Commits chunk where that is smaller
 /// (the server always reads zstd), else as they are.
 fn pack_upstream(commits: Vec<Vec<u8>>, zstd: bool) -> Vec<Vec<u8>> {
@@ -939,24 +970,11 @@ impl ClientSession {
             own_seq: device.own_seq(),
             cursor: cursor.as_deref(),
         }));
+        let (frames, upto) = flight(device, self.sent_upto, self.caps.contains(Caps::ZSTD));
+        self.sent_upto = upto;
         let mut payload = Vec::new();
         push_frame(&mut payload, &hello);
-        let mut commits = Vec::new();
-        let from = self.sent_upto;
-        // At most one frame's worth of commits rides in the first flight: a cut link then
-        // loses no more than that.
-        let budget = device.max_frame.min(MAX_PLAINTEXT);
-        for c in device.own.values().filter(|c| c.last_seq() > from) {
-            if payload.len() + 4 + c.frame().len() > budget + hello.len() + 4 {
-                break;
-            }
-            push_frame(&mut payload, c.frame());
-            commits.push(c.frame().to_vec());
-            self.sent_upto = c.last_seq();
-        }
-        let mut payload = Vec::new();
-        push_frame(&mut payload, &hello);
-        for f in pack_upstream(commits, self.caps.contains(Caps::ZSTD)) {
+        for f in frames {
             push_frame(&mut payload, &f);
         }
         seal(&mut self.channel, &payload, &mut self.out, &mut self.stats)?;
@@ -1147,24 +1165,11 @@ impl ClientSession {
         }
         if self.phase == ClientPhase::Open {
             // Upstream in flights of one frame's worth, the next when these are acknowledged.
-            let unacked = self.sent_upto > device.acked_seq();
-            let mut size = 0;
-            let mut commits = Vec::new();
-            let from = self.sent_upto;
-            for c in device
-                .own
-                .values()
-                .filter(|c| c.last_seq() > from && !unacked)
-            {
-                if size > 0 && size + c.frame().len() > device.max_frame {
-                    break; // the rest after the server acknowledges these
-                }
-                size += c.frame().len();
-                commits.push(c.frame().to_vec());
-                self.sent_upto = c.last_seq();
+            if self.sent_upto <= device.acked_seq() {
+                let (frames, upto) = flight(device, self.sent_upto, self.caps.contains(Caps::ZSTD));
+                self.sent_upto = upto;
+                self.queue.extend(frames);
             }
-            self.queue
-                .extend(pack_upstream(commits, self.caps.contains(Caps::ZSTD)));
             if self.transfer_done && device.acked_seq() >= device.own_seq() {
                 self.queue.push(encode(&Message::Bye));
                 self.phase = ClientPhase::Done;
