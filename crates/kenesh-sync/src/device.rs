@@ -153,6 +153,11 @@ impl<S: Store> Device<S> {
                 }
             }
             Rec::Received { cursor, frames } => {
+                // Commits served without finishing a snapshot: the server moved this device
+                // on, so a snapshot left part-way is stale.
+                if self.partial.info.is_some() {
+                    self.partial = Partial::default();
+                }
                 for f in frames {
                     if let Ok(c) = SignedCommit::from_frame(&f, &limits) {
                         for op in c.ops() {
@@ -168,6 +173,8 @@ impl<S: Store> Device<S> {
             }
             Rec::Acked { epoch, seq } => self.acked = (epoch, seq),
             Rec::SnapshotStart(info) => {
+                // The server starts this device over: the old cursor no longer applies.
+                self.cursor = None;
                 self.partial = Partial {
                     info: Some(info),
                     base: None,

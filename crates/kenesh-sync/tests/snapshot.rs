@@ -143,3 +143,21 @@ fn a_snapshot_that_does_not_reproduce_its_hash_loads_nothing() {
         "a snapshot that fails its check loads nothing"
     );
 }
+
+#[test]
+fn a_snapshot_left_part_way_is_dropped_when_commits_take_over() {
+    let (mut s, mut d) = world();
+    let (_, total) = sync_with(&mut d, &mut s, 1, None, SNAP);
+    let (mut s, mut d) = world();
+    let (outcome, _) = sync_with(&mut d, &mut s, 1, Some(total / 2), SNAP);
+    assert!(matches!(outcome, Outcome::Cut));
+    // The device comes back without the snapshot capability: plain commits from the start.
+    let (outcome, _) = sync_with(&mut d, &mut s, 2, None, Caps::ZSTD);
+    assert!(matches!(outcome, Outcome::Done { .. }), "{outcome:?}");
+    assert!(converged(&d, &s));
+    // Its cursor is the commits' now: the next sync moves nothing again.
+    let (outcome, bytes) = sync_with(&mut d, &mut s, 3, None, SNAP);
+    assert!(matches!(outcome, Outcome::Done { .. }), "{outcome:?}");
+    assert_eq!((d.stats().ops, d.stats().duplicates), (120, 0));
+    assert!(bytes < 600, "{bytes} bytes for a sync with nothing new");
+}
