@@ -94,15 +94,31 @@ fn builder() -> redb::Builder {
 }
 
 impl RedbStore {
-    /// Opens the store in the file at `path`, creating it if it does not exist. If the
-    /// process died or power was lost, redb repairs the file first (back to its last
-    /// commit).
+    /// Opens the store in the file at `path`, creating it if it does not exist (made as
+    /// `path` + `.new` and renamed when complete, so a power loss never leaves a half-made
+    /// store). If the process died or power was lost, redb repairs the file first (back to
+    /// its last commit).
     ///
     /// # Errors
     /// When the file cannot be opened, is not a kenesh store, or is of a newer format.
     pub fn open(path: impl AsRef<Path>) -> Result<RedbStore, OpenError> {
         let path = path.as_ref();
-        let db = builder().create(path).map_err(storage)?;
+        if !path.exists() {
+            // Made under another name and renamed when complete: a power loss while the
+            // file is being made never leaves a half-made store at `path`.
+            let mut new = path.as_os_str().to_owned();
+            new.push(".new");
+            let new = PathBuf::from(new);
+            let _ = std::fs::remove_file(&new);
+            drop(RedbStore::init(builder().create(&new).map_err(storage)?)?);
+            std::fs::rename(&new, path).map_err(storage)?;
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::File::open(dir)
+                    .and_then(|d| d.sync_all())
+                    .map_err(storage)?;
+            }
+        }
+        let db = builder().open(path).map_err(storage)?;
         let mut s = RedbStore::init(db)?;
         s.path = Some(path.to_owned());
         Ok(s)
