@@ -60,7 +60,7 @@ fn replay(records: &[Vec<u8>]) -> Result<(usize, Hashes), String> {
 
 /// Batch sizes: the records are appended and synced in these groups.
 fn batches(seed: u64, total: usize) -> Vec<usize> {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xba7c_4e5);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x0ba7_c4e5);
     let mut out = Vec::new();
     let mut left = total;
     while left > 0 {
