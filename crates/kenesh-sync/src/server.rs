@@ -558,15 +558,10 @@ impl<S: Store> Server<S> {
             let Some(op) = self.served_op(served.op).cloned() else {
                 continue;
             };
-            let e = op.envelope();
-            if !grants.reads_scope(e.scope) {
+            let Some(with_payload) = crate::session::offer(&op, u32::MAX, &grants) else {
                 continue;
-            }
-            let op = if grants.may_read(e.scope, e.tier) {
-                op
-            } else {
-                op.withheld()
             };
+            let op = if with_payload { op } else { op.withheld() };
             let salt = self.salt_of(served.op).unwrap_or_default();
             ops.push((op, salt));
         }

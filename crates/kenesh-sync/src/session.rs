@@ -741,9 +741,17 @@ impl ServerSession {
 }
 
 /// Whether a peer is offered an op, and with its payload.
-fn offer(op: &Op, device: u32, grants: &Grants) -> Option<bool> {
+pub(crate) fn offer(op: &Op, device: u32, grants: &Grants) -> Option<bool> {
     let e = op.envelope();
-    if e.origin.0 == device || !grants.reads_scope(e.scope) {
+    if e.origin.0 == device {
+        return None;
+    }
+    // An erasure reaches every replica, whatever scope it was made in: any of them may hold
+    // the person's data (a supporter in another municipality). It carries no payload.
+    if e.action == kenesh_merge::Action::ERASE {
+        return Some(grants.may_read(e.scope, e.tier));
+    }
+    if !grants.reads_scope(e.scope) {
         return None;
     }
     Some(grants.may_read(e.scope, e.tier))

@@ -664,3 +664,50 @@ fn a_device_restored_from_an_older_backup_stops_before_reusing_seqs() {
         "nothing recorded from that Welcome"
     );
 }
+
+#[test]
+fn an_erasure_reaches_replicas_of_every_scope() {
+    let (home, other) = (muni(1), muni(2));
+    let mut s = server();
+    let person = kenesh_model::PersonId(Id::from_u128(777));
+    // A kiosk of municipality 2 holds a supporter add naming the person.
+    let mut far = device(&mut s, 12, kiosk_grants(other));
+    let issue = make_issues(&mut far, other, 1, 500)[0];
+    let mut b = far.builder();
+    b.scope(other).at(NOW).persons(&[person]);
+    let add = b
+        .add(
+            EntityKind::Issue,
+            issue,
+            14,
+            postcard::to_allocvec(&person).unwrap(),
+        )
+        .unwrap();
+    far.commit(&[add]).unwrap();
+    sync_ok(&mut far, &mut s, 1);
+    // Staff of municipality 1 erase the person there.
+    let mut staff = device(&mut s, 60, kiosk_grants(home));
+    let mut b = staff.builder();
+    b.scope(home).at(NOW).persons(&[person]);
+    let create = b.create(EntityKind::Person, person.0, vec![]).unwrap();
+    let erase = b.erase(person).unwrap();
+    staff.commit(&[create, erase]).unwrap();
+    sync_ok(&mut staff, &mut s, 2);
+    sync_ok(&mut far, &mut s, 3);
+    assert!(
+        far.state().is_erased(person),
+        "the erasure reached municipality 2's kiosk"
+    );
+    assert!(
+        far.state()
+            .all_ops()
+            .filter(|o| o.envelope().persons.contains(&person))
+            .all(|o| o.payload().is_none_or(|p| p.bytes.is_empty()))
+    );
+    // Only the erase came from the other scope, and without a payload it could read.
+    for c in far.received_commits().unwrap() {
+        for op in c.ops() {
+            assert_eq!(op.envelope().action, kenesh_merge::Action::ERASE);
+        }
+    }
+}
