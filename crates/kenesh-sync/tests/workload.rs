@@ -1,11 +1,13 @@
 //! WORKLOAD.md's scenarios through the real sessions (secure channel included): bytes each
 //! way, messages, round trips. Bytes are exact and repeatable, so the targets are asserted.
 
-mod common;
+#[path = "common/workload.rs"]
+#[allow(dead_code, unreachable_pub)]
+mod workload_adapter;
 
-use common::workload::*;
 use kenesh_sync::ServerConfig;
 use kenesh_workload::{DEFAULT_SEED, Floors, Model, Size, Workload};
+use workload_adapter::*;
 
 #[test]
 fn incremental_s_is_within_the_field_floor_target_in_one_round_trip() {

@@ -11,8 +11,6 @@ use kenesh_sync::{
     SessionStats, Store, SyncError,
 };
 
-pub mod workload;
-
 pub const NOW: u64 = 1_780_000_000_000;
 
 pub fn muni(n: u128) -> Scope {
