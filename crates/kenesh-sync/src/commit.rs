@@ -60,6 +60,10 @@ pub struct SignedCommit {
     origin: u32,
     first_seq: u64,
     count: u32,
+    salt: [u8; 16],
+    /// The digest the origin signs, computed once when the commit is made or checked.
+    digest: [u8; 32],
+    signature: Option<[u8; 64]>,
 }
 
 impl core::fmt::Debug for SignedCommit {
@@ -72,17 +76,6 @@ impl core::fmt::Debug for SignedCommit {
             self.last_seq(),
             self.frame.len()
         )
-    }
-}
-
-fn entry_hash(salt: [u8; 16], body: Body<'_>) -> [u8; 32] {
-    match body {
-        Body::Payload(bytes) => Payload {
-            salt,
-            bytes: bytes.to_vec(),
-        }
-        .hash(),
-        Body::Withheld(h) => h,
     }
 }
 
@@ -191,6 +184,13 @@ impl SignedCommit {
         with_payload: impl Fn(&Op) -> bool,
         max_frame: usize,
     ) -> Result<SignedCommit, CommitError> {
+        let digest = signed_digest(
+            origin,
+            first_seq,
+            salt,
+            ops.iter()
+                .map(|o| (o.borrow().envelope_bytes(), o.borrow().payload_hash())),
+        );
         let mut entries = vec![0u8; max_frame];
         let mut b = CommitBuilder::new(&mut entries);
         for op in ops {
@@ -223,6 +223,9 @@ impl SignedCommit {
             origin,
             first_seq,
             count: ops.len() as u32,
+            salt,
+            digest,
+            signature: signature.try_into().ok(),
         })
     }
 
@@ -232,6 +235,15 @@ impl SignedCommit {
     /// # Errors
     /// See [`CommitError`].
     pub fn from_frame(frame: &[u8], limits: &Limits) -> Result<SignedCommit, CommitError> {
+        Self::parse(frame, limits).map(|(c, _)| c)
+    }
+
+    /// As [`SignedCommit::from_frame`], also returning the ops it checked (so a receiver
+    /// decodes them once).
+    ///
+    /// # Errors
+    /// See [`CommitError`].
+    pub fn parse(frame: &[u8], limits: &Limits) -> Result<(SignedCommit, Vec<Op>), CommitError> {
         let Message::Commit(c) = Message::decode(frame, limits).map_err(CommitError::Frame)? else {
             return Err(CommitError::NotACommit);
         };
@@ -241,6 +253,7 @@ impl SignedCommit {
         if !(c.signature.is_empty() || c.signature.len() == 64) {
             return Err(CommitError::SignatureLength);
         }
+        let mut ops = Vec::with_capacity(c.entries.len() as usize);
         for (i, e) in c.entries.iter().enumerate() {
             let op = to_op(c.salt, e).map_err(|error| CommitError::Op { index: i, error })?;
             if op.envelope().origin.0 != c.origin
@@ -248,13 +261,24 @@ impl SignedCommit {
             {
                 return Err(CommitError::Misplaced { index: i });
             }
+            ops.push(op);
         }
-        Ok(SignedCommit {
+        let digest = signed_digest(
+            c.origin,
+            c.first_seq,
+            c.salt,
+            ops.iter().map(|o| (o.envelope_bytes(), o.payload_hash())),
+        );
+        let commit = SignedCommit {
             frame: frame.to_vec(),
             origin: c.origin,
             first_seq: c.first_seq,
             count: c.entries.len(),
-        })
+            salt: c.salt,
+            digest,
+            signature: c.signature.try_into().ok(),
+        };
+        Ok((commit, ops))
     }
 
     /// The frame decoded (checked at construction, so always `Some`).
@@ -298,12 +322,12 @@ impl SignedCommit {
     /// The commit's salt.
     #[must_use]
     pub fn salt(&self) -> [u8; 16] {
-        self.view().map_or([0; 16], |c| c.salt)
+        self.salt
     }
     /// Whether it carries a signature (a relayed commit does not).
     #[must_use]
     pub fn is_signed(&self) -> bool {
-        self.view().is_some_and(|c| !c.signature.is_empty())
+        self.signature.is_some()
     }
 
     /// The ops, checked (payload hashes recomputed from the salt).
@@ -321,23 +345,14 @@ impl SignedCommit {
     /// The digest the origin signs.
     #[must_use]
     pub fn signed_digest(&self) -> [u8; 32] {
-        let Some(c) = self.view() else {
-            return [0; 32];
-        };
-        let list: Vec<(&[u8], [u8; 32])> = c
-            .entries
-            .iter()
-            .map(|e| (e.envelope, entry_hash(c.salt, e.body)))
-            .collect();
-        signed_digest(c.origin, c.first_seq, c.salt, list.into_iter())
+        self.digest
     }
 
     /// Whether the signature is the origin's (`keys`) over this commit.
     #[must_use]
     pub fn verify(&self, keys: &PublicKeys) -> bool {
-        self.view().is_some_and(|c| {
-            c.signature.len() == 64 && verify(keys, &self.signed_digest(), c.signature)
-        })
+        self.signature
+            .is_some_and(|sig| verify(keys, &self.digest, &sig))
     }
 }
 

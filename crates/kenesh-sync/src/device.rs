@@ -153,23 +153,12 @@ impl<S: Store> Device<S> {
                 }
             }
             Rec::Received { cursor, frames } => {
-                // Commits served without finishing a snapshot: the server moved this device
-                // on, so a snapshot left part-way is stale.
-                if self.partial.info.is_some() {
-                    self.partial = Partial::default();
-                }
-                for f in frames {
-                    if let Ok(c) = SignedCommit::from_frame(&f, &limits) {
-                        for op in c.ops() {
-                            self.stats.ops += 1;
-                            self.last_hlc = self.last_hlc.max(op.envelope().hlc);
-                            if self.state.apply(op) == Applied::Duplicate {
-                                self.stats.duplicates += 1;
-                            }
-                        }
-                    }
-                }
-                self.cursor = Some(cursor);
+                let ops = frames
+                    .iter()
+                    .filter_map(|f| SignedCommit::parse(f, &limits).ok())
+                    .flat_map(|(_, ops)| ops)
+                    .collect();
+                self.take_received(cursor, ops);
             }
             Rec::Acked { epoch, seq } => self.acked = (epoch, seq),
             Rec::SnapshotStart(info) => {
@@ -311,15 +300,37 @@ impl<S: Store> Device<S> {
         Ok(commit)
     }
 
+    /// Stores a chunk's commits with the cursor after them, and applies their ops (decoded
+    /// once, by the session that checked them).
     pub(crate) fn receive_chunk(
         &mut self,
         cursor: Vec<u8>,
         frames: Vec<Vec<u8>>,
+        ops: Vec<Op>,
     ) -> Result<(), StoreError> {
-        let rec = Rec::Received { cursor, frames };
+        let rec = Rec::Received {
+            cursor: cursor.clone(),
+            frames,
+        };
         self.store.stage(&encode(&rec))?;
-        self.apply(rec);
+        self.take_received(cursor, ops);
         Ok(())
+    }
+
+    fn take_received(&mut self, cursor: Vec<u8>, ops: Vec<Op>) {
+        // Commits served without finishing a snapshot: the server moved this device on, so
+        // a snapshot left part-way is stale.
+        if self.partial.info.is_some() {
+            self.partial = Partial::default();
+        }
+        for op in ops {
+            self.stats.ops += 1;
+            self.last_hlc = self.last_hlc.max(op.envelope().hlc);
+            if self.state.apply(op) == Applied::Duplicate {
+                self.stats.duplicates += 1;
+            }
+        }
+        self.cursor = Some(cursor);
     }
 
     pub(crate) fn set_acked(&mut self, epoch: u64, seq: u64) -> Result<(), StoreError> {

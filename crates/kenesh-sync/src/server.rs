@@ -648,6 +648,17 @@ impl<S: Store> Server<S> {
         commit: &SignedCommit,
         now_ms: u64,
     ) -> Result<Vec<Verdict>, IngestError> {
+        self.ingest_parsed(device, commit, commit.ops(), now_ms)
+    }
+
+    /// [`Server::ingest`] with the commit's ops already decoded (by [`SignedCommit::parse`]).
+    pub(crate) fn ingest_parsed(
+        &mut self,
+        device: u32,
+        commit: &SignedCommit,
+        ops: Vec<Op>,
+        now_ms: u64,
+    ) -> Result<Vec<Verdict>, IngestError> {
         let info = self
             .devices
             .get(&device)
@@ -671,7 +682,6 @@ impl<S: Store> Server<S> {
                 expected: info.seq + 1,
             });
         }
-        let ops = commit.ops();
         for op in ops.iter().filter(|o| o.id().seq <= info.seq) {
             if self.digests.get(&op.id()) != Some(&op.digest()) {
                 self.alarms.push(Alarm::Equivocation { op: op.id() });
@@ -703,10 +713,10 @@ impl<S: Store> Server<S> {
                 v
             })
             .collect();
-        self.record(Rec::Commit {
+        let position = self.store.stage(&encode(&Rec::Commit {
             frame: commit.frame().to_vec(),
             verdicts: verdicts.clone(),
-        })?;
+        }))?;
         for op in &ops {
             let seen = self.clock.observe(op.envelope().hlc, &FixedClock(now_ms));
             if seen.beyond_drift {
@@ -716,15 +726,18 @@ impl<S: Store> Server<S> {
                 });
             }
         }
+        let created: Vec<(u16, Id)> = ops
+            .iter()
+            .zip(&verdicts)
+            .filter(|(op, v)| **v == Verdict::Accepted && op.envelope().action == Action::CREATE)
+            .map(|(op, _)| (op.envelope().kind, op.envelope().entity))
+            .collect();
+        self.apply_commit(position, commit.clone(), ops, &verdicts);
         // Held ops whose create came in this commit are judged now.
         let mut accepted = Vec::new();
         let mut refused = Vec::new();
-        for (op, v) in ops.iter().zip(&verdicts) {
-            let e = op.envelope();
-            if *v != Verdict::Accepted || e.action != Action::CREATE {
-                continue;
-            }
-            let Some(waiting) = self.held.get(&(e.kind, e.entity)) else {
+        for key in created {
+            let Some(waiting) = self.held.get(&key) else {
                 continue;
             };
             for id in waiting.clone() {
@@ -778,39 +791,9 @@ impl<S: Store> Server<S> {
             Rec::Epoch { epoch } => self.epochs.push((epoch, self.served.len() as u64)),
             Rec::Commit { frame, verdicts } => {
                 let limits = kenesh_proto::Limits::new(kenesh_proto::HARD_MAX_FRAME);
-                let Ok(commit) = SignedCommit::from_frame(&frame, &limits) else {
-                    return;
-                };
-                let origin = commit.origin();
-                for (i, (op, v)) in commit.ops().into_iter().zip(&verdicts).enumerate() {
-                    let id = op.id();
-                    if *v == Verdict::Duplicate {
-                        continue;
-                    }
-                    self.where_op.insert(id, (position, i as u32));
-                    self.digests.insert(id, op.digest());
-                    let e = op.envelope();
-                    match v {
-                        Verdict::Accepted => {
-                            if e.action == Action::CREATE {
-                                self.records.entry((e.kind, e.entity)).or_insert(e.scope);
-                            }
-                            self.served.push(Served { position, op: id });
-                            self.state.apply(op);
-                        }
-                        Verdict::Held => self.held.entry((e.kind, e.entity)).or_default().push(id),
-                        Verdict::Refused(why) => {
-                            self.alarms.push(Alarm::Refused { op: id, why: *why })
-                        }
-                        Verdict::Duplicate => {}
-                    }
+                if let Ok((commit, ops)) = SignedCommit::parse(&frame, &limits) {
+                    self.apply_commit(position, commit, ops, &verdicts);
                 }
-                if let Some(d) = self.devices.get_mut(&origin) {
-                    d.seq = d.seq.max(commit.last_seq());
-                    d.marks.push((position, commit.last_seq()));
-                }
-                self.salts.insert(position, commit.salt());
-                self.commits.insert(position, commit);
             }
             Rec::Release { accepted, refused } => {
                 for id in &accepted {
@@ -829,6 +812,44 @@ impl<S: Store> Server<S> {
                 }
             }
         }
+    }
+
+    /// Applies a commit record with its verdicts (when written, and when replayed).
+    fn apply_commit(
+        &mut self,
+        position: u64,
+        commit: SignedCommit,
+        ops: Vec<Op>,
+        verdicts: &[Verdict],
+    ) {
+        let origin = commit.origin();
+        for (i, (op, v)) in ops.into_iter().zip(verdicts).enumerate() {
+            let id = op.id();
+            if *v == Verdict::Duplicate {
+                continue;
+            }
+            self.where_op.insert(id, (position, i as u32));
+            self.digests.insert(id, op.digest());
+            let e = op.envelope();
+            match v {
+                Verdict::Accepted => {
+                    if e.action == Action::CREATE {
+                        self.records.entry((e.kind, e.entity)).or_insert(e.scope);
+                    }
+                    self.served.push(Served { position, op: id });
+                    self.state.apply(op);
+                }
+                Verdict::Held => self.held.entry((e.kind, e.entity)).or_default().push(id),
+                Verdict::Refused(why) => self.alarms.push(Alarm::Refused { op: id, why: *why }),
+                Verdict::Duplicate => {}
+            }
+        }
+        if let Some(d) = self.devices.get_mut(&origin) {
+            d.seq = d.seq.max(commit.last_seq());
+            d.marks.push((position, commit.last_seq()));
+        }
+        self.salts.insert(position, commit.salt());
+        self.commits.insert(position, commit);
     }
 
     fn unhold(&mut self, key: (u16, Id), id: OpId) {

@@ -447,9 +447,9 @@ impl ServerSession {
         first_flight: bool,
     ) -> Result<(), (ErrorCode, String)> {
         let limits = Limits::new(server.config.max_frame);
-        let commit = SignedCommit::from_frame(frame, &limits)
+        let (commit, ops) = SignedCommit::parse(frame, &limits)
             .map_err(|e| (ErrorCode::MALFORMED, e.to_string()))?;
-        match server.ingest(self.device, &commit, self.now_ms) {
+        match server.ingest_parsed(self.device, &commit, ops, self.now_ms) {
             Ok(_) => Ok(()),
             Err(IngestError::SeqGap { .. }) if first_flight => Ok(()),
             Err(e) => {
@@ -1139,10 +1139,11 @@ impl ClientSession {
                     if Cursor::from_bytes(&cursor).is_none() {
                         return Err(SyncError::Unexpected("a chunk without a cursor"));
                     }
+                    let mut ops = Vec::new();
                     for f in &frames {
-                        SignedCommit::from_frame(f, &self.limits)?;
+                        ops.extend(SignedCommit::parse(f, &self.limits)?.1);
                     }
-                    device.receive_chunk(cursor, frames)?;
+                    device.receive_chunk(cursor, frames, ops)?;
                     stored = Some(ChunkRef {
                         transfer: c.transfer,
                         index: c.index,
