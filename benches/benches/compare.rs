@@ -52,23 +52,13 @@ fn kenesh_run(initial: &[kenesh_workload::Record], edits: &Edits) -> Run {
 /// kenesh's initial sync of a second kiosk, once the server has made (and cached) the
 /// snapshot for the first: what every kiosk after the first costs.
 fn kenesh_initial_cached(initial: &[kenesh_workload::Record]) -> Exchange {
-    use kenesh_model::Tier;
-    use kenesh_sync::{Access, Device, Grants, MemStore, Secret};
+    use kenesh_sync::{Device, MemStore, Secret};
     use kenesh_workload_adapter::*;
     let (mut s, mut d, _) = world(initial, ServerConfig::default());
     sync(&mut d, &mut s, 1, EPOCH_MS + CREATION_SPAN_MS);
     let id = KIOSK + 1;
     let secret = Secret::from_bytes([id as u8; 32]);
-    let mut grants = Grants::none();
-    for m in initial
-        .iter()
-        .map(|r| r.municipality)
-        .collect::<std::collections::BTreeSet<_>>()
-    {
-        grants = grants
-            .up_to(scope_of(m), Tier::Personal, Access::Read)
-            .up_to(scope_of(m), Tier::Sensitive, Access::Write);
-    }
+    let grants = kiosk_grants(initial);
     s.enrol(id, secret.public(), grants).unwrap();
     let mut second = Device::open(MemStore::new(), secret, id, s.public()).unwrap();
     let (t, cpu) = timed(|| sync(&mut second, &mut s, 3, EPOCH_MS + CREATION_SPAN_MS));

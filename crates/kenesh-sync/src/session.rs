@@ -836,12 +836,9 @@ fn next_chunk<S: Store>(
     level: i32,
 ) -> Vec<u8> {
     let max_raw = if zstd { 3 * max_frame } else { max_frame - 64 };
-    let mut raw = 0;
+    // Frames a previous chunk left over count towards this one.
+    let mut raw: usize = s.pending.iter().map(|p| p.1.len() + 3).sum();
     while raw < max_raw {
-        match s.pending.back() {
-            Some(_) if raw + s.pending.back().map_or(0, |p| p.1.len() + 3) > max_raw => break,
-            _ => {}
-        }
         match next_frame(server, s, device, max_frame) {
             Some(f) => {
                 raw += f.1.len() + 3;

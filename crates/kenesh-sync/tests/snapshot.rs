@@ -69,7 +69,6 @@ fn a_device_restarted_mid_snapshot_resumes_it() {
     let (mut s, mut d) = world();
     let (outcome, _) = sync_with(&mut d, &mut s, 1, Some(total / 2), SNAP);
     assert!(matches!(outcome, Outcome::Cut));
-    assert!(!d.state().is_empty() || d.stats().ops == 0);
     // The device restarts from its store: the parts it stored are still there.
     let store = d.into_store();
     let mut d = Device::open(store, Secret::from_bytes([10; 32]), 10, s.public()).unwrap();

@@ -93,8 +93,24 @@ impl Tracker {
     }
 }
 
-/// A server holding `records`, each created by its own commit, and a kiosk enrolled in the
-/// first record's municipality.
+/// A kiosk's grants over every municipality of the records (one for S, a rayon's ten for
+/// L): read up to personal, write up to sensitive.
+pub fn kiosk_grants(records: &[Record]) -> Grants {
+    let mut grants = Grants::none();
+    for m in records
+        .iter()
+        .map(|r| r.municipality)
+        .collect::<std::collections::BTreeSet<_>>()
+    {
+        grants = grants
+            .up_to(scope_of(m), Tier::Personal, Access::Read)
+            .up_to(scope_of(m), Tier::Sensitive, Access::Write);
+    }
+    grants
+}
+
+/// A server holding `records`, each created by its own commit, and a kiosk enrolled with
+/// [`kiosk_grants`].
 pub fn world(
     records: &[Record],
     config: ServerConfig,
@@ -108,18 +124,8 @@ pub fn world(
         tracker.learn(r);
     }
     s.sync().unwrap();
-    // The kiosk reads every municipality of the records (one for S, a rayon's ten for L).
     let secret = Secret::from_bytes([KIOSK as u8; 32]);
-    let mut grants = Grants::none();
-    for m in records
-        .iter()
-        .map(|r| r.municipality)
-        .collect::<std::collections::BTreeSet<_>>()
-    {
-        grants = grants
-            .up_to(scope_of(m), Tier::Personal, Access::Read)
-            .up_to(scope_of(m), Tier::Sensitive, Access::Write);
-    }
+    let grants = kiosk_grants(records);
     s.enrol(KIOSK, secret.public(), grants).unwrap();
     let d = Device::open(MemStore::new(), secret, KIOSK, s.public()).unwrap();
     (s, d, tracker)
