@@ -282,6 +282,41 @@ impl State {
         self.ops.is_empty()
     }
 
+    /// The persons erased here, in order.
+    pub fn erased(&self) -> impl Iterator<Item = PersonId> + '_ {
+        self.erased.iter().copied()
+    }
+
+    /// How many persons were erased here.
+    #[must_use]
+    pub fn erased_count(&self) -> usize {
+        self.erased.len()
+    }
+
+    /// The elements a set field shows, each with the ops that added it (withheld and erased
+    /// adds left out): what a reader needs to open sealed elements and to remove one.
+    #[must_use]
+    pub fn set_adds(&self, kind: EntityKind, id: Id, field: u16) -> Vec<(Vec<u8>, Vec<OpId>)> {
+        let Some(Field::Set(s)) = self
+            .entities
+            .get(&Key::new(kind.code(), id))
+            .and_then(|e| e.fields.get(&field))
+        else {
+            return Vec::new();
+        };
+        s.adds
+            .iter()
+            .filter_map(|(v, ids)| {
+                let live: Vec<OpId> = ids
+                    .iter()
+                    .filter(|i| !s.removed.contains(i))
+                    .copied()
+                    .collect();
+                (!live.is_empty()).then(|| (v.clone(), live))
+            })
+            .collect()
+    }
+
     /// Whether this person has been erased here.
     #[must_use]
     pub fn is_erased(&self, person: PersonId) -> bool {

@@ -53,8 +53,9 @@ pub use frame::{
 };
 pub use message::{
     Ack, Body, Caps, Chunk, ChunkKind, ChunkRef, Commit, CommitBuilder, Compression, Entries,
-    Entry, ErrorCode, ErrorMessage, Hello, MAX_CURSOR, MAX_ERROR_DETAIL, MAX_SIGNATURE, Message,
-    MessageType, Refuse, RefuseReason, SnapshotHeader, Welcome,
+    Entry, ErrorCode, ErrorMessage, Hello, KEY_ENTRY_LEN, KeyEntry, Keys, MAX_CURSOR,
+    MAX_ERROR_DETAIL, MAX_KEY_ENTRIES, MAX_SIGNATURE, Message, MessageType, Refuse, RefuseReason,
+    SnapshotHeader, Welcome,
 };
 
 /// The protocol version this build speaks at most.

@@ -30,6 +30,8 @@ pub enum MessageType {
     Error = 7,
     /// Bye: the sender closes the session cleanly.
     Bye = 8,
+    /// [`Keys`].
+    Keys = 9,
 }
 
 impl MessageType {
@@ -46,6 +48,7 @@ impl MessageType {
             6 => MessageType::SnapshotHeader,
             7 => MessageType::Error,
             8 => MessageType::Bye,
+            9 => MessageType::Keys,
             _ => return None,
         })
     }
@@ -65,6 +68,9 @@ impl Caps {
     pub const COBS: Caps = Caps(1 << 2);
     /// The peer has no allocator: small frames, no compression, no snapshot.
     pub const NO_ALLOC: Caps = Caps(1 << 3);
+    /// The peer takes [`Keys`] messages: payloads sealed with per-person keys
+    /// (crypto-shredding) and the keys that open them.
+    pub const KEYS: Caps = Caps(1 << 4);
 
     /// Whether every bit of `other` is set.
     #[must_use]
@@ -382,6 +388,96 @@ pub struct ErrorMessage<'a> {
     pub detail: &'a str,
 }
 
+/// The bytes of one entry of a [`Keys`] message: person id (16), tier (1: 1 personal,
+/// 2 sensitive), origin (4, little-endian), key (32).
+pub const KEY_ENTRY_LEN: usize = 53;
+
+/// The most entries one [`Keys`] message may carry.
+pub const MAX_KEY_ENTRIES: u32 = 1024;
+
+/// Payload keys: who may open which sealed payloads. Each key belongs to one person, one tier
+/// and one origin (the device that made it and seals with it). A device sends the keys of
+/// the commits it sends; the server sends a peer the keys of the payloads it serves it, and
+/// only those. Keys are never stored with the ops (they live in a key store that can destroy
+/// them: an erasure shreds them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Keys<'a> {
+    /// The entries, [`KEY_ENTRY_LEN`] bytes each.
+    entries: &'a [u8],
+}
+
+/// One entry of a [`Keys`] message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeyEntry<'a> {
+    /// The person.
+    pub person: [u8; 16],
+    /// The tier: 1 personal, 2 sensitive.
+    pub tier: u8,
+    /// The device that made the key.
+    pub origin: u32,
+    /// The key.
+    pub key: &'a [u8; 32],
+}
+
+impl<'a> Keys<'a> {
+    /// Keys over packed entries.
+    ///
+    /// # Errors
+    /// When the bytes are not a whole number of valid entries, or too many.
+    pub fn new(entries: &'a [u8]) -> Result<Keys<'a>, DecodeError> {
+        if entries.len() % KEY_ENTRY_LEN != 0 {
+            return Err(DecodeError::LengthMismatch {
+                declared: entries.len() / KEY_ENTRY_LEN * KEY_ENTRY_LEN,
+                actual: entries.len(),
+            });
+        }
+        let count = entries.len() / KEY_ENTRY_LEN;
+        if count > MAX_KEY_ENTRIES as usize {
+            return Err(DecodeError::CountTooLarge {
+                count: u32::try_from(count).unwrap_or(u32::MAX),
+                room: MAX_KEY_ENTRIES as usize,
+            });
+        }
+        if entries
+            .chunks_exact(KEY_ENTRY_LEN)
+            .any(|e| !matches!(e[16], 1 | 2))
+        {
+            return Err(DecodeError::Malformed);
+        }
+        Ok(Keys { entries })
+    }
+
+    /// How many entries.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.entries.len() / KEY_ENTRY_LEN
+    }
+
+    /// Whether there are none.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The packed entries.
+    #[must_use]
+    pub fn bytes(&self) -> &'a [u8] {
+        self.entries
+    }
+
+    /// The entries.
+    pub fn iter(&self) -> impl Iterator<Item = KeyEntry<'a>> + 'a {
+        self.entries.chunks_exact(KEY_ENTRY_LEN).filter_map(|e| {
+            Some(KeyEntry {
+                person: e.get(..16)?.try_into().ok()?,
+                tier: e[16],
+                origin: u32::from_le_bytes(e.get(17..21)?.try_into().ok()?),
+                key: e.get(21..53)?.try_into().ok()?,
+            })
+        })
+    }
+}
+
 /// One message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Message<'a> {
@@ -403,6 +499,8 @@ pub enum Message<'a> {
     Error(ErrorMessage<'a>),
     /// Type 8.
     Bye,
+    /// Type 9.
+    Keys(Keys<'a>),
 }
 
 fn take<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<(T, &'a [u8]), DecodeError> {
@@ -438,6 +536,7 @@ impl<'a> Message<'a> {
             Message::SnapshotHeader(_) => MessageType::SnapshotHeader,
             Message::Error(_) => MessageType::Error,
             Message::Bye => MessageType::Bye,
+            Message::Keys(_) => MessageType::Keys,
         }
     }
 
@@ -585,6 +684,23 @@ impl<'a> Message<'a> {
                 }
                 Message::Bye
             }
+            MessageType::Keys => {
+                let (count, rest): (u32, _) = take(body)?;
+                if count > MAX_KEY_ENTRIES {
+                    return Err(DecodeError::CountTooLarge {
+                        count,
+                        room: MAX_KEY_ENTRIES as usize,
+                    });
+                }
+                let want = count as usize * KEY_ENTRY_LEN;
+                if rest.len() != want {
+                    return Err(DecodeError::LengthMismatch {
+                        declared: want,
+                        actual: rest.len(),
+                    });
+                }
+                Message::Keys(Keys::new(rest)?)
+            }
         })
     }
 
@@ -648,6 +764,14 @@ impl<'a> Message<'a> {
                 put(e, body)?
             }
             Message::Bye => 0,
+            Message::Keys(k) => {
+                let n = put(&(k.len() as u32), body)?;
+                let rest = body
+                    .get_mut(n..n + k.entries.len())
+                    .ok_or(EncodeError::BufferTooSmall)?;
+                rest.copy_from_slice(k.entries);
+                n + k.entries.len()
+            }
         };
         Ok(n + 1)
     }
@@ -680,6 +804,7 @@ impl<'a> Message<'a> {
             Message::Commit(c) => c.entries.bytes.len() + c.signature.len(),
             Message::Chunk(c) => c.data.len(),
             Message::Error(e) => e.detail.len(),
+            Message::Keys(k) => k.entries.len(),
             _ => 0,
         }
     }

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::SyncError;
 use crate::commit::SignedCommit;
 use crate::identity::{PublicKeys, Secret};
+use crate::keys::{KeyError, KeyId, KeyStore, MemKeys, PayloadKey};
 use crate::server::OpenError;
 use crate::snapshot::SnapshotError;
 use crate::store::{Store, StoreError};
@@ -78,6 +79,12 @@ pub struct Device<S: Store> {
     state: State,
     last_hlc: Hlc,
     stats: ReceiveStats,
+    /// Payload keys, apart from the op store.
+    keys: Box<dyn KeyStore>,
+    /// Own keys and the first own seq sealed with each: sent with the flight holding it.
+    key_seqs: BTreeMap<KeyId, u64>,
+    /// How many erased persons' keys were shredded (the state's erased count then).
+    shredded: usize,
 }
 
 impl<S: Store> core::fmt::Debug for Device<S> {
@@ -119,6 +126,9 @@ impl<S: Store> Device<S> {
             state: State::new(),
             last_hlc: Hlc(0),
             stats: ReceiveStats::default(),
+            keys: Box::new(MemKeys::new()),
+            key_seqs: BTreeMap::new(),
+            shredded: 0,
         };
         let mut from = 1;
         loop {
@@ -147,6 +157,7 @@ impl<S: Store> Device<S> {
                 if let Ok(c) = SignedCommit::from_frame(&frame, &limits) {
                     for op in c.ops() {
                         self.last_hlc = self.last_hlc.max(op.envelope().hlc);
+                        self.note_keys(&op);
                         self.state.apply(op);
                     }
                     self.own.insert(c.first_seq(), c);
@@ -294,10 +305,143 @@ impl<S: Store> Device<S> {
         }))?;
         for op in ops {
             self.last_hlc = self.last_hlc.max(op.envelope().hlc);
+            self.note_keys(op);
             self.state.apply(op.clone());
         }
         self.own.insert(commit.first_seq(), commit.clone());
         Ok(commit)
+    }
+
+    /// Remembers the first own seq sealed with each own key.
+    fn note_keys(&mut self, op: &Op) {
+        let e = op.envelope();
+        if e.origin.0 != self.id || op.payload().is_none() {
+            return;
+        }
+        for id in crate::keys::key_ids(e) {
+            self.key_seqs.entry(id).or_insert(e.seq);
+        }
+    }
+
+    /// Puts the payload keys in `keys` (a file that destroys what it removes), apart from
+    /// the op store; keys of persons already erased here are shredded at once.
+    ///
+    /// # Errors
+    /// When the key store fails.
+    pub fn with_keys(mut self, keys: Box<dyn KeyStore>) -> Result<Device<S>, StoreError> {
+        self.keys = keys;
+        self.shredded = 0;
+        self.shred_erased()?;
+        self.keys.sync()?;
+        Ok(self)
+    }
+
+    /// The payload keys.
+    #[must_use]
+    pub fn keys(&self) -> &dyn KeyStore {
+        self.keys.as_ref()
+    }
+
+    /// Destroys the keys of persons erased since the last time (idempotent).
+    fn shred_erased(&mut self) -> Result<(), StoreError> {
+        if self.state.erased_count() == self.shredded {
+            return Ok(());
+        }
+        let erased: Vec<_> = self.state.erased().collect();
+        for p in erased {
+            self.keys.shred(p)?;
+        }
+        self.shredded = self.state.erased_count();
+        Ok(())
+    }
+
+    /// Seals `op`'s personal and sensitive values (made by [`Device::builder`]) with this
+    /// device's keys of the persons it names, making a key with `fresh_key` (32 bytes from a
+    /// cryptographic random source) for each it does not hold yet. Seal every op before
+    /// [`Device::commit`]: an op that names persons at tier personal or sensitive is
+    /// otherwise stored and sent in the clear.
+    ///
+    /// # Errors
+    /// [`KeyError::Erased`] for a person erased here; the key store failing.
+    pub fn seal(
+        &mut self,
+        op: Op,
+        fresh_key: &mut dyn FnMut() -> [u8; crate::keys::KEY_LEN],
+    ) -> Result<Op, SyncError> {
+        if op.envelope().origin.0 != self.id {
+            return Err(SyncError::Commit(crate::commit::CommitError::Misplaced {
+                index: 0,
+            }));
+        }
+        for id in crate::keys::key_ids(op.envelope()) {
+            if self.state.is_erased(id.person) {
+                return Err(SyncError::Key(KeyError::Erased(id.person)));
+            }
+            if self.keys.get(&id).is_none() {
+                let key = zeroize::Zeroizing::new(fresh_key());
+                self.keys.put(id, &key)?;
+            }
+        }
+        let keys = &self.keys;
+        crate::keys::seal_op(op, &mut |id| keys.get(id)).map_err(SyncError::Key)
+    }
+
+    /// Opens a value read from the merged state: `op` wrote it (see
+    /// [`crate::keys::open_field`]), `field` is its field. Values that are not sealed come
+    /// back as they are.
+    ///
+    /// # Errors
+    /// [`KeyError::Missing`] when its key is not held here (withheld, purged or shredded).
+    pub fn open_value(
+        &self,
+        op: kenesh_merge::OpId,
+        field: u16,
+        value: &[u8],
+    ) -> Result<Vec<u8>, KeyError> {
+        let Some(held) = self.state.op(op) else {
+            return Err(KeyError::Malformed);
+        };
+        let keys = &self.keys;
+        crate::keys::open_field(held.envelope(), field, value, &mut |id| keys.get(id))
+    }
+
+    /// The own keys the server needs for own seqs in `(from, upto]`.
+    pub(crate) fn keys_for(&self, from: u64, upto: u64) -> Vec<(KeyId, PayloadKey)> {
+        self.key_seqs
+            .iter()
+            .filter(|(_, seq)| **seq > from && **seq <= upto)
+            .filter_map(|(id, _)| Some((*id, self.keys.get(id)?)))
+            .collect()
+    }
+
+    /// Keeps keys the server sent (not for persons erased here). Durable at the next sync.
+    pub(crate) fn take_keys(&mut self, keys: Vec<(KeyId, PayloadKey)>) -> Result<(), StoreError> {
+        for (id, key) in keys {
+            if !self.state.is_erased(id.person) {
+                self.keys.put(id, &key)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Destroys an own key once the server holds it durably (a public kiosk purging personal
+    /// data). Returns whether it was held.
+    ///
+    /// # Errors
+    /// When the key store fails.
+    pub fn purge_key(&mut self, id: &KeyId) -> Result<bool, StoreError> {
+        self.keys.remove(id)
+    }
+
+    /// Own keys whose first sealed seq the server acknowledged as durable (what a public
+    /// kiosk may purge once a later session confirms it).
+    #[must_use]
+    pub fn acked_keys(&self) -> Vec<KeyId> {
+        self.key_seqs
+            .iter()
+            .filter(|(id, seq)| **seq <= self.acked.1 && self.keys.get(id).is_some())
+            .map(|(id, _)| *id)
+            .collect()
     }
 
     /// Stores a chunk's commits with the cursor after them, and applies their ops (decoded
@@ -347,6 +491,10 @@ impl<S: Store> Device<S> {
     /// # Errors
     /// When the store fails.
     pub fn sync(&mut self) -> Result<u64, StoreError> {
+        // Keys first: no durable op is sealed with a key that is not durable, and an erasure
+        // destroys its keys in the same sync that makes it durable.
+        self.shred_erased()?;
+        self.keys.sync()?;
         self.store.sync()
     }
 

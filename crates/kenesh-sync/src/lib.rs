@@ -39,6 +39,7 @@ mod device;
 pub mod fuzzing;
 mod grants;
 mod identity;
+pub mod keys;
 mod server;
 pub mod session;
 mod snapshot;
@@ -54,6 +55,7 @@ pub use cursor::Cursor;
 pub use device::{Device, ReceiveStats};
 pub use grants::{Access, Grants};
 pub use identity::{PublicKeys, Secret};
+pub use keys::{KeyError, KeyId, KeyStore, MemKeys};
 pub use server::SNAPSHOT_ZSTD_LEVEL;
 pub use server::{
     Alarm, DeviceInfo, IngestError, OpenError, Refusal, Server, ServerConfig, Verdict,
@@ -97,6 +99,9 @@ pub enum SyncError {
     /// The server did not take a commit.
     #[error(transparent)]
     Ingest(#[from] IngestError),
+    /// A payload key or a sealed value failed.
+    #[error(transparent)]
+    Key(#[from] KeyError),
     /// A snapshot did not load.
     #[error(transparent)]
     Snapshot(#[from] SnapshotError),
