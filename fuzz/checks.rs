@@ -215,6 +215,12 @@ pub fn proto_frame(data: &[u8]) {
                 },
             }
         }
+        Message::Keys(k) => {
+            // Whole entries of a known tier, each read back as packed.
+            assert_eq!(k.bytes().len(), k.len() * kenesh_proto::KEY_ENTRY_LEN);
+            assert_eq!(k.iter().count(), k.len());
+            assert!(k.iter().all(|e| matches!(e.tier, 1 | 2)));
+        }
         Message::Welcome(_) | Message::Refuse(_) | Message::SnapshotHeader(_) | Message::Bye => {}
     }
 }

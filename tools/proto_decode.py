@@ -15,7 +15,8 @@ import sys
 
 DEFAULT_MAX_FRAME, HARD_MAX_FRAME = 16 * 1024, 1024 * 1024
 MAX_CURSOR, MAX_SIGNATURE, MAX_ERROR_DETAIL = 64, 64, 256
-TYPES = ["Hello", "Welcome", "Refuse", "Commit", "Chunk", "Ack", "SnapshotHeader", "Error", "Bye"]
+TYPES = ["Hello", "Welcome", "Refuse", "Commit", "Chunk", "Ack", "SnapshotHeader", "Error", "Bye", "Keys"]
+KEY_ENTRY, MAX_KEY_ENTRIES = 53, 1024
 
 
 class Refused(Exception):
@@ -171,6 +172,16 @@ def decode(frame, max_frame):
             raise Refused("Malformed") from None
         r.end()
         too_long(detail, MAX_ERROR_DETAIL)
+    elif t == "Keys":
+        m["count"] = r.u32()
+        if m["count"] > MAX_KEY_ENTRIES:
+            raise Refused("CountTooLarge")
+        data = r.take(r.left())
+        if len(data) != m["count"] * KEY_ENTRY:
+            raise Refused("LengthMismatch")
+        if any(data[i * KEY_ENTRY + 16] not in (1, 2) for i in range(m["count"])):
+            raise Refused("Malformed")
+        m["entries"] = data
     else:  # Bye
         r.end()
     return m, r.padded

@@ -285,8 +285,48 @@ fn count_larger_than_the_frame() {
 }
 
 #[test]
+fn keys_messages_that_lie() {
+    let entry = |tier: u8| {
+        let mut e = vec![0x11u8; 16];
+        e.push(tier);
+        e.extend(7u32.to_le_bytes());
+        e.extend([0x22u8; 32]);
+        e
+    };
+    // Well formed: two entries.
+    let mut ok = vec![9u8, 2];
+    ok.extend(entry(1));
+    ok.extend(entry(2));
+    assert!(matches!(decode(&ok), Ok(Message::Keys(k)) if k.len() == 2));
+    // A count that does not match the bytes, either way.
+    let mut more = vec![9u8, 3];
+    more.extend(entry(1));
+    more.extend(entry(2));
+    assert_eq!(
+        decode(&more),
+        Err(DecodeError::LengthMismatch {
+            declared: 3 * kenesh_proto::KEY_ENTRY_LEN,
+            actual: 2 * kenesh_proto::KEY_ENTRY_LEN
+        })
+    );
+    let mut torn = ok.clone();
+    torn.pop();
+    assert!(matches!(decode(&torn), Err(DecodeError::LengthMismatch { .. })));
+    // A tier that has no keys (public) or does not exist.
+    for tier in [0u8, 3, 0xff] {
+        let mut bad = vec![9u8, 1];
+        bad.extend(entry(tier));
+        assert_eq!(decode(&bad), Err(DecodeError::Malformed));
+    }
+    // A count past the limit is refused before anything is read.
+    let mut huge = vec![9u8];
+    huge.extend([0xff, 0xff, 0xff, 0xff, 0x0f]);
+    assert!(matches!(decode(&huge), Err(DecodeError::CountTooLarge { .. })));
+}
+
+#[test]
 fn unknown_message_type() {
-    for t in [9u8, 42, 0x7f, 0xff] {
+    for t in [10u8, 42, 0x7f, 0xff] {
         assert_eq!(decode(&[t]), Err(DecodeError::UnknownType(t)));
         assert_eq!(decode(&[t, 1, 2, 3]), Err(DecodeError::UnknownType(t)));
     }

@@ -12,6 +12,7 @@ use crate::commit::SignedCommit;
 use crate::cursor::Cursor;
 use crate::grants::Grants;
 use crate::identity::{PublicKeys, Secret};
+use crate::keys::{KeyId, KeyStore, MemKeys, PayloadKey};
 use crate::store::{Store, StoreError};
 
 /// Why the server refused an op it received (kept for audit, not applied, not forwarded).
@@ -210,6 +211,8 @@ pub(crate) struct CachedSnapshot {
     /// The columns, and the same as one zstd stream.
     pub(crate) raw: Vec<u8>,
     pub(crate) zstd: Vec<u8>,
+    /// The keys its payloads are sealed with (sent beside it to peers taking keys).
+    pub(crate) key_ids: Vec<crate::keys::KeyId>,
 }
 
 impl CachedSnapshot {
@@ -246,6 +249,10 @@ pub struct Server<S: Store> {
     clock: HlcClock,
     alarms: Vec<Alarm>,
     snapshots: BTreeMap<[u8; 8], std::sync::Arc<CachedSnapshot>>,
+    /// Payload keys, apart from the op store.
+    keys: Box<dyn KeyStore>,
+    /// The state's erased count when keys were last shredded.
+    shredded: usize,
 }
 
 impl<S: Store> core::fmt::Debug for Server<S> {
@@ -310,6 +317,8 @@ impl<S: Store> Server<S> {
             clock: HlcClock::new(),
             alarms: Vec::new(),
             snapshots: BTreeMap::new(),
+            keys: Box::new(MemKeys::new()),
+            shredded: 0,
         };
         let mut from = 1;
         loop {
@@ -351,7 +360,7 @@ impl<S: Store> Server<S> {
     ) -> Result<Server<S>, OpenError> {
         let mut s = Server::open(store, secret, config)?;
         s.record(Rec::Epoch { epoch })?;
-        s.store.sync()?;
+        s.sync()?;
         Ok(s)
     }
 
@@ -376,7 +385,7 @@ impl<S: Store> Server<S> {
             keys,
             grants,
         })?;
-        self.store.sync()?;
+        self.sync()?;
         Ok(())
     }
 
@@ -386,7 +395,7 @@ impl<S: Store> Server<S> {
     /// When the store fails.
     pub fn set_grants(&mut self, device: u32, grants: Grants) -> Result<(), StoreError> {
         self.record(Rec::SetGrants { device, grants })?;
-        self.store.sync()?;
+        self.sync()?;
         Ok(())
     }
 
@@ -396,7 +405,7 @@ impl<S: Store> Server<S> {
     /// When the store fails.
     pub fn revoke(&mut self, device: u32, from_seq: u64) -> Result<(), StoreError> {
         self.record(Rec::Revoke { device, from_seq })?;
-        self.store.sync()?;
+        self.sync()?;
         Ok(())
     }
 
@@ -437,7 +446,101 @@ impl<S: Store> Server<S> {
     /// # Errors
     /// When the store fails.
     pub fn sync(&mut self) -> Result<u64, StoreError> {
+        // Keys first: an erasure destroys its keys in the sync that makes it durable, and a
+        // commit is never acknowledged before the keys that came with it are durable.
+        self.shred_erased()?;
+        self.keys.sync()?;
         self.store.sync()
+    }
+
+    /// Puts the payload keys in `keys` (a file that destroys what it removes), apart from
+    /// the op store; keys of persons already erased are shredded at once.
+    ///
+    /// # Errors
+    /// When the key store fails.
+    pub fn with_keys(mut self, keys: Box<dyn KeyStore>) -> Result<Server<S>, StoreError> {
+        self.keys = keys;
+        self.shredded = 0;
+        self.shred_erased()?;
+        self.keys.sync()?;
+        Ok(self)
+    }
+
+    /// The payload keys.
+    #[must_use]
+    pub fn keys(&self) -> &dyn KeyStore {
+        self.keys.as_ref()
+    }
+
+    fn shred_erased(&mut self) -> Result<(), StoreError> {
+        if self.state.erased_count() == self.shredded {
+            return Ok(());
+        }
+        let erased: Vec<_> = self.state.erased().collect();
+        for p in erased {
+            self.keys.shred(p)?;
+        }
+        self.shredded = self.state.erased_count();
+        Ok(())
+    }
+
+    /// Keeps the keys `device` sent: its own (origin = the device), not of erased persons;
+    /// the first key of an id stays. Durable at the next sync.
+    ///
+    /// # Errors
+    /// [`IngestError::ForeignCommit`] for a key of another origin (nothing kept); the key
+    /// store failing.
+    pub(crate) fn take_keys(
+        &mut self,
+        device: u32,
+        keys: Vec<(KeyId, PayloadKey)>,
+    ) -> Result<(), IngestError> {
+        if let Some((id, _)) = keys.iter().find(|(id, _)| id.origin != device) {
+            self.alarms.push(Alarm::ForeignCommit {
+                device,
+                origin: id.origin,
+            });
+            return Err(IngestError::ForeignCommit {
+                device,
+                origin: id.origin,
+            });
+        }
+        for (id, key) in keys {
+            if !self.state.is_erased(id.person) {
+                self.keys.put(id, &key)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The keys held among `ids` (not shredded), for a peer that may read their payloads.
+    pub(crate) fn keys_of(&self, ids: &[KeyId]) -> Vec<(KeyId, PayloadKey)> {
+        ids.iter()
+            .filter_map(|id| Some((*id, self.keys.get(id)?)))
+            .collect()
+    }
+
+    /// Seals the server's own op (see [`crate::Device::seal`]) before
+    /// [`Server::commit_local`].
+    ///
+    /// # Errors
+    /// [`crate::KeyError::Erased`] for an erased person; the key store failing.
+    pub fn seal(
+        &mut self,
+        op: Op,
+        fresh_key: &mut dyn FnMut() -> [u8; crate::keys::KEY_LEN],
+    ) -> Result<Op, crate::SyncError> {
+        for id in crate::keys::key_ids(op.envelope()) {
+            if self.state.is_erased(id.person) {
+                return Err(crate::SyncError::Key(crate::KeyError::Erased(id.person)));
+            }
+            if self.keys.get(&id).is_none() {
+                let key = zeroize::Zeroizing::new(fresh_key());
+                self.keys.put(id, &key)?;
+            }
+        }
+        let keys = &self.keys;
+        crate::keys::seal_op(op, &mut |id| keys.get(id)).map_err(crate::SyncError::Key)
     }
 
     /// The current epoch.
@@ -554,6 +657,7 @@ impl<S: Store> Server<S> {
             return Some(c.clone());
         }
         let mut ops = Vec::new();
+        let mut key_ids = std::collections::BTreeSet::new();
         for served in &self.served[..end] {
             let Some(op) = self.served_op(served.op).cloned() else {
                 continue;
@@ -561,7 +665,12 @@ impl<S: Store> Server<S> {
             let Some(with_payload) = crate::session::offer(&op, u32::MAX, &grants) else {
                 continue;
             };
-            let op = if with_payload { op } else { op.withheld() };
+            let op = if with_payload {
+                key_ids.extend(crate::keys::key_ids(op.envelope()));
+                op
+            } else {
+                op.withheld()
+            };
             let salt = self.salt_of(served.op).unwrap_or_default();
             ops.push((op, salt));
         }
@@ -593,6 +702,7 @@ impl<S: Store> Server<S> {
             hash: crate::snapshot::ops_hash(ops.iter().map(|(o, _)| o)),
             raw,
             zstd,
+            key_ids: key_ids.into_iter().collect(),
         });
         self.snapshots.insert(digest, snap.clone());
         Some(snap)

@@ -37,6 +37,7 @@ use crate::commit::SignedCommit;
 use crate::cursor::Cursor;
 use crate::device::Device;
 use crate::grants::Grants;
+use crate::keys::KeyId;
 use crate::server::{CachedSnapshot, IngestError, Server};
 use crate::store::Store;
 
@@ -118,7 +119,10 @@ fn flight<S: Store>(device: &Device<S>, from: u64, zstd: bool) -> (Vec<Vec<u8>>,
         let wire: usize = frames.iter().map(|f| f.len() + 4).sum();
         if wire <= max || commits.len() <= 1 {
             let upto = commits.last().map_or(from, |c| c.last_seq());
-            return (frames, upto);
+            // The keys that open the flight's sealed payloads go before its commits.
+            let mut out = crate::keys::key_frames(&device.keys_for(from, upto), max);
+            out.extend(frames);
+            return (out, upto);
         }
         commits.truncate(commits.len() / 2);
     }
@@ -238,7 +242,11 @@ struct Serve {
     end: usize,
     /// Entries before this index were served under `old` grants (a grant change).
     backfill: Option<(usize, Option<Grants>)>,
-    pending: VecDeque<(usize, Vec<u8>)>,
+    /// Relayed frames not yet in a chunk: (serving position after it, frame, the keys of
+    /// the payloads it carries).
+    pending: VecDeque<(usize, Vec<u8>, Vec<KeyId>)>,
+    /// Whether the peer takes keys.
+    keys: bool,
     /// The transfer carrying commits, and its next chunk's index.
     transfer: u32,
     index: u32,
@@ -412,9 +420,19 @@ impl ServerSession {
             return Ok(());
         }
         self.version = h.max_version.min(PROTOCOL_VERSION);
-        self.caps = h.caps.intersection(Caps::ZSTD.union(Caps::SNAPSHOT));
+        self.caps = h
+            .caps
+            .intersection(Caps::ZSTD.union(Caps::SNAPSHOT).union(Caps::KEYS));
         self.cursor = h.cursor.and_then(Cursor::from_bytes);
         for f in &frames[1..] {
+            if let Ok(Message::Keys(k)) = Message::decode(f, &limits) {
+                if let Err(e) = server.take_keys(device, crate::keys::unpack_entries(&k)) {
+                    self.answer = Some(Answer::Error(ErrorCode::FORBIDDEN, e.to_string()));
+                    self.need_durable = server.store.staged();
+                    return Ok(());
+                }
+                continue;
+            }
             let commits = match upstream_commits(f, &limits) {
                 Ok(c) => c,
                 Err(e) => {
@@ -493,6 +511,17 @@ impl ServerSession {
                         }
                     }
                     self.need_durable = server.store.staged();
+                }
+                Message::Keys(k) => {
+                    if let Err(e) = server.take_keys(self.device, crate::keys::unpack_entries(&k))
+                    {
+                        let detail = e.to_string();
+                        self.fail(ErrorCode::FORBIDDEN, &detail)?;
+                        return Err(SyncError::Peer {
+                            code: ErrorCode::FORBIDDEN.0,
+                            detail,
+                        });
+                    }
                 }
                 Message::Ack(a) => {
                     if let (Some(c), Some(s)) = (a.chunk, self.serve.as_mut())
@@ -679,6 +708,14 @@ impl ServerSession {
                 cursor: Some(&base),
                 chunk: None,
             })));
+            if self.caps.contains(Caps::KEYS) {
+                // The keys of the snapshot's sealed payloads, before its first piece (again
+                // on a resume: the device keeps the first copy).
+                self.queue.extend(crate::keys::key_frames(
+                    &server.keys_of(&cached.key_ids),
+                    server.config.max_frame,
+                ));
+            }
             snap = Some((cached, from));
         }
         let next = match (&snap, &backfill) {
@@ -694,6 +731,7 @@ impl ServerSession {
             end: server.durable_served(),
             backfill,
             pending: VecDeque::new(),
+            keys: self.caps.contains(Caps::KEYS),
             transfer: if snap.is_some() { 2 } else { 1 },
             index: 0,
             snap,
@@ -733,9 +771,9 @@ impl ServerSession {
                 continue;
             }
             let (t, i) = (s.transfer, s.index);
-            let frame = next_chunk(server, s, device, zstd, max_frame, level);
+            let frames = next_chunk(server, s, device, zstd, max_frame, level);
             s.sent.push((t, i));
-            self.queue.push(frame);
+            self.queue.extend(frames);
         }
     }
 }
@@ -763,7 +801,7 @@ fn next_frame<S: Store>(
     s: &mut Serve,
     device: u32,
     max_frame: usize,
-) -> Option<(usize, Vec<u8>)> {
+) -> Option<(usize, Vec<u8>, Vec<KeyId>)> {
     let mut run: Vec<(Op, bool)> = Vec::new();
     let mut run_commit = None;
     let mut size = 64;
@@ -817,14 +855,27 @@ fn next_frame<S: Store>(
     };
     // The run is sized to fit; should it not, the first op goes alone (and the rest follow
     // in the next frames), withheld as the last resort: an op is never skipped silently.
-    let frame = match relay(&run, true) {
-        Some(f) => f,
+    let (frame, sent) = match relay(&run, true) {
+        Some(f) => (f, &run[..]),
         None => {
             s.next = after_first;
-            relay(&run[..1], true).or_else(|| relay(&run[..1], false))?
+            match relay(&run[..1], true) {
+                Some(f) => (f, &run[..1]),
+                None => (relay(&run[..1], false)?, &run[..0]),
+            }
         }
     };
-    Some((s.next, frame.frame().to_vec()))
+    // The keys of the payloads it carries (the peer may read them: that is why they are
+    // there), for a peer that takes keys.
+    let mut keys = Vec::new();
+    if s.keys {
+        for (op, with_payload) in sent {
+            if *with_payload && op.payload().is_some() {
+                keys.extend(crate::keys::key_ids(op.envelope()));
+            }
+        }
+    }
+    Some((s.next, frame.frame().to_vec(), keys))
 }
 
 fn next_chunk<S: Store>(
@@ -834,7 +885,7 @@ fn next_chunk<S: Store>(
     zstd: bool,
     max_frame: usize,
     level: i32,
-) -> Vec<u8> {
+) -> Vec<Vec<u8>> {
     let max_raw = if zstd { 3 * max_frame } else { max_frame - 64 };
     // Frames a previous chunk left over count towards this one.
     let mut raw: usize = s.pending.iter().map(|p| p.1.len() + 3).sum();
@@ -849,10 +900,14 @@ fn next_chunk<S: Store>(
     }
     let mut take = s.pending.len();
     loop {
-        let (upto, frames): (usize, Vec<Vec<u8>>) = {
-            let part: Vec<&(usize, Vec<u8>)> = s.pending.iter().take(take).collect();
+        let (upto, frames, mut key_ids): (usize, Vec<Vec<u8>>, Vec<KeyId>) = {
+            let part: Vec<&(usize, Vec<u8>, Vec<KeyId>)> = s.pending.iter().take(take).collect();
             let upto = part.last().map_or(s.next.min(s.end), |p| p.0);
-            (upto, part.iter().map(|p| p.1.clone()).collect())
+            (
+                upto,
+                part.iter().map(|p| p.1.clone()).collect(),
+                part.iter().flat_map(|p| p.2.iter().copied()).collect(),
+            )
         };
         let drained = take == s.pending.len() && s.next >= s.end;
         let cursor = Cursor {
@@ -887,7 +942,13 @@ fn next_chunk<S: Store>(
         s.pending.drain(..take);
         s.index += 1;
         s.done = drained;
-        return frame;
+        // Keys travel in their own frames just before the chunk whose payloads they open,
+        // never inside it: the device stores chunks in its op store, and keys never go there.
+        key_ids.sort();
+        key_ids.dedup();
+        let mut out = crate::keys::key_frames(&server.keys_of(&key_ids), max_frame);
+        out.push(frame);
+        return out;
     }
 }
 
@@ -951,7 +1012,7 @@ impl ClientSession {
             next_chunk: (1, 0),
             snapshot: None,
             limits: Limits::new(device.max_frame),
-            caps,
+            caps: caps.union(Caps::KEYS),
             stats: SessionStats::default(),
         })
     }
@@ -1149,6 +1210,9 @@ impl ClientSession {
                     if c.last {
                         self.transfer_done = true;
                     }
+                }
+                Message::Keys(k) if self.phase == ClientPhase::Open => {
+                    device.take_keys(crate::keys::unpack_entries(&k))?;
                 }
                 Message::Bye => {
                     self.phase = ClientPhase::Done;

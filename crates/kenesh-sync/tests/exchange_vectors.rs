@@ -221,6 +221,11 @@ fn render(m: &Message<'_>) -> String {
         Message::Error(e) => format!("Error {{ code: {}, detail: {:?} }}", e.code.0, e.detail),
         Message::SnapshotHeader(_) => unreachable!("no snapshot in this exchange"),
         Message::Bye => "Bye".into(),
+        Message::Keys(k) => format!(
+            "Keys {{ count: {}, entries: {} }}",
+            k.len(),
+            hex(k.bytes(), 8)
+        ),
     }
 }
 
