@@ -17,7 +17,10 @@ use redb::{
     Database, Durability, ReadableDatabase, ReadableTable, StorageBackend, TableDefinition,
 };
 
+mod keyfile;
 pub mod sim;
+
+pub use keyfile::{KEY_FORMAT_VERSION, KeyFile, MAX_KEYS};
 
 /// The version of the file format this build writes. [`RedbStore::open`] refuses a file of
 /// a newer version with [`OpenError::NewerFormat`].
