@@ -85,6 +85,9 @@ pub struct Device<S: Store> {
     key_seqs: BTreeMap<KeyId, u64>,
     /// How many erased persons' keys were shredded (the state's erased count then).
     shredded: usize,
+    /// The own seq the server had acknowledged as durable when the current session began:
+    /// acknowledged in an earlier session, so a public kiosk may purge up to it.
+    purge_point: u64,
 }
 
 impl<S: Store> core::fmt::Debug for Device<S> {
@@ -129,6 +132,7 @@ impl<S: Store> Device<S> {
             keys: Box::new(MemKeys::new()),
             key_seqs: BTreeMap::new(),
             shredded: 0,
+            purge_point: 0,
         };
         let mut from = 1;
         loop {
@@ -424,24 +428,54 @@ impl<S: Store> Device<S> {
         Ok(())
     }
 
-    /// Destroys an own key once the server holds it durably (a public kiosk purging personal
-    /// data). Returns whether it was held.
+    /// A session begins: what the server acknowledged before it was reported in an earlier
+    /// session, and becomes purgeable.
+    pub(crate) fn session_started(&mut self) {
+        self.purge_point = self.acked.1;
+    }
+
+    /// Own keys a public kiosk may destroy now: every op sealed with them was acknowledged
+    /// as durable by the server in an **earlier** session than the current or last one
+    /// (never on the first acknowledgement), so the server holds the payloads and the keys.
+    #[must_use]
+    pub fn purgeable_keys(&self) -> Vec<KeyId> {
+        let mut last_use: BTreeMap<KeyId, u64> = BTreeMap::new();
+        for c in self
+            .own
+            .values()
+            .filter(|c| c.last_seq() > self.purge_point)
+        {
+            // A key also used after the purge point stays until those ops are confirmed.
+            for op in c.ops() {
+                for id in crate::keys::key_ids(op.envelope()) {
+                    last_use.insert(id, op.envelope().seq);
+                }
+            }
+        }
+        self.key_seqs
+            .iter()
+            .filter(|(id, first)| {
+                **first <= self.purge_point
+                    && !last_use.contains_key(id)
+                    && self.keys.get(id).is_some()
+            })
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
+    /// Public-kiosk mode: destroys the keys of [`Device::purgeable_keys`], so the personal
+    /// payloads this kiosk took can no longer be read here (the server and the peers allowed
+    /// to read them keep theirs). Durable at the next sync. Returns how many.
     ///
     /// # Errors
     /// When the key store fails.
-    pub fn purge_key(&mut self, id: &KeyId) -> Result<bool, StoreError> {
-        self.keys.remove(id)
-    }
-
-    /// Own keys whose first sealed seq the server acknowledged as durable (what a public
-    /// kiosk may purge once a later session confirms it).
-    #[must_use]
-    pub fn acked_keys(&self) -> Vec<KeyId> {
-        self.key_seqs
-            .iter()
-            .filter(|(id, seq)| **seq <= self.acked.1 && self.keys.get(id).is_some())
-            .map(|(id, _)| *id)
-            .collect()
+    pub fn purge(&mut self) -> Result<usize, StoreError> {
+        let ids = self.purgeable_keys();
+        for id in &ids {
+            self.keys.remove(id)?;
+        }
+        self.keys.sync()?;
+        Ok(ids.len())
     }
 
     /// Stores a chunk's commits with the cursor after them, and applies their ops (decoded

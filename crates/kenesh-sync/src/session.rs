@@ -513,8 +513,7 @@ impl ServerSession {
                     self.need_durable = server.store.staged();
                 }
                 Message::Keys(k) => {
-                    if let Err(e) = server.take_keys(self.device, crate::keys::unpack_entries(&k))
-                    {
+                    if let Err(e) = server.take_keys(self.device, crate::keys::unpack_entries(&k)) {
                         let detail = e.to_string();
                         self.fail(ErrorCode::FORBIDDEN, &detail)?;
                         return Err(SyncError::Peer {
@@ -1027,6 +1026,7 @@ impl ClientSession {
             return Err(SyncError::Unexpected("the session has started"));
         }
         device.sync()?;
+        device.session_started();
         let cursor = device.hello_cursor();
         let hello = encode(&Message::Hello(Hello {
             min_version: MIN_PROTOCOL_VERSION,

@@ -254,3 +254,51 @@ fn an_erasure_shreds_the_persons_keys_everywhere_it_reaches() {
         Err(kenesh_sync::SyncError::Key(kenesh_sync::KeyError::Erased(p))) if p == w.person
     ));
 }
+
+#[test]
+fn a_public_kiosk_purges_only_what_an_earlier_session_confirmed() {
+    let scope = muni(1);
+    let mut server = server();
+    let mut kiosk = device(&mut server, 10, kiosk_grants(scope));
+    let staff_grants = Grants::none()
+        .up_to(scope, Tier::Sensitive, Access::Read)
+        .up_to(scope, Tier::Sensitive, Access::Write);
+    let mut staff = device(&mut server, 60, staff_grants);
+    let person = PersonId(Id::from_u128(0xb1));
+    let mut key = fresh(12);
+    let mut b = kiosk.builder();
+    b.scope(scope).at(NOW).persons(&[person]);
+    let op = b
+        .create(EntityKind::Person, person.0, vec![(1, NAME.to_vec())])
+        .unwrap();
+    let op = kiosk.seal(op, &mut key).unwrap();
+    let id = op.id();
+    kiosk.commit(&[op]).unwrap();
+    // Nothing is purgeable before the server has it, nor on its first acknowledgement.
+    assert!(kiosk.purgeable_keys().is_empty());
+    sync_ok(&mut kiosk, &mut server, 1);
+    assert_eq!(kiosk.acked_seq(), 1);
+    assert_eq!(
+        kiosk.purge().unwrap(),
+        0,
+        "purged on the first acknowledgement"
+    );
+    let name = |d: &Device<MemStore>| match d.state().field(EntityKind::Person, person.0, 1) {
+        Some(FieldValue::Register { value: Some(v), .. }) => d.open_value(id, 1, &v).ok(),
+        _ => None,
+    };
+    assert_eq!(name(&kiosk).as_deref(), Some(NAME));
+    // A later session reports it again: now the kiosk destroys its key.
+    sync_ok(&mut kiosk, &mut server, 2);
+    assert_eq!(
+        kiosk.purge().unwrap(),
+        1,
+        "one key: the person's, personal tier"
+    );
+    assert!(kiosk.keys().ids().is_empty());
+    assert_eq!(name(&kiosk), None, "the kiosk still reads a purged payload");
+    // The server and staff keep theirs.
+    sync_ok(&mut staff, &mut server, 3);
+    assert_eq!(name(&staff).as_deref(), Some(NAME));
+    assert_eq!(server.keys().ids().len(), 1);
+}
