@@ -425,7 +425,7 @@ impl<'a> Keys<'a> {
     /// # Errors
     /// When the bytes are not a whole number of valid entries, or too many.
     pub fn new(entries: &'a [u8]) -> Result<Keys<'a>, DecodeError> {
-        if entries.len() % KEY_ENTRY_LEN != 0 {
+        if !entries.len().is_multiple_of(KEY_ENTRY_LEN) {
             return Err(DecodeError::LengthMismatch {
                 declared: entries.len() / KEY_ENTRY_LEN * KEY_ENTRY_LEN,
                 actual: entries.len(),

@@ -311,7 +311,10 @@ fn keys_messages_that_lie() {
     );
     let mut torn = ok.clone();
     torn.pop();
-    assert!(matches!(decode(&torn), Err(DecodeError::LengthMismatch { .. })));
+    assert!(matches!(
+        decode(&torn),
+        Err(DecodeError::LengthMismatch { .. })
+    ));
     // A tier that has no keys (public) or does not exist.
     for tier in [0u8, 3, 0xff] {
         let mut bad = vec![9u8, 1];
@@ -321,7 +324,10 @@ fn keys_messages_that_lie() {
     // A count past the limit is refused before anything is read.
     let mut huge = vec![9u8];
     huge.extend([0xff, 0xff, 0xff, 0xff, 0x0f]);
-    assert!(matches!(decode(&huge), Err(DecodeError::CountTooLarge { .. })));
+    assert!(matches!(
+        decode(&huge),
+        Err(DecodeError::CountTooLarge { .. })
+    ));
 }
 
 #[test]

@@ -224,11 +224,7 @@ fn render(m: &Message<'_>) -> String {
         ),
         Message::Error(e) => format!("Error {{ code: {}, detail: {} }}", e.code.0, text(e.detail)),
         Message::Bye => "Bye".into(),
-        Message::Keys(k) => format!(
-            "Keys {{ count: {}, entries: {} }}",
-            k.len(),
-            hex(k.bytes())
-        ),
+        Message::Keys(k) => format!("Keys {{ count: {}, entries: {} }}", k.len(), hex(k.bytes())),
     }
 }
 

@@ -373,12 +373,15 @@ pub fn seal_op(op: Op, get: &mut dyn FnMut(&KeyId) -> Option<PayloadKey>) -> Res
     .map_err(|_| KeyError::Malformed)
 }
 
+/// A transformation of one value of a field.
+type ValueFn<'a> = dyn FnMut(u16, &[u8]) -> Result<Vec<u8>, KeyError> + 'a;
+
 /// Applies `f` to each value an op's payload holds (one for a field write, each field's
 /// for a create); `None` when the action carries no values to seal.
 fn map_values(
     e: &Envelope,
     bytes: &[u8],
-    f: &mut dyn FnMut(u16, &[u8]) -> Result<Vec<u8>, KeyError>,
+    f: &mut ValueFn<'_>,
 ) -> Result<Option<Vec<u8>>, KeyError> {
     match e.action {
         Action::CREATE => {
