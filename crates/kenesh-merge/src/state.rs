@@ -951,6 +951,25 @@ impl SetField {
 }
 
 impl Workflow {
+    /// The steps held that no other held step supersedes (one in a linear history: the
+    /// latest), in (HLC, origin, seq) order: what a new transition supersedes, and the
+    /// close a reopen supersedes.
+    pub(crate) fn heads(&self) -> Vec<OpId> {
+        let superseded: BTreeSet<OpId> = self
+            .steps
+            .values()
+            .flat_map(|s| s.supersedes.iter().copied())
+            .collect();
+        let mut heads: Vec<(Hlc, OpId)> = self
+            .steps
+            .iter()
+            .filter(|(id, _)| !superseded.contains(id))
+            .map(|(id, s)| (s.hlc, *id))
+            .collect();
+        heads.sort();
+        heads.into_iter().map(|(_, id)| id).collect()
+    }
+
     /// Replays the transition log in causal order (supersedes), ties by (HLC, origin, seq).
     fn replay(&mut self) {
         let mut state = self.initial.map_or_else(|| self.kind.initial(), |(_, s)| s);

@@ -317,6 +317,46 @@ impl State {
             .collect()
     }
 
+    /// The op that created a record (the earliest create held): the op that wrote its
+    /// initial values, so the one to open them with.
+    #[must_use]
+    pub fn create_op(&self, kind: EntityKind, id: Id) -> Option<OpId> {
+        self.entities
+            .get(&Key::new(kind.code(), id))?
+            .creates
+            .first()
+            .map(|(_, op)| *op)
+    }
+
+    /// The surviving writes of a register field, in (HLC, origin, seq) order: what a new
+    /// write supersedes to replace them all (several when concurrent).
+    #[must_use]
+    pub fn register_writes(&self, kind: EntityKind, id: Id, field: u16) -> Vec<OpId> {
+        match self
+            .entities
+            .get(&Key::new(kind.code(), id))
+            .and_then(|e| e.fields.get(&field))
+        {
+            Some(Field::Register(r)) => r.survivors().into_iter().map(|(op, _, _)| op).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The latest steps of a workflow field (transitions and reopens no other step held
+    /// supersedes), in (HLC, origin, seq) order: what a new transition supersedes; the last
+    /// is the close a reopen supersedes.
+    #[must_use]
+    pub fn workflow_heads(&self, kind: EntityKind, id: Id, field: u16) -> Vec<OpId> {
+        match self
+            .entities
+            .get(&Key::new(kind.code(), id))
+            .and_then(|e| e.fields.get(&field))
+        {
+            Some(Field::Workflow(w)) => w.heads(),
+            _ => Vec::new(),
+        }
+    }
+
     /// Whether this person has been erased here.
     #[must_use]
     pub fn is_erased(&self, person: PersonId) -> bool {
