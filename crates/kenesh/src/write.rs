@@ -3,7 +3,7 @@
 use kenesh_merge::{Action, CreatePayload, OpError, OpId, TransitionPayload};
 use kenesh_model::schema::{EntityKind, FieldDecl, FieldKind};
 use kenesh_model::{
-    Attendance, CaseStage, CaseStatus, Comment, Consent, Event, GroupId, Hearing, Id,
+    Attendance, CaseStage, CaseStatus, Closure, Comment, Consent, Event, GroupId, Hearing, Id,
     InitiativeGroup, Issue, IssueId, LegalAidRequest, LegalCase, Membership, Person, PersonId,
     Recommendation, Scope, Tier, Timestamp, TransitionError, ValidationError, Workflow,
 };
@@ -439,6 +439,17 @@ impl<'a, S: Store> Writer<'a, S> {
                 field: d.name,
                 source,
             })?;
+        // The record with its new status must still satisfy the model (a closed case has a
+        // closure): checked where the record is readable here.
+        if let Some(record) = self.replica.get::<T>(id) {
+            let mut fields: std::collections::BTreeMap<&'static str, Vec<u8>> =
+                codec::split(&record)?
+                    .into_iter()
+                    .map(|f| (f.name, f.bytes))
+                    .collect();
+            fields.insert(d.name, vec![to.code()]);
+            codec::build::<T>(&fields)?.validate()?;
+        }
         let plan = Plan {
             scope: view.scope,
             persons: self.create_persons(kind, id).unwrap_or_default(),
@@ -654,6 +665,18 @@ impl<'a, S: Store> Writer<'a, S> {
     /// As [`Writer::set_status`].
     pub fn progress_case(&mut self, case: Id, to: CaseStatus) -> Result<(), WriteError> {
         self.set_status::<LegalCase, _>(case, to)
+    }
+
+    /// Closes a case with its closure (category, date, outcome), in one commit.
+    ///
+    /// # Errors
+    /// As [`Writer::update`]; [`WriteError::Transition`] when the case cannot close from
+    /// its status.
+    pub fn close_case(&mut self, case: Id, closure: Closure) -> Result<(), WriteError> {
+        let mut c: LegalCase = self.load(case)?;
+        c.status = CaseStatus::Closed;
+        c.closure = Some(closure);
+        self.update(&c)
     }
 
     /// Records a hearing of a case.
