@@ -225,11 +225,7 @@ impl ser::SerializeStruct for Fields {
     ) -> Result<(), CodecError> {
         let bytes = encode(value)?;
         let mut elements = Vec::new();
-        let is_seq = value
-            .serialize(Elements {
-                out: &mut elements,
-            })
-            .is_ok();
+        let is_seq = value.serialize(Elements { out: &mut elements }).is_ok();
         self.0.push(SplitField {
             name: key,
             bytes,
@@ -552,7 +548,10 @@ impl<'de> MapAccess<'de> for FieldMap<'de> {
         }
     }
 
-    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, CodecError> {
+    fn next_value_seed<V: DeserializeSeed<'de>>(
+        &mut self,
+        seed: V,
+    ) -> Result<V::Value, CodecError> {
         let bytes = self.value.take().ok_or_else(|| not("a value"))?;
         let mut d = postcard::Deserializer::from_bytes(bytes);
         seed.deserialize(&mut d)

@@ -3,8 +3,8 @@
 use kenesh_model::schema::EntityKind;
 use kenesh_model::{
     Attendance, Campaign, CaseStage, Consent, Event, Id, InitiativeGroup, Issue, LegalAidRequest,
-    LegalCase, Member, Membership, Municipality, Organisation, Person, PersonId, Record,
-    Recommendation,
+    LegalCase, Member, Membership, Municipality, Organisation, Person, PersonId, Recommendation,
+    Record,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;

@@ -77,14 +77,14 @@ mod write;
 
 use std::path::{Path, PathBuf};
 
+use kenesh_store::{KeyFile, RedbStore};
 use kenesh_sync::{Device, KeyStore, MemKeys, MemStore, PublicKeys, Secret, Store, StoreError};
-use kenesh_store::RedbStore;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
 pub use entity::{AnyRecord, Entity};
 pub use net::{SyncError, SyncReport};
-pub use read::{Mention, Review, SubjectAccess};
+pub use read::{Mention, RecordFields, Review, SubjectAccess};
 pub use write::{WriteError, Writer};
 
 /// The name of the op store inside a replica's directory.
@@ -119,8 +119,11 @@ pub enum OpenError {
         source: std::io::Error,
     },
     /// The op store did not open.
-    #[error(transparent)]
+    #[error("the op store: {0}")]
     Store(#[from] kenesh_store::OpenError),
+    /// The key file did not open.
+    #[error("the key file: {0}")]
+    KeyFile(kenesh_store::OpenError),
     /// The device's records did not replay.
     #[error(transparent)]
     Device(#[from] kenesh_sync::OpenError),
@@ -143,15 +146,15 @@ impl<S: Store> std::fmt::Debug for Replica<S> {
     }
 }
 
-/// The key store of a replica directory.
-///
-/// For now the keys live in memory: they are lost when the replica closes, so values sealed
-/// before a reopen read as absent after it until the server sends the keys again.
-// KeyFile: once `kenesh_store::KeyFile` lands, this becomes
-// `Ok(Box::new(kenesh_store::KeyFile::open(dir.join("keys"))?))` (and its open error joins
-// `OpenError`).
-fn open_keys(_dir: &Path) -> Result<Box<dyn KeyStore>, OpenError> {
-    Ok(Box::new(MemKeys::new()))
+/// The name of the payload key store inside a replica's directory (a file of its own that
+/// overwrites what it destroys: see `kenesh_store::KeyFile`).
+pub const KEYS_FILE: &str = "keys.bin";
+
+/// The key store of a replica directory: the one place that chooses it.
+fn open_keys(dir: &Path) -> Result<Box<dyn KeyStore>, OpenError> {
+    Ok(Box::new(
+        KeyFile::open(dir.join(KEYS_FILE)).map_err(OpenError::KeyFile)?,
+    ))
 }
 
 fn rng(options: &Options) -> ChaCha20Rng {
@@ -163,7 +166,8 @@ fn rng(options: &Options) -> ChaCha20Rng {
 
 impl Replica<RedbStore> {
     /// Opens (or creates) the replica in `dir`: the op store `dir/ops.redb` and the key
-    /// store beside it. `identity` is the device's secret, `device_id` its enrolled number,
+    /// file `dir/keys.bin` beside it (keys live apart from the ops, so an erasure can
+    /// destroy them for good). `identity` is the device's secret, `device_id` its enrolled number,
     /// `server` the server's public keys as given at enrolment.
     ///
     /// # Errors

@@ -13,9 +13,9 @@ use kenesh_model::{
 };
 use kenesh_sync::Store;
 
+use crate::Replica;
 use crate::codec;
 use crate::entity::{AnyRecord, Entity};
-use crate::Replica;
 
 /// A field's current value on this replica, opened (plain postcard bytes).
 #[derive(Clone, Debug)]
@@ -39,6 +39,37 @@ pub struct Review {
     pub conflicts: Vec<Conflict>,
     /// Ops flagged on merge (refused workflow steps, duplicate creates, equivocations, …).
     pub flags: Vec<Flag>,
+}
+
+/// The fields of a record readable here (see [`Replica::fields`]). Sets and logs hold the
+/// elements readable here; a field withheld or erased is absent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordFields {
+    /// The record's kind.
+    pub kind: EntityKind,
+    /// Its id, owner scope, tier and provenance (from its create op).
+    pub meta: RecordMeta,
+    values: BTreeMap<&'static str, Vec<u8>>,
+}
+
+impl RecordFields {
+    /// A field's value, decoded as the entity struct's field type (`None` when absent here
+    /// or of another type).
+    #[must_use]
+    pub fn get<V: serde::de::DeserializeOwned>(&self, name: &str) -> Option<V> {
+        postcard::from_bytes(self.values.get(name)?).ok()
+    }
+
+    /// Whether a field is readable here.
+    #[must_use]
+    pub fn has(&self, name: &str) -> bool {
+        self.values.contains_key(name)
+    }
+
+    /// The names of the fields readable here.
+    pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.values.keys().copied()
+    }
 }
 
 /// A value naming a person in a record that is not about them (a comment, a support).
@@ -89,9 +120,9 @@ impl<S: Store> Replica<S> {
         let mut out = BTreeMap::new();
         for (fid, value) in &view.fields {
             let cur = match value {
-                FieldValue::Register { value, op, .. } => Current::Register(
-                    value.as_deref().and_then(|v| self.open_value(*op, *fid, v)),
-                ),
+                FieldValue::Register { value, op, .. } => {
+                    Current::Register(value.as_deref().and_then(|v| self.open_value(*op, *fid, v)))
+                }
                 FieldValue::Set { .. } => Current::Set(
                     state
                         .set_adds(kind, id, *fid)
@@ -115,13 +146,12 @@ impl<S: Store> Replica<S> {
         Some((view, out))
     }
 
-    /// The record, opened; `None` when it is not held, or a required field is not
-    /// readable here (withheld, erased). Tombstoned records are returned with
-    /// `meta.tombstone` set.
+    /// A record's fields that are readable here, by name (a partial view: what a peer
+    /// without a tier's grant or a person's key can still read). `None` when not held.
     #[must_use]
-    pub fn get<T: Entity>(&self, id: Id) -> Option<T> {
-        let (view, fields) = self.current(T::KIND, id)?;
-        let create = self.device.state().create_op(T::KIND, id)?;
+    pub fn fields(&self, kind: EntityKind, id: Id) -> Option<RecordFields> {
+        let (view, fields) = self.current(kind, id)?;
+        let create = self.device.state().create_op(kind, id)?;
         let hlc = self.device.state().op(create)?.envelope().hlc;
         let stamp = Stamp {
             at: Timestamp(hlc.millis()),
@@ -136,9 +166,8 @@ impl<S: Store> Replica<S> {
             updated: stamp,
             tombstone: view.tombstoned,
         };
-        let mut map: BTreeMap<&'static str, Vec<u8>> = BTreeMap::new();
-        map.insert("meta", codec::encode(&meta).ok()?);
-        for decl in T::schema().fields.iter().filter(|f| !f.retired) {
+        let mut values: BTreeMap<&'static str, Vec<u8>> = BTreeMap::new();
+        for decl in schema::entity(kind).fields.iter().filter(|f| !f.retired) {
             let bytes = match (fields.get(&decl.id), decl.kind) {
                 (Some(Current::Register(Some(v))), _) => v.clone(),
                 (Some(Current::Register(None)), _) => continue,
@@ -153,9 +182,19 @@ impl<S: Store> Replica<S> {
                 (None, FieldKind::Workflow(w)) => vec![w.initial()],
                 (None, FieldKind::Register) => continue,
             };
-            map.insert(decl.name, bytes);
+            values.insert(decl.name, bytes);
         }
-        codec::build(&map).ok()
+        Some(RecordFields { kind, meta, values })
+    }
+
+    /// The record, opened; `None` when it is not held, or a required field is not
+    /// readable here (withheld, erased: see [`Replica::fields`] for what is). Tombstoned
+    /// records are returned with `meta.tombstone` set.
+    #[must_use]
+    pub fn get<T: Entity>(&self, id: Id) -> Option<T> {
+        let mut f = self.fields(T::KIND, id)?;
+        f.values.insert("meta", codec::encode(&f.meta).ok()?);
+        codec::build(&f.values).ok()
     }
 
     /// Every live (not tombstoned) record of a kind that is readable here.

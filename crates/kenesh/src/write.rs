@@ -9,10 +9,10 @@ use kenesh_model::{
 };
 use kenesh_sync::Store;
 
+use crate::Replica;
 use crate::codec::{self, SplitField};
 use crate::entity::Entity;
 use crate::read::Current;
-use crate::Replica;
 
 /// Why a write was refused. A refused write changes nothing.
 #[derive(Debug, thiserror::Error)]

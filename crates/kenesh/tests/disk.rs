@@ -32,11 +32,7 @@ fn reopening_gives_the_same_state_and_writes_continue() {
         w.set_status::<Issue, _>(Id::from_u128(20), IssueStatus::Published)
             .unwrap();
         w.take_request(&request(60, 10, "факттар")).unwrap();
-        (
-            r.state_hashes(),
-            r.state().snapshot(),
-            r.device().own_seq(),
-        )
+        (r.state_hashes(), r.state().snapshot(), r.device().own_seq())
     };
     assert!(dir.path().join(OPS_FILE).exists());
     let mut r = open(dir.path());
@@ -46,6 +42,16 @@ fn reopening_gives_the_same_state_and_writes_continue() {
     let i = r.get::<Issue>(Id::from_u128(20)).unwrap();
     assert_eq!(i.status, IssueStatus::Published);
     assert_eq!(i.title, issue(20).title);
+    // Sealed values open again: the keys were kept in the key file.
+    assert_eq!(i.supporters, [PersonId(Id::from_u128(10))].into());
+    assert_eq!(
+        r.get::<Person>(Id::from_u128(10)).unwrap().name,
+        person(10).name
+    );
+    assert_eq!(
+        r.get::<LegalAidRequest>(Id::from_u128(60)).unwrap().facts,
+        "факттар"
+    );
     // New writes continue the device's seqs (no op id is made twice).
     r.at(NOW + 1)
         .set_status::<Issue, _>(Id::from_u128(20), IssueStatus::Acknowledged)
@@ -99,4 +105,26 @@ fn a_sensitive_canary_is_not_in_the_op_file() {
     assert!(!has(CANARY.as_bytes()), "a sensitive value is in the file");
     // Not even its Kyrgyz part alone.
     assert!(!has("үй-бүлөлүк-зомбулук".as_bytes()));
+}
+
+#[test]
+fn an_erasure_outlives_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = PersonId(Id::from_u128(10));
+    {
+        let mut r = open(dir.path());
+        let mut w = r.at(NOW);
+        w.add_person(&person(10)).unwrap();
+        w.add_person(&person(11)).unwrap();
+        w.take_request(&request(60, 10, "факттар")).unwrap();
+        assert!(r.device().keys().ids().iter().any(|k| k.person == p));
+        r.at(NOW + 1).erase_person(p).unwrap();
+        assert!(r.device().keys().ids().iter().all(|k| k.person != p));
+    }
+    let r = open(dir.path());
+    assert!(r.device().keys().ids().iter().all(|k| k.person != p));
+    assert!(r.get::<Person>(Id::from_u128(10)).is_none());
+    assert!(r.get::<LegalAidRequest>(Id::from_u128(60)).is_none());
+    assert!(r.get::<Person>(Id::from_u128(11)).is_some());
+    assert!(r.subject_access(p).erased);
 }

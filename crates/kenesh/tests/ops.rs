@@ -77,7 +77,8 @@ fn ops_name_their_persons_and_personal_values_are_sealed() {
     let mut w = r.at(NOW);
     w.add_person(&person(10)).unwrap();
     w.create_issue(&issue(20)).unwrap();
-    w.support_issue(IssueId(Id::from_u128(20)), pid(10)).unwrap();
+    w.support_issue(IssueId(Id::from_u128(20)), pid(10))
+        .unwrap();
     w.take_request(&request(60, 10, "canary-facts")).unwrap();
     w.open_case(&case(61, 60)).unwrap();
     let state = r.state();
@@ -146,15 +147,22 @@ fn issue_lifecycle_edit_support_comment_status() {
     assert_eq!(got.supporters, [pid(10), pid(11)].into());
     assert_eq!(got.comments, vec![comment]);
     assert_eq!(got.status, IssueStatus::InProgress);
-    assert_eq!(r.issues(Some(muni()), Some(IssueStatus::InProgress)).len(), 1);
-    assert!(r.issues(Some(muni()), Some(IssueStatus::Published)).is_empty());
+    assert_eq!(
+        r.issues(Some(muni()), Some(IssueStatus::InProgress)).len(),
+        1
+    );
+    assert!(
+        r.issues(Some(muni()), Some(IssueStatus::Published))
+            .is_empty()
+    );
     assert!(
         r.issues(Some(MunicipalityId(Id::from_u128(9))), None)
             .is_empty()
     );
     // Resolve, then reopen (its own act): back to in progress.
     let mut w = r.at(NOW + 4);
-    w.set_status::<Issue, _>(id.0, IssueStatus::Resolved).unwrap();
+    w.set_status::<Issue, _>(id.0, IssueStatus::Resolved)
+        .unwrap();
     w.reopen::<Issue, IssueStatus>(id.0).unwrap();
     assert_eq!(
         r.get::<Issue>(id.0).unwrap().status,
@@ -329,15 +337,22 @@ fn erasure_makes_values_absent_and_refuses_new_writes() {
     w.add_person(&person(10)).unwrap();
     w.add_person(&person(11)).unwrap();
     w.create_issue(&issue(20)).unwrap();
-    w.support_issue(IssueId(Id::from_u128(20)), pid(10)).unwrap();
-    w.support_issue(IssueId(Id::from_u128(20)), pid(11)).unwrap();
-    w.take_request(&request(60, 10, "Үй-бүлөлүк зомбулук")).unwrap();
+    w.support_issue(IssueId(Id::from_u128(20)), pid(10))
+        .unwrap();
+    w.support_issue(IssueId(Id::from_u128(20)), pid(11))
+        .unwrap();
+    w.take_request(&request(60, 10, "Үй-бүлөлүк зомбулук"))
+        .unwrap();
     w.erase_person(pid(10)).unwrap();
     assert!(r.get::<Person>(Id::from_u128(10)).is_none());
     assert!(r.get::<LegalAidRequest>(Id::from_u128(60)).is_none());
     assert!(r.get::<Person>(Id::from_u128(11)).is_some());
     let i = r.get::<Issue>(Id::from_u128(20)).unwrap();
-    assert_eq!(i.supporters, [pid(11)].into(), "the erased support reads as absent");
+    assert_eq!(
+        i.supporters,
+        [pid(11)].into(),
+        "the erased support reads as absent"
+    );
     let sar = r.subject_access(pid(10));
     assert!(sar.erased);
     assert!(sar.records.is_empty() && sar.mentions.is_empty());
@@ -359,7 +374,11 @@ fn refused(
 ) -> WriteError {
     let (hashes, seq) = (r.state_hashes(), r.device().own_seq());
     let err = f(&mut r.at(NOW + 10)).expect_err("must be refused");
-    assert_eq!(r.state_hashes(), hashes, "a refused write changed the state");
+    assert_eq!(
+        r.state_hashes(),
+        hashes,
+        "a refused write changed the state"
+    );
     assert_eq!(r.device().own_seq(), seq, "a refused write made ops");
     err
 }
@@ -423,11 +442,15 @@ fn bad_input_is_refused_with_the_field_and_changes_nothing() {
         w.set_status::<Issue, _>(Id::from_u128(20), IssueStatus::Resolved)
     });
     assert_eq!(field_of(&e), "issue.status");
-    let e = refused(&mut r, |w| w.reopen::<Issue, IssueStatus>(Id::from_u128(20)));
+    let e = refused(&mut r, |w| {
+        w.reopen::<Issue, IssueStatus>(Id::from_u128(20))
+    });
     assert_eq!(field_of(&e), "issue.status");
     // A step the workflow allows but the record's rules do not (a closed case has a
     // closure).
-    let e = refused(&mut r, |w| w.progress_case(Id::from_u128(61), CaseStatus::Closed));
+    let e = refused(&mut r, |w| {
+        w.progress_case(Id::from_u128(61), CaseStatus::Closed)
+    });
     assert_eq!(field_of(&e), "legal_case.closure");
 
     // Unknown records, duplicates.
