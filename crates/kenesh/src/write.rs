@@ -3,7 +3,7 @@
 use kenesh_merge::{Action, CreatePayload, OpError, OpId, TransitionPayload};
 use kenesh_model::schema::{EntityKind, FieldDecl, FieldKind};
 use kenesh_model::{
-    Attendance, CaseStage, CaseStatus, Closure, Comment, Consent, Event, GroupId, Hearing, Id,
+    Attendance, CaseStage, CaseStatus, Closure, Comment, Consent, Event, Hearing, Id,
     InitiativeGroup, Issue, IssueId, LegalAidRequest, LegalCase, Membership, Person, PersonId,
     Recommendation, Scope, Tier, Timestamp, TransitionError, ValidationError, Workflow,
 };
@@ -301,10 +301,13 @@ impl<'a, S: Store> Writer<'a, S> {
             let cur = current.get(&d.id);
             match d.kind {
                 FieldKind::Register => {
-                    if let Some(Current::Register(Some(v))) = cur
-                        && *v == f.bytes
-                    {
-                        continue;
+                    match cur {
+                        Some(Current::Register(Some(v))) if *v == f.bytes => continue,
+                        // Held but not readable here (a key withheld): the record read here
+                        // showed it absent, so leaving it absent is no change, and must not
+                        // overwrite what others can read.
+                        Some(Current::Register(None)) if f.bytes == [0] => continue,
+                        _ => {}
                     }
                     plans.push(Plan {
                         scope,
@@ -613,12 +616,6 @@ impl<'a, S: Store> Writer<'a, S> {
         self.create(membership)
     }
 
-    /// The members of a group, through the replica (a shorthand for the query).
-    #[must_use]
-    pub fn members(&self, group: GroupId) -> Vec<Membership> {
-        self.replica.group_members(group)
-    }
-
     /// Drafts a policy recommendation.
     ///
     /// # Errors
@@ -720,23 +717,26 @@ impl<'a, S: Store> Writer<'a, S> {
     /// reaches, and their keys are shredded here when it returns.
     ///
     /// # Errors
-    /// [`WriteError::ErasedPerson`] when already erased.
+    /// [`WriteError::ErasedPerson`] when already erased; [`WriteError::UnknownRecord`]
+    /// when the person's record is not held here (its scope is where the erasure goes).
     pub fn erase_person(&mut self, person: PersonId) -> Result<(), WriteError> {
         if self.replica.device.state().is_erased(person) {
             return Err(WriteError::ErasedPerson(person));
         }
+        // The erasure travels in the person record's scope, where the server judges it.
         let scope = self
             .replica
             .device
             .state()
             .record(EntityKind::Person, person.0)
-            .map(|v| v.owner.unwrap_or(v.scope));
+            .map(|v| v.owner.unwrap_or(v.scope))
+            .ok_or(WriteError::UnknownRecord {
+                kind: EntityKind::Person,
+                id: person.0,
+            })?;
         let Replica { device, .. } = &mut *self.replica;
         let mut b = device.builder();
-        b.at(self.now_ms);
-        if let Some(scope) = scope {
-            b.scope(scope);
-        }
+        b.at(self.now_ms).scope(scope);
         let op = b.erase(person)?;
         device.commit(&[op])?;
         device.sync()?;

@@ -482,6 +482,14 @@ fn bad_input_is_refused_with_the_field_and_changes_nothing() {
     ));
     let e = refused(&mut r, |w| w.create_issue(&issue(20)));
     assert!(matches!(e, WriteError::AlreadyExists { .. }));
+    let e = refused(&mut r, |w| w.erase_person(pid(999)));
+    assert!(matches!(
+        e,
+        WriteError::UnknownRecord {
+            kind: EntityKind::Person,
+            ..
+        }
+    ));
     // A legal case below the sensitive tier.
     let mut low = case(63, 60);
     low.meta.tier = Tier::Personal;
