@@ -145,3 +145,53 @@ impl Entity for CaseStage {
         AnyRecord::CaseStage(self)
     }
 }
+
+macro_rules! dispatch {
+    ($self:expr, $r:ident => $e:expr) => {
+        match $self {
+            AnyRecord::Municipality($r) => $e,
+            AnyRecord::Organisation($r) => $e,
+            AnyRecord::Person($r) => $e,
+            AnyRecord::Consent($r) => $e,
+            AnyRecord::InitiativeGroup($r) => $e,
+            AnyRecord::Membership($r) => $e,
+            AnyRecord::Issue($r) => $e,
+            AnyRecord::Recommendation($r) => $e,
+            AnyRecord::Event($r) => $e,
+            AnyRecord::Attendance($r) => $e,
+            AnyRecord::Campaign($r) => $e,
+            AnyRecord::LegalAidRequest($r) => $e,
+            AnyRecord::LegalCase($r) => $e,
+            AnyRecord::CaseStage($r) => $e,
+        }
+    };
+}
+
+impl AnyRecord {
+    /// The record's meta.
+    #[must_use]
+    pub fn meta(&self) -> &kenesh_model::RecordMeta {
+        dispatch!(self, r => r.meta())
+    }
+
+    /// The record's kind.
+    #[must_use]
+    pub fn kind(&self) -> EntityKind {
+        fn kind_of<T: Entity>(_: &T) -> EntityKind {
+            T::KIND
+        }
+        dispatch!(self, r => kind_of(r))
+    }
+
+    pub(crate) fn subjects(&self) -> Vec<PersonId> {
+        dispatch!(self, r => r.subjects())
+    }
+
+    pub(crate) fn parent(&self) -> Option<(EntityKind, Id)> {
+        dispatch!(self, r => r.parent())
+    }
+
+    pub(crate) fn split(&self) -> Result<Vec<crate::codec::SplitField>, crate::codec::CodecError> {
+        dispatch!(self, r => crate::codec::split(r))
+    }
+}

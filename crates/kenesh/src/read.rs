@@ -93,9 +93,10 @@ pub struct SubjectAccess {
     /// Whether the person was erased here (then nothing else is readable).
     pub erased: bool,
     /// Records about the person (their person record, consents, attendance, requests,
-    /// cases, …), opened.
+    /// cases through their requests, …), opened whole.
     pub records: Vec<AnyRecord>,
-    /// Values naming the person in other records.
+    /// Values naming the person in records about others (a comment, a support, the
+    /// coordinator of a case): those values only.
     pub mentions: Vec<Mention>,
     /// Records naming them that are not readable here (keys withheld or missing).
     pub unreadable: Vec<(EntityKind, Id)>,
@@ -304,9 +305,32 @@ impl<S: Store> Replica<S> {
             let Some(kind) = EntityKind::from_code(*code) else {
                 continue;
             };
-            match self.any(kind, *id) {
-                Some(r) => out.records.push(r),
-                None => out.unreadable.push((kind, *id)),
+            let Some(record) = self.any(kind, *id) else {
+                out.unreadable.push((kind, *id));
+                continue;
+            };
+            // About them (their record, their consent, their case through its request):
+            // the whole record. Merely named in it (the coordinator of someone else's
+            // case, the staff member who assisted a consent): only those values.
+            let mut subjects = record.subjects();
+            if let Some((pk, pid)) = record.parent()
+                && let Some(op) = state.create_op(pk, pid).and_then(|op| state.op(op))
+            {
+                subjects.extend(op.envelope().persons.iter().copied());
+            }
+            if subjects.contains(&person) {
+                out.records.push(record);
+                continue;
+            }
+            for f in record.split().unwrap_or_default() {
+                if f.name != "meta" && f.persons.contains(&person) {
+                    out.mentions.push(Mention {
+                        kind,
+                        record: *id,
+                        field: f.name,
+                        value: f.bytes,
+                    });
+                }
             }
         }
         for (code, id, field, op) in mentions {
@@ -329,6 +353,8 @@ impl<S: Store> Replica<S> {
                 value,
             });
         }
+        out.mentions
+            .sort_by(|a, b| (a.kind, a.record, a.field).cmp(&(b.kind, b.record, b.field)));
         out
     }
 

@@ -311,23 +311,42 @@ fn subject_access_returns_their_data_and_not_others() {
     };
     w.comment(IssueId(Id::from_u128(20)), mine.clone()).unwrap();
     w.comment(IssueId(Id::from_u128(20)), theirs).unwrap();
+    // Person 10's legal aid, coordinated by person 11.
+    w.take_request(&request(60, 10, "факттар")).unwrap();
+    let mut c = case(61, 60);
+    c.coordinator = Some(pid(11));
+    w.open_case(&c).unwrap();
     let sar = r.subject_access(pid(10));
     assert!(!sar.erased);
-    let kinds: Vec<&str> = sar
-        .records
-        .iter()
-        .map(|r| match r {
-            AnyRecord::Person(_) => "person",
-            AnyRecord::Consent(_) => "consent",
-            AnyRecord::Attendance(_) => "attendance",
-            _ => "other",
-        })
-        .collect();
-    assert_eq!(kinds, vec!["person", "consent", "attendance"]);
+    let kinds: Vec<EntityKind> = sar.records.iter().map(AnyRecord::kind).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            EntityKind::Person,
+            EntityKind::Consent,
+            EntityKind::Attendance,
+            EntityKind::LegalAidRequest,
+            EntityKind::LegalCase
+        ]
+    );
     assert_eq!(sar.mentions.len(), 1, "{:?}", sar.mentions);
     assert_eq!(sar.mentions[0].field, "comments");
-    let c: Comment = postcard::from_bytes(&sar.mentions[0].value).unwrap();
-    assert_eq!(c, mine);
+    let got: Comment = postcard::from_bytes(&sar.mentions[0].value).unwrap();
+    assert_eq!(got, mine);
+    // The coordinator gets their own record, their comment and the fact that they
+    // coordinate the case: not the client's case.
+    let staff = r.subject_access(pid(11));
+    let kinds: Vec<EntityKind> = staff.records.iter().map(AnyRecord::kind).collect();
+    assert_eq!(kinds, vec![EntityKind::Person]);
+    let fields: Vec<(EntityKind, &str)> =
+        staff.mentions.iter().map(|m| (m.kind, m.field)).collect();
+    assert_eq!(
+        fields,
+        vec![
+            (EntityKind::Issue, "comments"),
+            (EntityKind::LegalCase, "coordinator")
+        ]
+    );
 }
 
 #[test]
