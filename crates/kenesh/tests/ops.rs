@@ -76,7 +76,9 @@ fn ops_name_their_persons_and_personal_values_are_sealed() {
     let mut r = replica(1);
     let mut w = r.at(NOW);
     w.add_person(&person(10)).unwrap();
-    w.create_issue(&issue(20)).unwrap();
+    let mut reported = issue(20);
+    reported.reported_by = Reporter::Person(pid(10));
+    w.create_issue(&reported).unwrap();
     w.support_issue(IssueId(Id::from_u128(20)), pid(10))
         .unwrap();
     w.take_request(&request(60, 10, "canary-facts")).unwrap();
@@ -91,6 +93,18 @@ fn ops_name_their_persons_and_personal_values_are_sealed() {
             (EntityKind::Person | EntityKind::LegalAidRequest | EntityKind::LegalCase, _)
             | (EntityKind::Issue, Action::ADD) => {
                 assert_eq!(e.persons, vec![pid(10)], "{kind} {:?}", e.action);
+            }
+            // The reporter is personal: its own op, naming them, sealed.
+            (EntityKind::Issue, Action::SET) => {
+                assert_eq!((e.field, e.tier), (7, Tier::Personal));
+                assert_eq!(e.persons, vec![pid(10)]);
+                let bytes = &op.payload().unwrap().bytes;
+                assert_eq!(bytes[0], kenesh_sync::keys::SEAL_VERSION);
+                assert_eq!(
+                    bytes.len(),
+                    postcard::to_allocvec(&reported.reported_by).unwrap().len()
+                        + kenesh_sync::keys::SEALED_OVERHEAD
+                );
             }
             // The issue itself names nobody.
             (EntityKind::Issue, _) => assert!(e.persons.is_empty()),
@@ -109,6 +123,10 @@ fn ops_name_their_persons_and_personal_values_are_sealed() {
     // And it reads back opened.
     let q = r.get::<LegalAidRequest>(Id::from_u128(60)).unwrap();
     assert_eq!(q.facts, "canary-facts");
+    assert_eq!(
+        r.get::<Issue>(Id::from_u128(20)).unwrap().reported_by,
+        Reporter::Person(pid(10))
+    );
 }
 
 #[test]
