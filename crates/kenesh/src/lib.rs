@@ -13,7 +13,11 @@
 //!   returns. A refused write changes nothing.
 //! - **Reads** ([`Replica::get`], [`Replica::issues`], [`Replica::subject_access`], …)
 //!   open sealed values with the keys held here; a value whose key is missing (withheld,
-//!   erased) reads as absent, never as garbage.
+//!   erased) reads as absent, never as garbage ([`Replica::fields`] shows what is readable
+//!   of a record that cannot be read whole).
+//! - **Storage**: `dir/ops.redb` holds the ops (sealed values only, for personal and
+//!   sensitive data); `dir/keys.bin` holds the payload keys apart, overwritten in place
+//!   when an erasure destroys them.
 //! - **Sync** ([`Replica::sync_over`]) drives one session with the server over a
 //!   `Read + Write` stream.
 //!

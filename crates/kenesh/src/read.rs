@@ -208,7 +208,10 @@ impl<S: Store> Replica<S> {
             .collect()
     }
 
-    /// Local issues of a municipality (its scope), in any status or in one.
+    /// Local issues of a municipality (its scope), in any status or in one, whole (not
+    /// tombstoned). An issue's `reported_by` is personal: a replica without the personal
+    /// tier's read grant cannot read issues whole, and lists their public fields with
+    /// [`Replica::fields`] instead.
     #[must_use]
     pub fn issues(
         &self,
