@@ -89,7 +89,7 @@ use rand_chacha::ChaCha20Rng;
 pub use entity::{AnyRecord, Entity};
 pub use net::{SyncError, SyncReport};
 pub use read::{Mention, RecordFields, Review, SubjectAccess};
-pub use write::{WriteError, Writer};
+pub use write::{FRAME_BUDGET, WriteError, Writer};
 
 /// The name of the op store inside a replica's directory.
 pub const OPS_FILE: &str = "ops.redb";

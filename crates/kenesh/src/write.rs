@@ -61,6 +61,19 @@ pub enum WriteError {
     /// The write names a person erased here: nothing is written about them any more.
     #[error("person {0} was erased")]
     ErasedPerson(PersonId),
+    /// A value is too large to travel: one op must fit in one protocol frame
+    /// ([`FRAME_BUDGET`] bytes, sealed), even where the model's limit is larger.
+    #[error("{kind}.{field}: {bytes} bytes in one op, more than the {max} a frame carries")]
+    ValueTooLarge {
+        /// The record's kind.
+        kind: EntityKind,
+        /// The field.
+        field: &'static str,
+        /// The op's size.
+        bytes: usize,
+        /// The most one op may take.
+        max: usize,
+    },
     /// An op limit was broken (a value too large for one op).
     #[error(transparent)]
     Op(#[from] OpError),
@@ -79,6 +92,27 @@ impl From<codec::CodecError> for WriteError {
     fn from(e: codec::CodecError) -> Self {
         WriteError::Encoding(e.0)
     }
+}
+
+/// The most bytes one commit's ops may take (envelopes, payloads and their framing) so the
+/// commit fits in one protocol frame ([`kenesh_proto::DEFAULT_MAX_FRAME`]) with its header
+/// and signature.
+pub const FRAME_BUDGET: usize = kenesh_proto::DEFAULT_MAX_FRAME - 512;
+
+/// An op's bytes in a commit frame, with room for its length prefixes and body tag.
+fn op_size(op: &kenesh_merge::Op) -> usize {
+    op.envelope_bytes().len() + op.payload().map_or(0, |p| p.bytes.len()) + 16
+}
+
+/// An estimate of a create op's size before it is sealed: its fields, each sealed, and an
+/// envelope naming `persons`.
+fn create_estimate(fields: &[(u16, Vec<u8>)], persons: usize) -> usize {
+    fields
+        .iter()
+        .map(|(_, v)| v.len() + kenesh_sync::keys::SEALED_OVERHEAD + 8)
+        .sum::<usize>()
+        + 17 * persons
+        + 128
 }
 
 /// One op to make.
@@ -159,7 +193,32 @@ impl<'a, S: Store> Writer<'a, S> {
             })?;
             ops.push(op);
         }
-        device.commit(&ops)?;
+        // Every op must fit a frame alone: checked before anything is committed.
+        if let Some(op) = ops.iter().find(|op| op_size(op) > FRAME_BUDGET) {
+            let e = op.envelope();
+            let kind = EntityKind::from_code(e.kind).unwrap_or(EntityKind::Person);
+            let field = kenesh_model::schema::entity(kind)
+                .field(e.field)
+                .map_or("(record)", |f| f.name);
+            return Err(WriteError::ValueTooLarge {
+                kind,
+                field,
+                bytes: op_size(op),
+                max: FRAME_BUDGET,
+            });
+        }
+        // As many commits as the frames need; one store sync makes them durable together.
+        let mut start = 0;
+        while start < ops.len() {
+            let mut end = start;
+            let mut size = 0;
+            while end < ops.len() && (end == start || size + op_size(&ops[end]) <= FRAME_BUDGET) {
+                size += op_size(&ops[end]);
+                end += 1;
+            }
+            device.commit(&ops[start..end])?;
+            start = end;
+        }
         device.sync()?;
         Ok(())
     }
@@ -253,6 +312,35 @@ impl<'a, S: Store> Writer<'a, S> {
                     Self::element_plans(&mut later, scope, &subjects, kind, id, d, tier, elements);
                 }
             }
+        }
+        // A create too large for a frame leaves its largest values to ops of their own.
+        while create_estimate(&create_fields, create_persons.len()) > FRAME_BUDGET {
+            let largest = create_fields
+                .iter()
+                .enumerate()
+                .filter(|(_, (fid, _))| {
+                    T::schema()
+                        .field(*fid)
+                        .is_some_and(|d| d.kind == FieldKind::Register)
+                })
+                .max_by_key(|(_, (_, v))| v.len())
+                .map(|(i, _)| i);
+            let Some(i) = largest else { break };
+            let (fid, bytes) = create_fields.remove(i);
+            later.insert(
+                0,
+                Plan {
+                    scope,
+                    persons: create_persons.clone(),
+                    kind,
+                    entity: id,
+                    field: fid,
+                    action: Action::SET,
+                    tier: rec_tier,
+                    supersedes: Vec::new(),
+                    payload: bytes,
+                },
+            );
         }
         let mut plans = vec![Plan {
             scope,

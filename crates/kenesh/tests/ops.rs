@@ -7,7 +7,7 @@ use common::*;
 use kenesh::{AnyRecord, WriteError};
 use kenesh_merge::Action;
 use kenesh_model::schema::EntityKind;
-use kenesh_model::text::LocalizedText;
+use kenesh_model::text::{Locale, LocalizedText};
 use kenesh_model::*;
 
 fn pid(n: u128) -> PersonId {
@@ -535,4 +535,45 @@ fn bad_input_is_refused_with_the_field_and_changes_nothing() {
         e,
         WriteError::Invalid(ValidationError::TierTooLow { .. })
     ));
+}
+
+#[test]
+fn large_values_split_into_frames_or_are_refused_by_field() {
+    let mut r = replica(1);
+    r.at(NOW).add_person(&person(10)).unwrap();
+    // Each value fits a frame, the record together does not: the create leaves its largest
+    // value to an op of its own, the ops go in as many commits as the frames need.
+    let mut big = recommendation(40, 10);
+    big.body = LocalizedText::ky("ж".repeat(7_000));
+    big.official_response = Some(OfficialResponse {
+        received_on: day(),
+        reference: "№ 12-3/456".into(),
+        outcome: ResponseOutcome::UnderConsideration,
+        summary: LocalizedText::ky("ө".repeat(2_000)).with(Locale::Ru, "ы".repeat(2_000)),
+    });
+    let commits = r.device().unacked().count();
+    r.at(NOW).draft_recommendation(&big).unwrap();
+    assert!(
+        r.device().unacked().count() >= commits + 2,
+        "split into commits"
+    );
+    assert_same!(r.get::<Recommendation>(Id::from_u128(40)).unwrap(), big);
+
+    // One value too large for any frame, though the model allows it: refused by field,
+    // before any op.
+    let mut huge = recommendation(41, 10);
+    huge.body = LocalizedText::ky("ж".repeat(50_000));
+    assert!(huge.validate().is_ok(), "within the model's limit");
+    let e = refused(&mut r, |w| w.draft_recommendation(&huge));
+    assert!(
+        matches!(
+            e,
+            WriteError::ValueTooLarge {
+                kind: EntityKind::Recommendation,
+                field: "body",
+                ..
+            }
+        ),
+        "{e:?}"
+    );
 }

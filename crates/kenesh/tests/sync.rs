@@ -72,6 +72,17 @@ fn two_replicas_converge_through_sync_over() {
     w.set_status::<Issue, _>(Id::from_u128(20), IssueStatus::Published)
         .unwrap();
     b.at(NOW).create_issue(&issue(21)).unwrap();
+    // A record larger than one frame travels in several commits.
+    let mut big = recommendation(40, 10);
+    big.body = LocalizedText::ky("ж".repeat(7_000));
+    big.title = LocalizedText::ky("т".repeat(300)).with(text::Locale::Ru, "т".repeat(300));
+    big.official_response = Some(OfficialResponse {
+        received_on: day(),
+        reference: "№ 12-3/456".into(),
+        outcome: ResponseOutcome::UnderConsideration,
+        summary: LocalizedText::ky("ө".repeat(2_000)),
+    });
+    a.at(NOW).draft_recommendation(&big).unwrap();
 
     let ra = sync(&mut a, &mut server, 1);
     assert_eq!(
