@@ -677,6 +677,16 @@ impl<'a, S: Store> Writer<'a, S> {
         self.update(&i)
     }
 
+    /// A person withdraws their support of an issue (a remove of the adds seen here).
+    ///
+    /// # Errors
+    /// [`WriteError::UnknownRecord`].
+    pub fn withdraw_support(&mut self, issue: IssueId, person: PersonId) -> Result<(), WriteError> {
+        let mut i: Issue = self.load(issue.0)?;
+        i.supporters.remove(&person);
+        self.update(&i)
+    }
+
     /// Comments on an issue (the comment names its author, if any).
     ///
     /// # Errors

@@ -163,6 +163,18 @@ fn issue_lifecycle_edit_support_comment_status() {
     assert_eq!(got.title, edited.title);
     assert_eq!(got.category, IssueCategory::Water);
     assert_eq!(got.supporters, [pid(10), pid(11)].into());
+    // A withdrawn support: removed, and the removal carries no value in the clear.
+    r.at(NOW + 2).withdraw_support(id, pid(11)).unwrap();
+    assert_eq!(r.get::<Issue>(id.0).unwrap().supporters, [pid(10)].into());
+    let remove = r
+        .state()
+        .ops()
+        .find(|o| o.envelope().action == Action::REMOVE)
+        .unwrap();
+    assert!(remove.payload().unwrap().bytes.is_empty());
+    r.at(NOW + 2).support_issue(id, pid(11)).unwrap();
+    let got = r.get::<Issue>(id.0).unwrap();
+    assert_eq!(got.supporters, [pid(10), pid(11)].into(), "supports again");
     assert_eq!(got.comments, vec![comment]);
     assert_eq!(got.status, IssueStatus::InProgress);
     assert_eq!(
