@@ -3,9 +3,12 @@
 //! over links cut at random bytes, with crashes and power losses of any replica, a server
 //! restored from an older backup (a new epoch), clocks off by up to ±48 hours, one at 1970
 //! and one far in the future, and a random workload of issues, supporters, status changes,
-//! legal-aid intake and erasures. After healing, every seed must show: replicas sharing a
-//! scope hold equal state hashes; no commit acknowledged to its author is lost; the partner
-//! received no payload outside its read grants; no erased payload survives anywhere.
+//! legal-aid intake and erasures; personal and sensitive values are sealed with per-person
+//! keys, each replica's keys in a simulated key file that loses what was not synced. After
+//! healing, every seed must show: replicas sharing a scope hold equal state hashes; no commit
+//! acknowledged to its author is lost; no replica received a payload or a payload key outside
+//! its read grants (its own keys excepted); no erased payload and no erased person's key
+//! survives anywhere.
 //!
 //! Reproducible from one seed: a failure prints the command that replays it.
 //! - `KENESH_SIM_SEED=n` runs that seed alone;
@@ -16,10 +19,70 @@ use kenesh_merge::OpBuilder;
 use kenesh_model::schema::EntityKind;
 use kenesh_model::{Id, MunicipalityId, PersonId, Scope, Tier};
 use kenesh_proto::Caps;
+use kenesh_sync::keys::{KEY_LEN, KeyStore, PayloadKey};
 use kenesh_sync::{
-    Access, ClientSession, Device, Grants, Secret, Server, ServerConfig, ServerSession, SimDisk,
-    SyncError,
+    Access, ClientSession, Device, Grants, KeyId, Secret, Server, ServerConfig, ServerSession,
+    SimDisk, StoreError, SyncError,
 };
+
+/// A replica's key file on the simulated disk: puts and removals are staged until a sync; a
+/// power loss keeps only what was synced (as `KeyFile` does). Shared, so it outlives the
+/// replica that a crash drops.
+#[derive(Clone, Default)]
+struct SimKeys(std::sync::Arc<std::sync::Mutex<SimKeysInner>>);
+
+#[derive(Default)]
+struct SimKeysInner {
+    durable: std::collections::BTreeMap<KeyId, [u8; KEY_LEN]>,
+    live: std::collections::BTreeMap<KeyId, [u8; KEY_LEN]>,
+}
+
+impl SimKeys {
+    fn lock(&self) -> std::sync::MutexGuard<'_, SimKeysInner> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+    /// Power loss: back to what was synced.
+    fn crash(&self) {
+        let mut k = self.lock();
+        k.live = k.durable.clone();
+    }
+}
+
+impl KeyStore for SimKeys {
+    fn get(&self, id: &KeyId) -> Option<PayloadKey> {
+        self.lock()
+            .live
+            .get(id)
+            .map(|k| zeroize::Zeroizing::new(*k))
+    }
+    fn put(&mut self, id: KeyId, key: &[u8; KEY_LEN]) -> Result<bool, StoreError> {
+        let mut k = self.lock();
+        if id.tier == Tier::Public || k.live.contains_key(&id) {
+            return Ok(false);
+        }
+        k.live.insert(id, *key);
+        Ok(true)
+    }
+    fn remove(&mut self, id: &KeyId) -> Result<bool, StoreError> {
+        Ok(self.lock().live.remove(id).is_some())
+    }
+    fn shred(&mut self, person: PersonId) -> Result<usize, StoreError> {
+        let mut k = self.lock();
+        let before = k.live.len();
+        k.live.retain(|id, _| id.person != person);
+        Ok(before - k.live.len())
+    }
+    fn ids(&self) -> Vec<KeyId> {
+        self.lock().live.keys().copied().collect()
+    }
+    fn sync(&mut self) -> Result<(), StoreError> {
+        let mut k = self.lock();
+        k.durable = k.live.clone();
+        Ok(())
+    }
+}
 
 const HOUR: u64 = 3_600_000;
 const START: u64 = 1_780_000_000_000;
@@ -55,6 +118,7 @@ struct Node {
     grants: Grants,
     device: Option<Device<SimDisk>>,
     disk: Vec<u8>,
+    keys: SimKeys,
     clock_offset: i64,
 }
 
@@ -66,7 +130,9 @@ impl Node {
         if self.device.is_none() {
             let server = Secret::from_bytes(SERVER_SECRET).public();
             let d = Device::open(SimDisk::open(&self.disk), self.secret(), self.id, server)
-                .expect("a device's own disk opens");
+                .expect("a device's own disk opens")
+                .with_keys(Box::new(self.keys.clone()))
+                .expect("its keys open");
             self.device = Some(d);
         }
         self.device.as_mut().expect("opened above")
@@ -76,6 +142,7 @@ impl Node {
         if let Some(d) = self.device.take() {
             let unsynced = d.store().unsynced_bytes() as u64;
             self.disk = d.store().power_loss(rng.below(unsynced + 1) as usize);
+            self.keys.crash();
         }
     }
 }
@@ -91,6 +158,9 @@ struct World {
     erased: Vec<PersonId>,
     next_person: u128,
     faults: Faults,
+    /// The server's key file: never restored from a backup (keys only move forward, so a
+    /// shredded key never comes back).
+    server_keys: SimKeys,
 }
 
 #[derive(Default, Debug, Clone, Copy)]
@@ -156,6 +226,7 @@ impl World {
                 grants,
                 device: None,
                 disk: Vec::new(),
+                keys: SimKeys::default(),
                 clock_offset,
             });
         }
@@ -170,6 +241,7 @@ impl World {
             erased: Vec::new(),
             next_person: 1_000,
             faults: Faults::default(),
+            server_keys: SimKeys::default(),
         }
     }
 
@@ -180,7 +252,9 @@ impl World {
                 Secret::from_bytes(SERVER_SECRET),
                 config(),
             )
-            .expect("the server's disk opens after a crash");
+            .expect("the server's disk opens after a crash")
+            .with_keys(Box::new(self.server_keys.clone()))
+            .expect("its keys open");
             self.server = Some(s);
         }
         self.server.as_mut().expect("opened above")
@@ -243,6 +317,22 @@ impl World {
                 )
                 .expect("op"),
             ]
+        };
+        // Sealed as an app seals them: a person's values with keys of that person.
+        let rng = &mut self.rng;
+        let mut fresh = || {
+            let mut k = [0u8; 32];
+            for c in k.chunks_mut(8) {
+                c.copy_from_slice(&rng.next().to_le_bytes());
+            }
+            k
+        };
+        let ops: Result<Vec<_>, _> = ops.into_iter().map(|o| d.seal(o, &mut fresh)).collect();
+        let ops = match ops {
+            Ok(ops) => ops,
+            // A person this replica knows was erased: nothing is written about them.
+            Err(SyncError::Key(kenesh_sync::KeyError::Erased(_))) => return,
+            Err(e) => panic!("sealing failed: {e}"),
         };
         d.commit(&ops).expect("a commit of the device's own ops");
         if self.rng.chance(70) {
@@ -332,6 +422,7 @@ impl World {
         if let Some(s) = self.server.take() {
             let unsynced = s.store().unsynced_bytes() as u64;
             self.server_disk = s.store().power_loss(self.rng.below(unsynced + 1) as usize);
+            self.server_keys.crash();
             self.faults.server_crashes += 1;
         }
     }
@@ -355,7 +446,9 @@ impl World {
             config(),
             self.epoch,
         )
-        .expect("a backup opens");
+        .expect("a backup opens")
+        .with_keys(Box::new(self.server_keys.clone()))
+        .expect("its keys open");
         self.server_disk = s.store().power_loss(0);
         self.server = Some(s);
         // Backups older than the restored one stay valid; newer ones belong to a lost epoch.
@@ -485,6 +578,19 @@ impl World {
                     }
                 }
             }
+            // No payload key outside its read grants (its own excepted), none of an erased
+            // person.
+            for k in d.keys().ids() {
+                assert!(
+                    k.origin == id || grants.may_read(scope, k.tier),
+                    "node {id}: a {:?} key it may not read",
+                    k.tier
+                );
+                assert!(
+                    !erased.contains(&k.person),
+                    "node {id}: an erased person's key survives"
+                );
+            }
             // No erased payload survives.
             for op in d.state().all_ops() {
                 if op.envelope().persons.iter().any(|p| erased.contains(p)) {
@@ -495,6 +601,14 @@ impl World {
                 }
             }
         }
+        assert!(
+            server
+                .keys()
+                .ids()
+                .iter()
+                .all(|k| !erased.contains(&k.person)),
+            "server: an erased person's key survives"
+        );
         for op in server.state().all_ops() {
             if op.envelope().persons.iter().any(|p| erased.contains(p)) {
                 assert!(
