@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use kenesh_merge::{Action, FixedClock, Hlc, HlcClock, Op, OpId, State};
 use kenesh_model::schema::{self, EntityKind};
-use kenesh_model::{Id, Scope, Tier};
+use kenesh_model::{Id, PersonId, Purpose, Scope, Tier};
 use serde::{Deserialize, Serialize};
 
 use crate::commit::SignedCommit;
@@ -157,6 +157,11 @@ pub struct DeviceInfo {
     pub seq: u64,
     /// (log position, last seq) of each commit record, to find the durable seq.
     marks: Vec<(u64, u64)>,
+    /// For a third-party recipient (a partner organisation): the purposes its use of the
+    /// data falls under. It receives a person's personal and sensitive payloads (and their
+    /// keys) only where the person's consent covers one of them. `None` for the
+    /// programme's own devices.
+    pub purposes: Option<Vec<Purpose>>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -184,6 +189,11 @@ enum Rec {
     Release {
         accepted: Vec<OpId>,
         refused: Vec<(OpId, Refusal)>,
+    },
+    /// A device becomes a third-party recipient for these purposes (or stops being one).
+    Purposes {
+        device: u32,
+        purposes: Option<Vec<Purpose>>,
     },
 }
 
@@ -219,6 +229,35 @@ impl CachedSnapshot {
     /// The stream sent: compressed where the peer speaks zstd.
     pub(crate) fn stream(&self, zstd: bool) -> &[u8] {
         if zstd { &self.zstd } else { &self.raw }
+    }
+}
+
+/// The consent record's fields the server reads (kenesh-model's `CONSENT_SCHEMA`).
+const CONSENT_PERSON: u16 = 1;
+const CONSENT_PURPOSES: u16 = 2;
+const CONSENT_WITHDRAWN_AT: u16 = 5;
+
+/// Who a third-party recipient may receive personal data of: the purposes of its use, and
+/// what each person's consents cover when its session began.
+#[derive(Clone, Debug)]
+pub(crate) struct ConsentFilter {
+    purposes: Vec<Purpose>,
+    covered: BTreeMap<PersonId, Vec<Purpose>>,
+}
+
+impl ConsentFilter {
+    /// Whether an op's payload may go to the recipient: public ones, and ones whose every
+    /// named person consented to one of its purposes.
+    pub(crate) fn allows(&self, op: &Op) -> bool {
+        let e = op.envelope();
+        if e.tier == Tier::Public || e.persons.is_empty() {
+            return true;
+        }
+        e.persons.iter().all(|p| {
+            self.covered
+                .get(p)
+                .is_some_and(|c| c.iter().any(|x| self.purposes.contains(x)))
+        })
     }
 }
 
@@ -397,6 +436,84 @@ impl<S: Store> Server<S> {
         self.record(Rec::SetGrants { device, grants })?;
         self.sync()?;
         Ok(())
+    }
+
+    /// Makes a device a third-party recipient whose use falls under `purposes` (`None`: one
+    /// of the programme's own devices again). From its next session on, it is served a
+    /// person's personal and sensitive payloads, and their keys, only where the person's
+    /// consent (not withdrawn) covers one of those purposes; the envelopes still go.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub fn set_purposes(
+        &mut self,
+        device: u32,
+        purposes: Option<Vec<Purpose>>,
+    ) -> Result<(), StoreError> {
+        self.record(Rec::Purposes { device, purposes })?;
+        self.sync()?;
+        Ok(())
+    }
+
+    /// The consent filter for a recipient: `None` for the programme's own devices.
+    pub(crate) fn consent_filter(&self, device: u32) -> Option<ConsentFilter> {
+        let purposes = self.devices.get(&device)?.purposes.clone()?;
+        Some(ConsentFilter {
+            purposes,
+            covered: self.consents(),
+        })
+    }
+
+    /// What each person's consents cover now: the purposes of their consents not
+    /// withdrawn. Consent records are sealed: the server opens them with the keys it holds
+    /// (a consent it cannot open covers nothing).
+    fn consents(&self) -> BTreeMap<PersonId, Vec<Purpose>> {
+        use kenesh_merge::FieldValue;
+        let open = |op: OpId, field: u16, v: &[u8]| -> Option<Vec<u8>> {
+            let e = self.state.op(op)?.envelope();
+            crate::keys::open_field(e, field, v, &mut |id| self.keys.get(id)).ok()
+        };
+        let register = |id: Id, field: u16| -> Option<Vec<u8>> {
+            match self.state.field(EntityKind::Consent, id, field)? {
+                FieldValue::Register {
+                    value: Some(v), op, ..
+                } => open(op, field, &v),
+                _ => None,
+            }
+        };
+        let mut out: BTreeMap<PersonId, Vec<Purpose>> = BTreeMap::new();
+        for r in self.state.records(EntityKind::Consent) {
+            if r.tombstoned {
+                continue;
+            }
+            let Some(person) = register(r.id, CONSENT_PERSON)
+                .and_then(|b| postcard::from_bytes::<PersonId>(&b).ok())
+            else {
+                continue;
+            };
+            let withdrawn = register(r.id, CONSENT_WITHDRAWN_AT)
+                .and_then(|b| postcard::from_bytes::<Option<kenesh_model::Timestamp>>(&b).ok())
+                .is_none_or(|w| w.is_some());
+            if withdrawn {
+                continue;
+            }
+            let covers = out.entry(person).or_default();
+            for (v, ops) in self
+                .state
+                .set_adds(EntityKind::Consent, r.id, CONSENT_PURPOSES)
+            {
+                let purpose = ops
+                    .first()
+                    .and_then(|op| open(*op, CONSENT_PURPOSES, &v))
+                    .and_then(|b| postcard::from_bytes::<Purpose>(&b).ok());
+                if let Some(p) = purpose
+                    && !covers.contains(&p)
+                {
+                    covers.push(p);
+                }
+            }
+        }
+        out
     }
 
     /// Revokes a device from `from_seq` on: later ops are refused, and it is served nothing.
@@ -882,6 +999,7 @@ impl<S: Store> Server<S> {
                     revoked_from: None,
                     seq: 0,
                     marks: Vec::new(),
+                    purposes: None,
                 });
                 d.keys = keys;
                 d.history.insert(grants.digest(), grants.clone());
@@ -896,6 +1014,11 @@ impl<S: Store> Server<S> {
             Rec::Revoke { device, from_seq } => {
                 if let Some(d) = self.devices.get_mut(&device) {
                     d.revoked_from = Some(from_seq);
+                }
+            }
+            Rec::Purposes { device, purposes } => {
+                if let Some(d) = self.devices.get_mut(&device) {
+                    d.purposes = purposes;
                 }
             }
             Rec::Epoch { epoch } => self.epochs.push((epoch, self.served.len() as u64)),

@@ -247,6 +247,8 @@ struct Serve {
     pending: VecDeque<(usize, Vec<u8>, Vec<KeyId>)>,
     /// Whether the peer takes keys.
     keys: bool,
+    /// For a third-party recipient: whose personal data it may receive.
+    consent: Option<crate::server::ConsentFilter>,
     /// The transfer carrying commits, and its next chunk's index.
     transfer: u32,
     index: u32,
@@ -668,9 +670,13 @@ impl ServerSession {
             }
             _ => None,
         };
+        // A third-party recipient is served op by op, each payload checked against consent
+        // (a cached snapshot is made per grants, not per person's consent).
+        let consent = server.consent_filter(self.device);
         let mut snap = None;
         if start == 0
             && backfill.is_none()
+            && consent.is_none()
             && self.caps.contains(Caps::SNAPSHOT)
             && let Some(cached) = server.snapshot_for(self.device)
         {
@@ -731,6 +737,7 @@ impl ServerSession {
             backfill,
             pending: VecDeque::new(),
             keys: self.caps.contains(Caps::KEYS),
+            consent,
             transfer: if snap.is_some() { 2 } else { 1 },
             index: 0,
             snap,
@@ -824,6 +831,9 @@ fn next_frame<S: Store>(
             s.next += 1;
             continue;
         };
+        // A person whose consent does not cover the recipient: the envelope goes, not the
+        // payload (nor, so, its key).
+        let with_payload = with_payload && s.consent.as_ref().is_none_or(|c| c.allows(&op));
         let commit = server.commit_position(id);
         let entry = op.envelope_bytes().len() + op.payload().map_or(0, |p| p.bytes.len()) + 40;
         let fits_run = run_commit == Some(commit)

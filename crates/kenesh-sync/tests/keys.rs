@@ -302,3 +302,125 @@ fn a_public_kiosk_purges_only_what_an_earlier_session_confirmed() {
     assert_eq!(name(&staff).as_deref(), Some(NAME));
     assert_eq!(server.keys().ids().len(), 1);
 }
+
+#[test]
+fn a_partner_receives_only_the_persons_whose_consent_covers_it_and_a_withdrawal_stops_it() {
+    use kenesh_model::{Purpose, Timestamp};
+    let scope = muni(1);
+    let mut server = server();
+    let mut kiosk = device(&mut server, 10, kiosk_grants(scope));
+    // A legal-aid NGO: reads everything of the municipality, as a third party for legal aid.
+    let mut ngo = device(
+        &mut server,
+        50,
+        Grants::none().up_to(scope, Tier::Sensitive, Access::Read),
+    );
+    server
+        .set_purposes(50, Some(vec![Purpose::LegalAid]))
+        .unwrap();
+    let people: Vec<PersonId> = (1..=3).map(|n| PersonId(Id::from_u128(0xd0 + n))).collect();
+    let consents = [
+        (people[0], Some(Purpose::LegalAid)),
+        (people[1], Some(Purpose::Participation)),
+        (people[2], None),
+    ];
+    let mut key = fresh(13);
+    let mut ops = Vec::new();
+    let mut b = kiosk.builder();
+    b.scope(scope).at(NOW);
+    let mut consent_ids = Vec::new();
+    for (i, (p, purpose)) in consents.iter().enumerate() {
+        b.persons(&[*p]);
+        let name = format!("Person {i} CANARY-{i}").into_bytes();
+        ops.push(b.create(EntityKind::Person, p.0, vec![(1, name)]).unwrap());
+        if let Some(purpose) = purpose {
+            let c = Id::from_u128(0xe0 + i as u128);
+            consent_ids.push(c);
+            ops.push(
+                b.create(
+                    EntityKind::Consent,
+                    c,
+                    vec![
+                        (1, postcard::to_allocvec(p).unwrap()),
+                        (2, postcard::to_allocvec(purpose).unwrap()),
+                        (5, postcard::to_allocvec(&None::<Timestamp>).unwrap()),
+                    ],
+                )
+                .unwrap(),
+            );
+        }
+    }
+    let ops: Vec<Op> = ops
+        .into_iter()
+        .map(|o| kiosk.seal(o, &mut key).unwrap())
+        .collect();
+    kiosk.commit(&ops).unwrap();
+    sync_ok(&mut kiosk, &mut server, 1);
+    sync_ok(&mut ngo, &mut server, 2);
+    let name = |d: &Device<MemStore>, p: PersonId| match d.state().field(EntityKind::Person, p.0, 1)
+    {
+        Some(FieldValue::Register {
+            value: Some(v), op, ..
+        }) => d.open_value(op, 1, &v).ok(),
+        _ => None,
+    };
+    assert_eq!(
+        name(&ngo, people[0]).as_deref(),
+        Some(&b"Person 0 CANARY-0"[..])
+    );
+    assert_eq!(name(&ngo, people[1]), None, "consent for another purpose");
+    assert_eq!(name(&ngo, people[2]), None, "no consent");
+    assert!(
+        ngo.keys().ids().iter().all(|k| k.person == people[0]),
+        "a key of a person whose consent does not cover the NGO"
+    );
+    // Envelopes still go: the NGO knows the records exist.
+    assert!(
+        ngo.state()
+            .record(EntityKind::Person, people[1].0)
+            .is_some()
+    );
+
+    // The first person withdraws; what is written about them afterwards stays back.
+    let mut b = kiosk.builder();
+    b.scope(scope).at(NOW + 10_000).persons(&[people[0]]);
+    let withdraw = b
+        .set(
+            EntityKind::Consent,
+            consent_ids[0],
+            5,
+            postcard::to_allocvec(&Some(Timestamp(NOW + 10_000))).unwrap(),
+            &[],
+        )
+        .unwrap();
+    let phone = b
+        .set(
+            EntityKind::Person,
+            people[0].0,
+            8,
+            b"+996 700 123 456".to_vec(),
+            &[],
+        )
+        .unwrap();
+    let phone_id = phone.id();
+    let ops: Vec<Op> = [withdraw, phone]
+        .into_iter()
+        .map(|o| kiosk.seal(o, &mut key).unwrap())
+        .collect();
+    kiosk.commit(&ops).unwrap();
+    sync_ok(&mut kiosk, &mut server, 3);
+    sync_ok(&mut ngo, &mut server, 4);
+    let got = ngo.state().op(phone_id).expect("the envelope arrived");
+    assert!(
+        got.payload().is_none(),
+        "a payload went after the withdrawal"
+    );
+    // An own device of the programme (no purposes) still gets it.
+    let mut staff = device(
+        &mut server,
+        60,
+        Grants::none().up_to(scope, Tier::Sensitive, Access::Read),
+    );
+    sync_ok(&mut staff, &mut server, 5);
+    assert!(staff.state().op(phone_id).unwrap().payload().is_some());
+}
