@@ -74,7 +74,7 @@ impl<S: Store> Replica<S> {
         seed: [u8; 32],
         now_ms: u64,
     ) -> Result<SyncReport, SyncError> {
-        let mut session = ClientSession::new(&self.device, Caps::ZSTD, seed)?;
+        let mut session = ClientSession::new(&self.device, Caps::ZSTD.union(Caps::SNAPSHOT), seed)?;
         session.start(&mut self.device)?;
         let mut message = Vec::new();
         loop {
