@@ -11,7 +11,23 @@ use crate::{DecodeError, Limits};
 /// # Errors
 /// Only if zstd itself fails (it does not for in-memory buffers).
 pub fn compress(data: &[u8], level: i32) -> Result<Vec<u8>, DecodeError> {
-    zstd::bulk::compress(data, level).map_err(|_| DecodeError::Decompress)
+    // One compression context per thread and level, reused: making a context (and zeroing
+    // its tables) cost more than compressing a small chunk.
+    std::thread_local! {
+        static CONTEXT: core::cell::RefCell<Option<(i32, zstd::bulk::Compressor<'static>)>> =
+            const { core::cell::RefCell::new(None) };
+    }
+    CONTEXT.with(|cell| {
+        let mut cell = cell.borrow_mut();
+        if cell.as_ref().is_none_or(|(l, _)| *l != level) {
+            let c = zstd::bulk::Compressor::new(level).map_err(|_| DecodeError::Decompress)?;
+            *cell = Some((level, c));
+        }
+        match cell.as_mut() {
+            Some((_, c)) => c.compress(data).map_err(|_| DecodeError::Decompress),
+            None => Err(DecodeError::Decompress),
+        }
+    })
 }
 
 /// Decompresses one chunk's data, which must expand to exactly `raw_len` bytes.
