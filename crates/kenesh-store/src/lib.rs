@@ -14,23 +14,44 @@ use std::path::{Path, PathBuf};
 
 use kenesh_sync::{MAX_RECORD, Store, StoreError};
 use redb::{
-    Database, Durability, ReadableDatabase, ReadableTable, StorageBackend, TableDefinition,
+    Database, Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata, StorageBackend,
+    TableDefinition, WriteTransaction,
 };
 
+pub mod segment;
 pub mod sim;
 
+use segment::{MAX_SEGMENT_RAW, SEGMENT_TARGET, Unpacked};
+
 /// The version of the file format this build writes. [`RedbStore::open`] refuses a file of
-/// a newer version with [`OpenError::NewerFormat`].
+/// a newer version with [`OpenError::NewerFormat`] and migrates an older one.
 ///
 /// Version 1: table `records` (`u64` position from 1 → the record's bytes, stored as they
 /// are), table `meta` (`&str` → `u64`: `format`, `durable`).
-pub const FORMAT_VERSION: u64 = 1;
+///
+/// Version 2: table `segments` (`(u64, u32)`: the first position of a sealed segment and a
+/// piece number → the piece's bytes; a segment's pieces, in order, are its bytes as
+/// [`segment`] describes), table `tail` (`u64` position → the record's bytes, for the
+/// records after the last segment), table `meta` as in version 1. Segments cover positions
+/// 1 to their end without a gap; the tail follows; `durable` is the last position.
+pub const FORMAT_VERSION: u64 = 2;
 
 /// The memory redb may use as its page cache (read and write), in bytes: 16 MiB. redb's
 /// default is 1 GiB; a kiosk has far less. Larger logs are read from the file.
 pub const CACHE_SIZE: usize = 16 * 1024 * 1024;
 
-const RECORDS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("records");
+/// A segment's bytes are cut into pieces of this size: an entry of a 4,076-byte value and a
+/// 12-byte key fills one 4 KiB redb leaf page, so pieces pack pages without the rounding
+/// up to a power of two pages that one large value would get.
+pub const PIECE: usize = 4076;
+
+/// The most bytes a segment's pieces may add up to (a larger one is corrupt): its header
+/// and zstd's bound for [`MAX_SEGMENT_RAW`].
+const MAX_SEGMENT_BYTES: usize = MAX_SEGMENT_RAW + MAX_SEGMENT_RAW / 128 + 4096;
+
+const RECORDS_V1: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("records");
+const SEGMENTS: TableDefinition<'_, (u64, u32), &[u8]> = TableDefinition::new("segments");
+const TAIL: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("tail");
 const META: TableDefinition<'_, &str, u64> = TableDefinition::new("meta");
 const META_FORMAT: &str = "format";
 const META_DURABLE: &str = "durable";
@@ -64,17 +85,30 @@ fn io<E: std::fmt::Display>(e: E) -> StoreError {
     StoreError::Io(e.to_string())
 }
 
+fn corrupt_segment(at: u64, why: &str) -> StoreError {
+    StoreError::Io(format!("corrupt segment at position {at}: {why}"))
+}
+
 /// The sync store on redb: one file (or one [`StorageBackend`]).
 ///
 /// Records are committed in one write transaction per [`Store::sync`]; staged records are
-/// held in memory until then (and lost, as they should be, if the process dies). redb's
-/// page cache is bounded by [`CACHE_SIZE`].
+/// held in memory until then (and lost, as they should be, if the process dies). Durable
+/// records go to the tail table; when the tail's records reach [`SEGMENT_TARGET`] bytes, the
+/// same transaction seals them into one zstd-compressed segment and empties the tail, so a
+/// record is written twice at most (once as is, once compressed) whatever the size of the
+/// syncs. The tail is also kept in memory (it is small). redb's page cache is bounded by
+/// [`CACHE_SIZE`].
 pub struct RedbStore {
     db: Database,
     path: Option<PathBuf>,
+    /// The last position in a sealed segment.
+    sealed: u64,
+    /// The durable records after `sealed`, as the tail table holds them.
+    tail: Vec<Vec<u8>>,
     staged: Vec<Vec<u8>>,
     durable: u64,
     syncs: u64,
+    segments: u64,
 }
 
 impl std::fmt::Debug for RedbStore {
@@ -82,6 +116,7 @@ impl std::fmt::Debug for RedbStore {
         f.debug_struct("RedbStore")
             .field("path", &self.path)
             .field("durable", &self.durable)
+            .field("sealed", &self.sealed)
             .field("staged", &self.staged.len())
             .finish_non_exhaustive()
     }
@@ -93,11 +128,158 @@ fn builder() -> redb::Builder {
     b
 }
 
+/// The sizes a run of records is cut at: the end (exclusive) of each segment to seal, the
+/// records taken in order, a segment sealed as soon as its raw bytes reach
+/// [`SEGMENT_TARGET`].
+fn cuts<'a>(records: impl Iterator<Item = &'a [u8]>) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut acc = 0;
+    for (i, r) in records.enumerate() {
+        acc += 4 + r.len();
+        if acc >= SEGMENT_TARGET {
+            out.push(i + 1);
+            acc = 0;
+        }
+    }
+    out
+}
+
+/// Writes a segment's bytes as pieces keyed by its first position.
+fn put_segment(
+    table: &mut redb::Table<'_, (u64, u32), &[u8]>,
+    first: u64,
+    bytes: &[u8],
+) -> Result<(), redb::StorageError> {
+    for (i, piece) in bytes.chunks(PIECE).enumerate() {
+        table.insert((first, i as u32), piece)?;
+    }
+    Ok(())
+}
+
+/// The bytes of the segment starting at `first` (`Ok(None)` if there is none).
+fn get_segment(
+    table: &impl ReadableTable<(u64, u32), &'static [u8]>,
+    first: u64,
+) -> Result<Option<Vec<u8>>, StoreError> {
+    let mut out = Vec::new();
+    let mut n = 0u32;
+    for entry in table.range((first, 0)..=(first, u32::MAX)).map_err(io)? {
+        let (k, v) = entry.map_err(io)?;
+        if k.value().1 != n {
+            return Err(corrupt_segment(first, "a piece is missing"));
+        }
+        n += 1;
+        let v = v.value();
+        if out.len() + v.len() > MAX_SEGMENT_BYTES {
+            return Err(corrupt_segment(first, "too many pieces"));
+        }
+        out.extend_from_slice(v);
+    }
+    Ok((n > 0).then_some(out))
+}
+
+/// The first position of the segment holding `position` (the last segment starting at or
+/// before it).
+fn segment_of(
+    table: &impl ReadableTable<(u64, u32), &'static [u8]>,
+    position: u64,
+) -> Result<Option<u64>, StoreError> {
+    Ok(table
+        .range(..=(position, u32::MAX))
+        .map_err(io)?
+        .next_back()
+        .transpose()
+        .map_err(io)?
+        .map(|(k, _)| k.value().0))
+}
+
+/// Migrates a version 1 file to version 2 in the write transaction `w`: the `records`
+/// table is packed into segments and a tail, then dropped.
+fn migrate_v1(w: &WriteTransaction) -> Result<(), OpenError> {
+    {
+        let records = w.open_table(RECORDS_V1).map_err(storage)?;
+        let mut segments = w.open_table(SEGMENTS).map_err(storage)?;
+        let mut tail = w.open_table(TAIL).map_err(storage)?;
+        let mut run: Vec<Vec<u8>> = Vec::new();
+        let mut first = 1;
+        let mut bytes = 0;
+        for entry in records.iter().map_err(storage)? {
+            let (k, v) = entry.map_err(storage)?;
+            if k.value() != first + run.len() as u64 {
+                return Err(OpenError::Corrupt(format!(
+                    "record {} out of place",
+                    k.value()
+                )));
+            }
+            bytes += 4 + v.value().len();
+            run.push(v.value().to_vec());
+            if bytes >= SEGMENT_TARGET {
+                let seg = segment::seal(run.iter().map(Vec::as_slice)).map_err(storage)?;
+                put_segment(&mut segments, first, &seg).map_err(storage)?;
+                first += run.len() as u64;
+                run.clear();
+                bytes = 0;
+            }
+        }
+        for (i, r) in run.iter().enumerate() {
+            tail.insert(first + i as u64, r.as_slice())
+                .map_err(storage)?;
+        }
+        let mut meta = w.open_table(META).map_err(storage)?;
+        meta.insert(META_FORMAT, FORMAT_VERSION).map_err(storage)?;
+    }
+    w.delete_table(RECORDS_V1).map_err(storage)?;
+    Ok(())
+}
+
+/// What a version 2 file holds: the last sealed position and the tail.
+fn load_v2(db: &Database, durable: u64) -> Result<(u64, Vec<Vec<u8>>), OpenError> {
+    let r = db.begin_read().map_err(storage)?;
+    let open = |e: redb::TableError| match e {
+        redb::TableError::TableDoesNotExist(t) => OpenError::Corrupt(format!("no table {t}")),
+        e => storage(e),
+    };
+    let segments = r.open_table(SEGMENTS).map_err(open)?;
+    let tail_table = r.open_table(TAIL).map_err(open)?;
+    let sealed = match segments.last().map_err(storage)? {
+        None => 0,
+        Some((k, _)) => {
+            let first = k.value().0;
+            let piece = segments
+                .get((first, 0))
+                .map_err(storage)?
+                .ok_or_else(|| OpenError::Corrupt(format!("segment {first}: no first piece")))?;
+            let count = segment::count(piece.value())
+                .map_err(|e| OpenError::Corrupt(format!("segment {first}: {}", e.0)))?;
+            first + count - 1
+        }
+    };
+    let mut tail = Vec::with_capacity(tail_table.len().map_err(storage)? as usize);
+    for entry in tail_table.iter().map_err(storage)? {
+        let (k, v) = entry.map_err(storage)?;
+        if k.value() != sealed + 1 + tail.len() as u64 {
+            return Err(OpenError::Corrupt(format!(
+                "tail record {} after segments ending at {sealed}",
+                k.value()
+            )));
+        }
+        tail.push(v.value().to_vec());
+    }
+    let last = sealed + tail.len() as u64;
+    if durable != last {
+        return Err(OpenError::Corrupt(format!(
+            "durable mark {durable}, last record {last}"
+        )));
+    }
+    Ok((sealed, tail))
+}
+
 impl RedbStore {
     /// Opens the store in the file at `path`, creating it if it does not exist (made as
     /// `path` + `.new` and renamed when complete, so a power loss never leaves a half-made
     /// store). If the process died or power was lost, redb repairs the file first (back to
-    /// its last commit).
+    /// its last commit). A file of format version 1 is migrated to version 2 in one write
+    /// transaction.
     ///
     /// # Errors
     /// When the file cannot be opened, is not a kenesh store, or is of a newer format.
@@ -140,24 +322,13 @@ impl RedbStore {
                 Ok(meta) => {
                     let format = meta.get(META_FORMAT).map_err(storage)?.map(|v| v.value());
                     let durable = meta.get(META_DURABLE).map_err(storage)?.map(|v| v.value());
-                    if format.is_none() {
-                        return Err(OpenError::Corrupt("no format version".into()));
-                    }
-                    let records = match r.open_table(RECORDS) {
-                        Ok(t) => t,
-                        Err(redb::TableError::TableDoesNotExist(_)) => {
-                            return Err(OpenError::Corrupt("no records table".into()));
-                        }
-                        Err(e) => return Err(storage(e)),
-                    };
-                    let last = records.last().map_err(storage)?.map(|(k, _)| k.value());
-                    Some((format, durable, last))
+                    Some((format, durable.unwrap_or(0)))
                 }
                 Err(redb::TableError::TableDoesNotExist(_)) => None,
                 Err(e) => return Err(storage(e)),
             }
         };
-        let durable = match found {
+        match found {
             None => {
                 let mut w = db.begin_write().map_err(storage)?;
                 w.set_durability(Durability::Immediate).map_err(storage)?;
@@ -165,34 +336,56 @@ impl RedbStore {
                     let mut meta = w.open_table(META).map_err(storage)?;
                     meta.insert(META_FORMAT, FORMAT_VERSION).map_err(storage)?;
                     meta.insert(META_DURABLE, 0).map_err(storage)?;
-                    w.open_table(RECORDS).map_err(storage)?;
+                    w.open_table(SEGMENTS).map_err(storage)?;
+                    w.open_table(TAIL).map_err(storage)?;
                 }
                 w.commit().map_err(storage)?;
-                0
             }
-            Some((None, _, _)) => return Err(OpenError::Corrupt("no format version".into())),
-            Some((Some(found), _, _)) if found > FORMAT_VERSION => {
+            Some((None, _)) => return Err(OpenError::Corrupt("no format version".into())),
+            Some((Some(found), _)) if found > FORMAT_VERSION => {
                 return Err(OpenError::NewerFormat {
                     found,
                     supported: FORMAT_VERSION,
                 });
             }
-            Some((Some(_), durable, last)) => {
-                let durable = durable.unwrap_or(0);
-                if durable != last.unwrap_or(0) {
-                    return Err(OpenError::Corrupt(format!(
-                        "durable mark {durable}, last record {last:?}"
-                    )));
+            Some((Some(1), durable)) => {
+                {
+                    let r = db.begin_read().map_err(storage)?;
+                    let records = match r.open_table(RECORDS_V1) {
+                        Ok(t) => t,
+                        Err(redb::TableError::TableDoesNotExist(_)) => {
+                            return Err(OpenError::Corrupt("no records table".into()));
+                        }
+                        Err(e) => return Err(storage(e)),
+                    };
+                    let last = records.last().map_err(storage)?.map(|(k, _)| k.value());
+                    if durable != last.unwrap_or(0) {
+                        return Err(OpenError::Corrupt(format!(
+                            "durable mark {durable}, last record {last:?}"
+                        )));
+                    }
                 }
-                durable
+                let mut w = db.begin_write().map_err(storage)?;
+                w.set_durability(Durability::Immediate).map_err(storage)?;
+                migrate_v1(&w)?;
+                w.commit().map_err(storage)?;
             }
-        };
+            Some((Some(2), _)) => {}
+            Some((Some(v), _)) => {
+                return Err(OpenError::Corrupt(format!("unknown format version {v}")));
+            }
+        }
+        let durable = found.map_or(0, |(_, d)| d);
+        let (sealed, tail) = load_v2(&db, durable)?;
         Ok(RedbStore {
             db,
             path: None,
+            sealed,
+            tail,
             staged: Vec::new(),
             durable,
             syncs: 0,
+            segments: 0,
         })
     }
 
@@ -208,12 +401,58 @@ impl RedbStore {
         self.syncs
     }
 
+    /// The last position held in a sealed (compressed) segment; the records after it, up
+    /// to [`Store::durable`], are in the uncompressed tail.
+    #[must_use]
+    pub fn sealed(&self) -> u64 {
+        self.sealed
+    }
+
+    /// How many segments this handle sealed since it was opened.
+    #[must_use]
+    pub fn segments_sealed(&self) -> u64 {
+        self.segments
+    }
+
     /// Checks the file's integrity (redb's checksums over every page).
     ///
     /// # Errors
     /// When redb fails to read the file.
     pub fn check_integrity(&mut self) -> Result<bool, OpenError> {
         self.db.check_integrity().map_err(storage)
+    }
+
+    /// Writes the staged records (after the tail) in `w`; returns how many records of the
+    /// tail and the staged ones were sealed, and how many segments.
+    fn write(&self, w: &WriteTransaction) -> Result<(usize, u64), StoreError> {
+        let all = || {
+            self.tail
+                .iter()
+                .chain(self.staged.iter())
+                .map(Vec::as_slice)
+        };
+        let cuts = cuts(all());
+        let sealed_now = cuts.last().copied().unwrap_or(0);
+        {
+            let mut segments = w.open_table(SEGMENTS).map_err(io)?;
+            let mut lo = 0;
+            for &hi in &cuts {
+                let seg = segment::seal(all().skip(lo).take(hi - lo)).map_err(io)?;
+                put_segment(&mut segments, self.sealed + 1 + lo as u64, &seg).map_err(io)?;
+                lo = hi;
+            }
+            let mut tail = w.open_table(TAIL).map_err(io)?;
+            // Tail records now sealed leave the tail; records staged and not sealed join it.
+            for i in 0..sealed_now.min(self.tail.len()) {
+                tail.remove(self.sealed + 1 + i as u64).map_err(io)?;
+            }
+            for (i, r) in all().enumerate().skip(sealed_now.max(self.tail.len())) {
+                tail.insert(self.sealed + 1 + i as u64, r).map_err(io)?;
+            }
+            let mut meta = w.open_table(META).map_err(io)?;
+            meta.insert(META_DURABLE, self.staged()).map_err(io)?;
+        }
+        Ok((sealed_now, cuts.len() as u64))
     }
 }
 
@@ -235,19 +474,13 @@ impl Store for RedbStore {
         }
         let mut w = self.db.begin_write().map_err(io)?;
         w.set_durability(Durability::Immediate).map_err(io)?;
-        let end = self.durable + self.staged.len() as u64;
-        {
-            let mut records = w.open_table(RECORDS).map_err(io)?;
-            for (i, r) in self.staged.iter().enumerate() {
-                records
-                    .insert(self.durable + 1 + i as u64, r.as_slice())
-                    .map_err(io)?;
-            }
-            let mut meta = w.open_table(META).map_err(io)?;
-            meta.insert(META_DURABLE, end).map_err(io)?;
-        }
+        let end = self.staged();
+        let (sealed_now, segments) = self.write(&w)?;
         w.commit().map_err(io)?;
-        self.staged.clear();
+        self.tail.append(&mut self.staged);
+        self.tail.drain(..sealed_now);
+        self.sealed += sealed_now as u64;
+        self.segments += segments;
         self.durable = end;
         self.syncs += 1;
         Ok(end)
@@ -262,28 +495,41 @@ impl Store for RedbStore {
     }
 
     fn read(&self, from: u64, max: usize) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
-        let from = from.max(1);
+        let mut at = from.max(1);
         let mut out = Vec::new();
         if max == 0 {
             return Ok(out);
         }
-        if from <= self.durable {
+        if at <= self.sealed {
             let r = self.db.begin_read().map_err(io)?;
-            let records = r.open_table(RECORDS).map_err(io)?;
-            for entry in records.range(from..=self.durable).map_err(io)? {
-                let (k, v) = entry.map_err(io)?;
-                out.push((k.value(), v.value().to_vec()));
-                if out.len() == max {
-                    return Ok(out);
+            let segments = r.open_table(SEGMENTS).map_err(io)?;
+            let mut first =
+                segment_of(&segments, at)?.ok_or_else(|| corrupt_segment(at, "missing"))?;
+            while at <= self.sealed && out.len() < max {
+                let bytes = get_segment(&segments, first)?
+                    .ok_or_else(|| corrupt_segment(first, "missing"))?;
+                let seg = Unpacked::new(&bytes).map_err(|e| corrupt_segment(first, e.0))?;
+                let next = first + seg.len() as u64;
+                if next <= at || next > self.sealed + 1 {
+                    return Err(corrupt_segment(first, "its count"));
                 }
+                let skip = (at - first) as usize;
+                for r in seg.records(skip).take(max - out.len()) {
+                    out.push((at, r.to_vec()));
+                    at += 1;
+                }
+                first = next;
             }
         }
-        let skip = from.saturating_sub(self.durable + 1) as usize;
-        for (i, r) in self.staged.iter().enumerate().skip(skip) {
+        let mut pos = self.sealed + 1;
+        for r in self.tail.iter().chain(self.staged.iter()) {
             if out.len() == max {
                 break;
             }
-            out.push((self.durable + 1 + i as u64, r.clone()));
+            if pos >= at {
+                out.push((pos, r.clone()));
+            }
+            pos += 1;
         }
         Ok(out)
     }
