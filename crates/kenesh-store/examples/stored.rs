@@ -18,12 +18,14 @@ use workload::*;
 /// what its initial sync sends (WORKLOAD.md's table: 626,770 bytes "compressed").
 const AUTOMERGE_S: u64 = 626_770;
 
-fn size(s: &RedbStore) -> u64 {
-    std::fs::metadata(s.path().unwrap()).unwrap().len()
+fn size(s: &RedbStore) -> (u64, u64) {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(s.path().unwrap()).unwrap();
+    (m.len(), m.blocks() * 512)
 }
 
 fn line(what: &str, s: &RedbStore) {
-    let n = size(s);
+    let (n, blocks) = size(s);
     let records = s.durable();
     let payload: u64 = s
         .read(1, usize::MAX)
@@ -31,9 +33,21 @@ fn line(what: &str, s: &RedbStore) {
         .iter()
         .map(|(_, r)| r.len() as u64)
         .sum();
+    let st = s.stats().unwrap();
     println!(
-        "  {what:<34} {n:>10} bytes in the file ({:.3}× Automerge's {AUTOMERGE_S}); {records} records of {payload} bytes",
+        "  {what:<34} {n:>10} bytes in the file ({:.3}× Automerge's {AUTOMERGE_S}), {blocks} on disk; {records} records of {payload} bytes",
         n as f64 / AUTOMERGE_S as f64
+    );
+    println!(
+        "  {:<34} {} segments of {} bytes for records 1..={}, a tail of {} records of {} bytes; redb allocated {} bytes ({} fragmented)",
+        "",
+        st.segments,
+        st.segment_bytes,
+        st.sealed,
+        st.tail_records,
+        st.tail_bytes,
+        st.allocated_bytes,
+        st.fragmented_bytes
     );
 }
 
@@ -85,7 +99,11 @@ fn main() {
     assert_eq!(d.state().state_hashes(), s.state().state_hashes());
     line("kiosk after the incremental sync", d.store());
     line("server (one sync per record)", s.store());
-    drop(d);
-    drop(s);
+    let mut kiosk = d.into_store();
+    kiosk.compact().unwrap();
+    line("kiosk, compacted", &kiosk);
+    let mut server = s.into_store();
+    server.compact().unwrap();
+    line("server, compacted", &server);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -85,6 +85,27 @@ fn io<E: std::fmt::Display>(e: E) -> StoreError {
     StoreError::Io(e.to_string())
 }
 
+/// What a [`RedbStore`] holds, counted by [`RedbStore::stats`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// The last position in a sealed segment.
+    pub sealed: u64,
+    /// Sealed segments.
+    pub segments: u64,
+    /// Their bytes (compressed, headers included).
+    pub segment_bytes: u64,
+    /// Records in the uncompressed tail.
+    pub tail_records: u64,
+    /// Their bytes.
+    pub tail_bytes: u64,
+    /// The bytes of the pages redb has allocated (its file may be larger: it grows by
+    /// doubling).
+    pub allocated_bytes: u64,
+    /// Of those, bytes lost to fragmentation (redb's count).
+    pub fragmented_bytes: u64,
+}
+
 fn corrupt_segment(at: u64, why: &str) -> StoreError {
     StoreError::Io(format!("corrupt segment at position {at}: {why}"))
 }
@@ -412,6 +433,46 @@ impl RedbStore {
     #[must_use]
     pub fn segments_sealed(&self) -> u64 {
         self.segments
+    }
+
+    /// What the file holds, counted: segments, their bytes, the tail, and redb's pages.
+    ///
+    /// # Errors
+    /// When redb fails.
+    pub fn stats(&self) -> Result<Stats, StoreError> {
+        let mut st = Stats {
+            sealed: self.sealed,
+            tail_records: self.tail.len() as u64,
+            tail_bytes: self.tail.iter().map(|r| r.len() as u64).sum(),
+            ..Stats::default()
+        };
+        {
+            let r = self.db.begin_read().map_err(io)?;
+            let segments = r.open_table(SEGMENTS).map_err(io)?;
+            for entry in segments.iter().map_err(io)? {
+                let (k, v) = entry.map_err(io)?;
+                if k.value().1 == 0 {
+                    st.segments += 1;
+                }
+                st.segment_bytes += v.value().len() as u64;
+            }
+        }
+        let w = self.db.begin_write().map_err(io)?;
+        let db = w.stats().map_err(io)?;
+        w.abort().map_err(io)?;
+        st.allocated_bytes = db.allocated_pages() * db.page_size() as u64;
+        st.fragmented_bytes = db.fragmented_bytes();
+        Ok(st)
+    }
+
+    /// Compacts the file: redb moves pages to the front and shrinks the file to what it
+    /// uses (redb grows a file by doubling it, so a file may be up to twice what it holds;
+    /// a kiosk may compact when it is idle). Returns whether anything moved.
+    ///
+    /// # Errors
+    /// When redb fails.
+    pub fn compact(&mut self) -> Result<bool, StoreError> {
+        self.db.compact().map_err(io)
     }
 
     /// Checks the file's integrity (redb's checksums over every page).
