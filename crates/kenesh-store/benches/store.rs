@@ -84,10 +84,7 @@ fn benches(c: &mut Criterion) {
     fill(&full, &records);
     let (file, stats) = {
         let s = RedbStore::open(&full).unwrap();
-        (
-            std::fs::metadata(&full).unwrap().len(),
-            s.stats().unwrap(),
-        )
+        (std::fs::metadata(&full).unwrap().len(), s.stats().unwrap())
     };
     eprintln!(
         "store of {RECORDS} kiosk records ({raw} bytes, {} mean): a {file}-byte file, {} segments of {} bytes, a tail of {} records; made in {:.1?}",

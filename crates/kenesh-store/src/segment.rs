@@ -8,8 +8,8 @@
 //! ```
 //!
 //! Decoding checks the declared sizes against [`MAX_SEGMENT_RAW`] before allocating, and the
-//! raw bytes against the declared count and lengths; a damaged segment is a [`Corrupt`]
-//! error, never a panic or an allocation past the limit.
+//! raw bytes against the declared count and lengths; a damaged segment is an
+//! error (a `StoreError::Io` from the store), never a panic or an allocation past the limit.
 
 use kenesh_sync::MAX_RECORD;
 

@@ -166,7 +166,8 @@ fn damage(path: &std::path::Path, key: (u64, u32), f: impl Fn(&mut Vec<u8>) -> b
 
 #[test]
 fn a_damaged_segment_is_an_error_not_a_panic() {
-    let cases: Vec<(&str, (u64, u32), Box<dyn Fn(&mut Vec<u8>) -> bool>)> = vec![
+    type Damage = Box<dyn Fn(&mut Vec<u8>) -> bool>;
+    let cases: Vec<(&str, (u64, u32), Damage)> = vec![
         (
             "zstd bytes",
             (1, 1),
@@ -229,20 +230,16 @@ fn a_damaged_last_segment_header_is_refused_at_open() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.redb");
     filled(&path, 400);
+    let s = RedbStore::open(&path).unwrap();
+    assert!(s.stats().unwrap().segments >= 2);
+    drop(s);
+    // The last segment: the last key of the table.
     let last = {
-        let s = RedbStore::open(&path).unwrap();
-        let seg = s.stats().unwrap();
-        assert!(seg.segments >= 2);
-        // The last segment starts after the others: find it by reading the table.
-        let db_first = {
-            drop(s);
-            let db = redb::Database::open(&path).unwrap();
-            let r = redb::ReadableDatabase::begin_read(&db).unwrap();
-            let t = r.open_table(SEGMENTS).unwrap();
-            let (k, _) = t.last().unwrap().unwrap();
-            k.value().0
-        };
-        db_first
+        let db = redb::Database::open(&path).unwrap();
+        let r = redb::ReadableDatabase::begin_read(&db).unwrap();
+        let t = r.open_table(SEGMENTS).unwrap();
+        let (k, _) = t.last().unwrap().unwrap();
+        k.value().0
     };
     damage(&path, (last, 0), |v| {
         v[0] = 9;
