@@ -344,3 +344,22 @@ fn power_loss_while_sealing_loses_nothing_durable() {
     println!("{cuts} cuts: {sealed_seen} found segments sealed, {unborn} files never made");
     assert!(sealed_seen > cuts / 4);
 }
+
+/// A segment keyed at an impossible position is refused at open, without overflowing.
+#[test]
+fn a_segment_at_an_impossible_position_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.redb");
+    filled(&path, 400);
+    {
+        let db = redb::Database::open(&path).unwrap();
+        let w = db.begin_write().unwrap();
+        {
+            let mut t = w.open_table(SEGMENTS).unwrap();
+            let piece = t.get((1, 0)).unwrap().unwrap().value().to_vec();
+            t.insert((u64::MAX, 0), piece.as_slice()).unwrap();
+        }
+        w.commit().unwrap();
+    }
+    assert!(matches!(RedbStore::open(&path), Err(OpenError::Corrupt(_))));
+}
