@@ -47,6 +47,10 @@
 //!   The server of that run (2,123 records of 3,487,491 bytes: each of the 2,000 issues
 //!   its own signed commit) holds them in 1,070,398 bytes of segments (3.3× smaller); its
 //!   file is 1,880,064 bytes (6,340,608 in format 1).
+//! - **zstd level**: 3. Level 9 made the 100,000-record store's segments 3.6% smaller
+//!   (26,898,659 bytes against 27,893,910) and the batched writes 3 to 12 times slower (the
+//!   S server's segments: 1,023,040 against 1,070,398 bytes); a 64 KiB segment target
+//!   instead of 128 KiB made them 5% larger (1,125,177) and left the kiosk's file as it was.
 //! - **Writes**, `cargo bench -p kenesh-store --bench store -- write`: records of a
 //!   kiosk's commits (721 bytes on average) staged and synced in batches: 30,000 records/s
 //!   in batches of 10, 76,000 in batches of 100, 96,000 in batches of 1,000 (one disk
