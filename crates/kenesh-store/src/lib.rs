@@ -64,6 +64,16 @@
 //! - **Reads**, `-- read`: every record of that store, 1,024 at a time, at 456 MiB/s of
 //!   records; one record at a random position in 0.2 ms (its segment decompressed).
 //!
+//! # Known issue
+//!
+//! With format 2, `tests/process_death.rs` fails about once in 1,000 SIGKILLs (format 1:
+//! none seen in 1,200): when a child is killed while redb repairs the file at its open, the
+//! next open repairs again, growing (doubling) the small file, and then
+//! `check_integrity` reports one more repair (`Ok(false)`). Every record is there, and a
+//! second check passes. A full check after a repair at open, even repeated, and redb's
+//! quick repair did not make it rarer; the cause is in redb's repair and not yet
+//! understood.
+//!
 //! [`sim::SimFile`] is a simulated in-memory disk for redb (a [`redb::StorageBackend`]) that
 //! loses what was not flushed and tears the last write on a power loss; the crate's tests
 //! cut power at random points with it.
@@ -205,25 +215,6 @@ fn builder() -> redb::Builder {
     let mut b = Database::builder();
     b.set_cache_size(CACHE_SIZE);
     b
-}
-
-/// Opens a redb database with [`builder`]. If redb repaired the file at open (the process
-/// died or power was lost), a full check follows, so that the allocator state in memory is
-/// the one a check rebuilds: after a repair that had to grow the file, redb 3.1 otherwise
-/// reports a later check of the handle as failed (and repairs again), though every record
-/// is there.
-fn open_db(
-    open: impl FnOnce(&redb::Builder) -> Result<Database, redb::DatabaseError>,
-) -> Result<Database, OpenError> {
-    let repaired = std::rc::Rc::new(std::cell::Cell::new(false));
-    let mut b = builder();
-    let flag = repaired.clone();
-    b.set_repair_callback(move |_| flag.set(true));
-    let mut db = open(&b).map_err(storage)?;
-    if repaired.get() {
-        db.check_integrity().map_err(storage)?;
-    }
-    Ok(db)
 }
 
 /// The sizes a run of records is cut at: the end (exclusive) of each segment to seal, the
@@ -403,7 +394,7 @@ impl RedbStore {
                     .map_err(storage)?;
             }
         }
-        let db = open_db(|b| b.open(path))?;
+        let db = builder().open(path).map_err(storage)?;
         let mut s = RedbStore::init(db)?;
         s.path = Some(path.to_owned());
         Ok(s)
@@ -414,7 +405,7 @@ impl RedbStore {
     /// # Errors
     /// As [`RedbStore::open`].
     pub fn with_backend(backend: impl StorageBackend) -> Result<RedbStore, OpenError> {
-        let db = open_db(|b| b.create_with_backend(backend))?;
+        let db = builder().create_with_backend(backend).map_err(storage)?;
         RedbStore::init(db)
     }
 
