@@ -67,12 +67,14 @@
 //! # Known issue
 //!
 //! With format 2, `tests/process_death.rs` fails about once in 1,000 SIGKILLs (format 1:
-//! none seen in 1,200): when a child is killed while redb repairs the file at its open, the
-//! next open repairs again, growing (doubling) the small file, and then
-//! `check_integrity` reports one more repair (`Ok(false)`). Every record is there, and a
-//! second check passes. A full check after a repair at open, even repeated, and redb's
-//! quick repair did not make it rarer; the cause is in redb's repair and not yet
-//! understood.
+//! none seen in 1,200): `check_integrity` right after an open reports a repair
+//! (`Ok(false)`). Every record is there, and a second check passes. In each failure seen,
+//! the child was killed before it printed its first mark and the file's length was
+//! unchanged by it; the parent's open then doubled the file. Format 2 frees pages at the
+//! end of the file (the tail's, at a seal), so redb's close (a commit that shrinks the
+//! file to the minimum) leaves no slack, which format 1 never did; the mismatch is then in
+//! redb's allocator bookkeeping (redb 3.1.3). A full check after a repair at open, even
+//! repeated, and redb's quick repair did not make it rarer; not yet fixed.
 //!
 //! [`sim::SimFile`] is a simulated in-memory disk for redb (a [`redb::StorageBackend`]) that
 //! loses what was not flushed and tears the last write on a power loss; the crate's tests
