@@ -64,19 +64,14 @@
 //! - **Reads**, `-- read`: every record of that store, 1,024 at a time, at 456 MiB/s of
 //!   records; one record at a random position in 0.2 ms (its segment decompressed).
 //!
-//! # Known issue
+//! # redb version
 //!
-//! redb 3.1.3 closes a database with a commit that shrinks the file as far as it can; when
-//! that close did shrink it, a `check_integrity` after the next open reports a repair
-//! (`Ok(false)`), though every record is there and a second check passes.
-//! `tests/redb_close_trim.rs` reproduces it deterministically (ignored until fixed), with
-//! format 1 exactly as with format 2 (the same rounds fail). `tests/process_death.rs` meets
-//! it when a child is killed before it touches the file, so that the parent opens the file
-//! its previous check closed: with format 2's smaller files, its default seed does so at
-//! kill 67 in about one run in three; format 1 met it in none of 1,200 kills. Running a
-//! full check at every open hides it (170–200 ms on a 67 MB file, so not done); a check
-//! only after a repair at open, and redb's quick repair, do not. Whether the allocator
-//! state it rebuilds differs by leaked pages only has not been determined.
+//! redb 3.1.3 closed a database with a commit that shrank the file; when it did, a
+//! `check_integrity` after the next open reported a repair (`Ok(false)`) though every record
+//! was there, which made `tests/process_death.rs` fail now and then (a child killed before it
+//! touched the file the parent's previous check had closed). redb 4.6 (same file format:
+//! the committed v1 and v2 fixtures, made by 3.1.3, open unchanged) does not;
+//! `tests/redb_close_trim.rs` reproduces the old fault deterministically and now guards it.
 //!
 //! [`sim::SimFile`] is a simulated in-memory disk for redb (a [`redb::StorageBackend`]) that
 //! loses what was not flushed and tears the last write on a power loss; the crate's tests

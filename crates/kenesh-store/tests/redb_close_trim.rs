@@ -1,16 +1,13 @@
-//! A deterministic reproduction of the known issue in the crate docs: after a clean close in
-//! which redb shrank the file (its close commits with the largest shrink), the next open's
-//! `check_integrity` reports a repair (`Ok(false)`); a second check passes. This is what
-//! makes `tests/process_death.rs` fail now and then (a child killed before it touched the
-//! file, so the parent opens the file its previous check closed). Ignored until fixed:
-//! `cargo test -p kenesh-store --test redb_close_trim -- --ignored --nocapture`.
+//! A deterministic reproduction of a fault of redb 3.1.3 (the crate docs, "redb version"):
+//! after a clean close in which redb shrank the file, the next open's `check_integrity`
+//! reported a repair (`Ok(false)`); a second check passed. It made `tests/process_death.rs`
+//! fail now and then. redb 4.6 does not; this guards it.
 
 use kenesh_store::RedbStore;
 use kenesh_store::sim::SimFile;
 use kenesh_sync::Store;
 
 #[test]
-#[ignore = "known issue: redb 3.1.3's check after a close that shrank the file"]
 fn a_check_after_a_clean_close_finds_nothing_to_repair() {
     let mut image = Vec::new();
     let mut failed = Vec::new();
