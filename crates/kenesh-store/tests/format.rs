@@ -1,17 +1,26 @@
-//! The file format is versioned: a file of this version opens from now on (the committed
-//! fixture), a newer one is refused with a typed error.
+//! The file format is versioned: a file of every version made so far opens from now on (the
+//! committed fixtures, one per version; an older one is migrated), a newer one is refused
+//! with a typed error.
+//!
+//! The fixtures are made by [`write_fixture_when_asked`] for the version the build writes:
+//! `tests/fixtures/v1.redb` by a build of format 1 (before commit 01696eb), `v2.redb` by
+//! this one. A fixture is never rewritten once committed.
 
 use std::path::PathBuf;
 
 use kenesh_store::{FORMAT_VERSION, OpenError, RedbStore};
 use kenesh_sync::Store;
+use redb::{ReadableDatabase, ReadableTableMetadata, TableDefinition};
 
-fn fixture() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v1.redb")
+const META: TableDefinition<'_, &str, u64> = TableDefinition::new("meta");
+const RECORDS_V1: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("records");
+
+fn fixture(version: u64) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("tests/fixtures/v{version}.redb"))
 }
 
-/// The records the fixture holds.
-fn fixture_records() -> Vec<Vec<u8>> {
+/// The records the v1 fixture holds.
+fn v1_records() -> Vec<Vec<u8>> {
     vec![
         b"kenesh v1 fixture".to_vec(),
         Vec::new(),
@@ -20,34 +29,96 @@ fn fixture_records() -> Vec<Vec<u8>> {
     ]
 }
 
-/// Writes the fixture: `KENESH_WRITE_FIXTURE=1 cargo test -p kenesh-store --test format`.
-/// Only when the format changes (with a new version and a new fixture beside this one).
+/// A record of text-like bytes, deterministic from `i` (about a kilobyte).
+fn text_record(i: u32) -> Vec<u8> {
+    let words = [
+        "айыл",
+        "өкмөт",
+        "жол",
+        "суу",
+        "мектеп",
+        "көпүрө",
+        "демилге",
+        "маселе",
+    ];
+    let mut x = i.wrapping_mul(2_654_435_761).wrapping_add(1);
+    let mut out = format!("{i}:").into_bytes();
+    while out.len() < 900 + (i as usize % 200) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        out.extend_from_slice(words[x as usize % words.len()].as_bytes());
+        out.extend_from_slice(format!(" {} ", x % 1000).as_bytes());
+    }
+    out
+}
+
+/// The records the v2 fixture holds: the v1 ones, then enough text for a sealed segment
+/// and a tail after it.
+fn v2_records() -> Vec<Vec<u8>> {
+    let mut r = v1_records();
+    r.extend((0..160).map(text_record));
+    r
+}
+
+/// The records of the fixture of `version`.
+fn records(version: u64) -> Vec<Vec<u8>> {
+    match version {
+        1 => v1_records(),
+        _ => v2_records(),
+    }
+}
+
+/// Writes the fixture of this build's version (in syncs of 1, 2, 3, … records, then
+/// compacted):
+/// `KENESH_WRITE_FIXTURE=1 cargo test -p kenesh-store --test format`. Only when the format
+/// changes (with a new version and a new fixture beside the others); a committed fixture
+/// is never rewritten.
 #[test]
 fn write_fixture_when_asked() {
     if std::env::var_os("KENESH_WRITE_FIXTURE").is_none() {
         return;
     }
-    let path = fixture();
+    let path = fixture(FORMAT_VERSION);
     let _ = std::fs::remove_file(&path);
     let mut s = RedbStore::open(&path).unwrap();
-    let records = fixture_records();
-    for r in &records[..2] {
-        s.stage(r).unwrap();
+    let records = records(FORMAT_VERSION);
+    // In syncs of 1, 2, 3, … records.
+    let mut at = 0;
+    let mut n = 1;
+    while at < records.len() {
+        for r in records.iter().skip(at).take(n) {
+            s.stage(r).unwrap();
+        }
+        s.sync().unwrap();
+        at += n;
+        n += 1;
     }
-    s.sync().unwrap();
-    for r in &records[2..] {
-        s.stage(r).unwrap();
-    }
-    s.sync().unwrap();
+    // Compacted, so that the committed file is no larger than it needs to be.
+    s.compact().unwrap();
+    assert!(s.sealed() > 0 && s.sealed() < s.durable());
 }
 
-#[test]
-fn the_v1_fixture_opens() {
+fn format_of(path: &std::path::Path) -> u64 {
+    let db = redb::Database::open(path).unwrap();
+    let r = db.begin_read().unwrap();
+    r.open_table(META)
+        .unwrap()
+        .get("format")
+        .unwrap()
+        .unwrap()
+        .value()
+}
+
+/// Opens a copy of the fixture of `version` and checks it holds its records, then that it
+/// takes one more.
+fn fixture_opens(version: u64) -> RedbStore {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("v1.redb");
-    std::fs::copy(fixture(), &path).unwrap();
+    let path = dir.path().join("fixture.redb");
+    std::fs::copy(fixture(version), &path).unwrap();
+    assert_eq!(format_of(&path), version);
     let mut s = RedbStore::open(&path).unwrap();
-    let want = fixture_records();
+    let want = records(version);
     assert_eq!(s.durable(), want.len() as u64);
     let got: Vec<Vec<u8>> = s
         .read(1, usize::MAX)
@@ -56,9 +127,99 @@ fn the_v1_fixture_opens() {
         .map(|(_, r)| r)
         .collect();
     assert_eq!(got, want);
+    for from in [1, 2, 5, s.sealed(), s.sealed() + 1, want.len() as u64] {
+        let got = s.read(from, 3).unwrap();
+        let expect: Vec<(u64, Vec<u8>)> = (from.max(1)..)
+            .zip(want.iter().skip((from.max(1) - 1) as usize).cloned())
+            .take(3)
+            .collect();
+        assert_eq!(got, expect, "from {from}");
+    }
     assert!(s.check_integrity().unwrap());
     assert_eq!(s.stage(b"appended").unwrap(), want.len() as u64 + 1);
     assert_eq!(s.sync().unwrap(), want.len() as u64 + 1);
+    drop(s);
+    // The file is now of this build's version (migrated in the open) and reopens.
+    assert_eq!(format_of(&path), FORMAT_VERSION);
+    let s = RedbStore::open(&path).unwrap();
+    assert_eq!(s.durable(), want.len() as u64 + 1);
+    assert_eq!(s.read(want.len() as u64 + 1, 1).unwrap()[0].1, b"appended");
+    s
+}
+
+#[test]
+fn the_v1_fixture_opens() {
+    fixture_opens(1);
+}
+
+#[test]
+fn the_v2_fixture_opens() {
+    let s = fixture_opens(2);
+    // It holds a sealed segment and a tail after it.
+    assert!(s.sealed() > 0);
+    assert!(s.sealed() < s.durable());
+}
+
+/// A version 1 file of many records (made here with redb as a v1 build made it) is
+/// migrated into segments and a tail in one transaction, the `records` table dropped.
+#[test]
+fn a_large_v1_file_migrates_to_segments() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v1-large.redb");
+    let want: Vec<Vec<u8>> = (0..1000).map(text_record).collect();
+    {
+        let db = redb::Database::create(&path).unwrap();
+        let w = db.begin_write().unwrap();
+        {
+            let mut meta = w.open_table(META).unwrap();
+            meta.insert("format", 1).unwrap();
+            meta.insert("durable", want.len() as u64).unwrap();
+            let mut records = w.open_table(RECORDS_V1).unwrap();
+            for (i, r) in want.iter().enumerate() {
+                records.insert(i as u64 + 1, r.as_slice()).unwrap();
+            }
+        }
+        w.commit().unwrap();
+    }
+    let s = RedbStore::open(&path).unwrap();
+    assert_eq!(s.durable(), 1000);
+    assert!(s.sealed() > 500, "sealed {}", s.sealed());
+    let got: Vec<Vec<u8>> = s
+        .read(0, usize::MAX)
+        .unwrap()
+        .into_iter()
+        .map(|(_, r)| r)
+        .collect();
+    assert_eq!(got, want);
+    drop(s);
+    assert_eq!(format_of(&path), FORMAT_VERSION);
+    let db = redb::Database::open(&path).unwrap();
+    let r = db.begin_read().unwrap();
+    assert!(matches!(
+        r.open_table(RECORDS_V1),
+        Err(redb::TableError::TableDoesNotExist(_))
+    ));
+}
+
+/// A v1 file whose durable mark is not its last record is refused, not migrated.
+#[test]
+fn an_inconsistent_v1_file_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v1-bad.redb");
+    {
+        let db = redb::Database::create(&path).unwrap();
+        let w = db.begin_write().unwrap();
+        {
+            let mut meta = w.open_table(META).unwrap();
+            meta.insert("format", 1).unwrap();
+            meta.insert("durable", 3).unwrap();
+            let mut records = w.open_table(RECORDS_V1).unwrap();
+            records.insert(1, b"one".as_slice()).unwrap();
+            assert_eq!(records.len().unwrap(), 1);
+        }
+        w.commit().unwrap();
+    }
+    assert!(matches!(RedbStore::open(&path), Err(OpenError::Corrupt(_))));
 }
 
 #[test]
@@ -73,8 +234,7 @@ fn a_newer_format_is_refused() {
         let db = redb::Database::open(&path).unwrap();
         let w = db.begin_write().unwrap();
         {
-            let meta: redb::TableDefinition<'_, &str, u64> = redb::TableDefinition::new("meta");
-            let mut t = w.open_table(meta).unwrap();
+            let mut t = w.open_table(META).unwrap();
             t.insert("format", FORMAT_VERSION + 1).unwrap();
         }
         w.commit().unwrap();
@@ -96,8 +256,7 @@ fn a_redb_file_that_is_not_a_store_is_refused() {
         let db = redb::Database::create(&path).unwrap();
         let w = db.begin_write().unwrap();
         {
-            let meta: redb::TableDefinition<'_, &str, u64> = redb::TableDefinition::new("meta");
-            w.open_table(meta).unwrap().insert("other", 1).unwrap();
+            w.open_table(META).unwrap().insert("other", 1).unwrap();
         }
         w.commit().unwrap();
     }

@@ -158,8 +158,9 @@ impl<S: Store> Device<S> {
         let limits = kenesh_proto::Limits::new(kenesh_proto::HARD_MAX_FRAME);
         match rec {
             Rec::Own { frame } => {
-                if let Ok(c) = SignedCommit::from_frame(&frame, &limits) {
-                    for op in c.ops() {
+                // The ops as the parse checked them: each commit is decoded once.
+                if let Ok((c, ops)) = SignedCommit::parse(&frame, &limits) {
+                    for op in ops {
                         self.last_hlc = self.last_hlc.max(op.envelope().hlc);
                         self.note_keys(&op);
                         self.state.apply(op);

@@ -1,0 +1,167 @@
+//! criterion benches of the redb store: batched writes (records of a kiosk's commits,
+//! staged and synced in batches), the open of a store of 100,000 records (redb alone, then
+//! with the device's replay), and reads.
+//!
+//! `cargo bench -p kenesh-store --bench store` (the setup makes 100,000 signed commits
+//! first, about half a minute). A line printed before the benches gives the store's sizes.
+
+#[path = "../../kenesh-sync/tests/common/workload.rs"]
+#[allow(dead_code, unreachable_pub)]
+mod workload;
+
+use std::hint::black_box;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use kenesh_store::RedbStore;
+use kenesh_sync::{Device, MemStore, Secret, Store};
+use kenesh_workload::{DEFAULT_SEED, Workload};
+use workload::{KIOSK, Tracker, create};
+
+/// Records in the open and read benches.
+const RECORDS: usize = 100_000;
+
+fn server_secret() -> Secret {
+    Secret::from_bytes([0xee; 32])
+}
+
+fn kiosk_secret() -> Secret {
+    Secret::from_bytes([KIOSK as u8; 32])
+}
+
+/// A kiosk's store records: `records / 5` issues created, each by its own commit, then
+/// the workload's mix of edits (40% status changes, 40% supporters added, 20% new issues),
+/// one commit each.
+fn kiosk_records(records: usize) -> Vec<Vec<u8>> {
+    let creates = records / 5;
+    let w = Workload::with_records(creates, records - creates, 0, DEFAULT_SEED);
+    let mut d = Device::open(
+        MemStore::new(),
+        kiosk_secret(),
+        KIOSK,
+        server_secret().public(),
+    )
+    .unwrap();
+    let mut t = Tracker::default();
+    for r in &w.initial {
+        let mut b = d.builder();
+        let ops = create(&mut b, r);
+        d.commit(&ops).unwrap();
+        t.learn(r);
+    }
+    for e in &w.incremental.kiosk {
+        let mut b = d.builder();
+        let ops = t.op(&mut b, e);
+        d.commit(&ops).unwrap();
+    }
+    d.sync().unwrap();
+    d.store()
+        .read(1, usize::MAX)
+        .unwrap()
+        .into_iter()
+        .map(|(_, r)| r)
+        .collect()
+}
+
+/// Writes `records` into a new store at `path`, synced in batches of 1,000.
+fn fill(path: &Path, records: &[Vec<u8>]) {
+    let mut s = RedbStore::open(path).unwrap();
+    for batch in records.chunks(1_000) {
+        for r in batch {
+            s.stage(r).unwrap();
+        }
+        s.sync().unwrap();
+    }
+}
+
+fn benches(c: &mut Criterion) {
+    let started = Instant::now();
+    let records = kiosk_records(RECORDS);
+    let raw: u64 = records.iter().map(|r| r.len() as u64).sum();
+    let dir = tempfile::tempdir().unwrap();
+    let full = dir.path().join("full.redb");
+    fill(&full, &records);
+    let (file, stats) = {
+        let s = RedbStore::open(&full).unwrap();
+        (std::fs::metadata(&full).unwrap().len(), s.stats().unwrap())
+    };
+    eprintln!(
+        "store of {RECORDS} kiosk records ({raw} bytes, {} mean): a {file}-byte file, {} segments of {} bytes, a tail of {} records; made in {:.1?}",
+        raw / RECORDS as u64,
+        stats.segments,
+        stats.segment_bytes,
+        stats.tail_records,
+        started.elapsed()
+    );
+
+    // Batched writes: a batch of records staged, then one sync (one disk sync).
+    let mut g = c.benchmark_group("write");
+    g.sample_size(20).measurement_time(Duration::from_secs(8));
+    for batch in [10usize, 100, 1_000] {
+        let path = dir.path().join(format!("write-{batch}.redb"));
+        let mut s = RedbStore::open(&path).unwrap();
+        let mut at = 0;
+        g.throughput(Throughput::Elements(batch as u64));
+        g.bench_function(format!("batch of {batch}"), |b| {
+            b.iter(|| {
+                for _ in 0..batch {
+                    s.stage(&records[at % records.len()]).unwrap();
+                    at += 1;
+                }
+                black_box(s.sync().unwrap())
+            });
+        });
+    }
+    g.finish();
+
+    // Open of the store of 100,000 records: redb (and the tail) alone, then a device
+    // replaying every record.
+    let mut g = c.benchmark_group("open 100k");
+    g.sample_size(10).measurement_time(Duration::from_secs(10));
+    g.bench_function("redb store", |b| {
+        b.iter(|| black_box(RedbStore::open(&full).unwrap().durable()));
+    });
+    g.bench_function("redb store + device replay", |b| {
+        b.iter_batched(
+            || RedbStore::open(&full).unwrap(),
+            |s| {
+                let d = Device::open(s, kiosk_secret(), KIOSK, server_secret().public()).unwrap();
+                black_box(d.own_seq())
+            },
+            BatchSize::PerIteration,
+        );
+    });
+    g.finish();
+
+    // Reads: every record, in the batches of 1,024 a device's replay reads.
+    let mut g = c.benchmark_group("read 100k");
+    g.sample_size(10).measurement_time(Duration::from_secs(8));
+    g.throughput(Throughput::Bytes(raw));
+    let s = RedbStore::open(&full).unwrap();
+    g.bench_function("all, 1,024 at a time", |b| {
+        b.iter(|| {
+            let mut from = 1;
+            let mut n = 0;
+            loop {
+                let batch = s.read(from, 1_024).unwrap();
+                let Some(last) = batch.last() else { break };
+                from = last.0 + 1;
+                n += batch.len();
+            }
+            assert_eq!(n, RECORDS);
+        });
+    });
+    g.throughput(Throughput::Elements(1));
+    let mut x = 0u64;
+    g.bench_function("one record at a random position", |b| {
+        b.iter(|| {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            black_box(s.read(1 + (x >> 33) % RECORDS as u64, 1).unwrap())
+        });
+    });
+    g.finish();
+}
+
+criterion_group!(store, benches);
+criterion_main!(store);
