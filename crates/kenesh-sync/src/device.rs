@@ -367,7 +367,8 @@ impl<S: Store> Device<S> {
     /// otherwise stored and sent in the clear.
     ///
     /// # Errors
-    /// [`KeyError::Erased`] for a person erased here; the key store failing.
+    /// [`KeyError::Erased`] for a person erased here; [`KeyError::Purged`] for a person
+    /// whose key this device purged; the key store failing.
     pub fn seal(
         &mut self,
         op: Op,
@@ -383,6 +384,10 @@ impl<S: Store> Device<S> {
                 return Err(SyncError::Key(KeyError::Erased(id.person)));
             }
             if self.keys.get(&id).is_none() {
+                if self.key_seqs.contains_key(&id) {
+                    // Sealed with before, gone now (purged): see `KeyError::Purged`.
+                    return Err(SyncError::Key(KeyError::Purged(id)));
+                }
                 let key = zeroize::Zeroizing::new(fresh_key());
                 self.keys.put(id, &key)?;
             }

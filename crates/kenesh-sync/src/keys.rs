@@ -95,6 +95,11 @@ pub enum KeyError {
     /// A person it names was erased: nothing is sealed for them any more.
     #[error("person {0:?} was erased")]
     Erased(PersonId),
+    /// This device sealed with that key before and no longer holds it (a public kiosk
+    /// purged it): a new key under the same id would never reach anyone (the server keeps
+    /// the first), so nothing more is sealed with it. Write about a new person record.
+    #[error("the key of person {:?} (tier {:?}) was purged here", .0.person, .0.tier)]
+    Purged(KeyId),
 }
 
 /// Where a replica keeps payload keys, apart from its op store.

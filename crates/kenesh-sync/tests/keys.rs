@@ -297,6 +297,17 @@ fn a_public_kiosk_purges_only_what_an_earlier_session_confirmed() {
     );
     assert!(kiosk.keys().ids().is_empty());
     assert_eq!(name(&kiosk), None, "the kiosk still reads a purged payload");
+    // Nothing more is sealed for that person here (a new key would reach no one: the
+    // server keeps the first); a new person record is written instead.
+    let mut b = kiosk.builder();
+    b.scope(scope).at(NOW + 5_000).persons(&[person]);
+    let again = b
+        .set(EntityKind::Person, person.0, 8, b"+996 555 1".to_vec(), &[])
+        .unwrap();
+    assert!(matches!(
+        kiosk.seal(again, &mut key),
+        Err(kenesh_sync::SyncError::Key(kenesh_sync::KeyError::Purged(k))) if k.person == person
+    ));
     // The server and staff keep theirs.
     sync_ok(&mut staff, &mut server, 3);
     assert_eq!(name(&staff).as_deref(), Some(NAME));
