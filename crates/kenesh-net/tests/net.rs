@@ -245,6 +245,7 @@ async fn a_device_may_hold_only_so_many_sessions() {
         .unwrap();
     assert_eq!((r.attempts, r.acked_seq), (1, 3));
     // And the clone, let in now, reaches the session, which sees what it is.
+    stats_when(&running, |s| s.active == 0).await;
     let e = connect_and_sync(addr, &mut clone, &once, &mut rng(12))
         .await
         .unwrap_err();
