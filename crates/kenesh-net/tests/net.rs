@@ -454,3 +454,47 @@ fn backoff_is_exponential_capped_and_fully_jittered() {
     };
     assert_eq!(draws, again);
 }
+
+/// The facade's blocking `Replica::sync_over` speaks the same wire: a replica syncs over a
+/// plain `std::net::TcpStream` with this server and ends with the server's state.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_facades_blocking_client_syncs_with_this_server() {
+    let mut server = server_on(MemStore::new());
+    server_issues(&mut server, 3, 20_000);
+    let mut kiosk = device(&mut server, 50);
+    make_issues(&mut kiosk, 4, 21_000);
+    let secret = kenesh_sync::Secret::from_bytes([0x51; 32]);
+    server
+        .enrol(51, secret.public(), kiosk_grants(home()))
+        .unwrap();
+    let replica =
+        kenesh::Replica::in_memory(secret, 51, server.public(), kenesh::Options::seeded([9; 32]))
+            .unwrap();
+    let running = start(server, test_config()).await;
+    let addr = running.local_addr();
+    connect_and_sync(addr, &mut kiosk, &client_config(), &mut rng(20))
+        .await
+        .unwrap();
+
+    let replica = tokio::task::spawn_blocking(move || {
+        let mut replica = replica;
+        let stream = std::net::TcpStream::connect(addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let report = replica.sync_over(&stream, [4; 32], NOW).unwrap();
+        assert!(report.stats.bytes_received > 0);
+        replica
+    })
+    .await
+    .unwrap();
+    let at_server = running
+        .handle()
+        .call(|s| hashes(s.state()))
+        .await
+        .unwrap();
+    assert_eq!(hashes(replica.state()), at_server);
+    assert_eq!(replica.state().len(), 7);
+    assert_eq!(settled(&running).await.completed, 2);
+    running.shutdown().await.unwrap();
+}
