@@ -9,7 +9,7 @@ use tokio::net::{TcpStream, ToSocketAddrs};
 use tracing::{debug, info, warn};
 
 use crate::config::ClientConfig;
-use crate::frame::{FrameError, read_message};
+use crate::frame::{FrameError, read_message, write_all};
 
 /// Why one attempt failed.
 #[derive(Debug, thiserror::Error)]
@@ -207,27 +207,28 @@ async fn sync_once<A: ToSocketAddrs, S: Store>(
     loop {
         let out = session.take_output();
         if !out.is_empty() {
-            match tokio::time::timeout(config.idle_timeout, stream.write_all(&out)).await {
-                Err(_) => return Err(ClientError::IdleTimeout),
-                Ok(Err(e)) => return Err(ClientError::Write(e)),
-                Ok(Ok(())) => {}
+            match write_all(&mut stream, &out, config.idle_timeout).await {
+                Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+                    return Err(ClientError::IdleTimeout);
+                }
+                Err(e) => return Err(ClientError::Write(e)),
+                Ok(()) => {}
             }
         }
         if session.is_done() {
             let _ = tokio::time::timeout(config.idle_timeout, stream.shutdown()).await;
             return Ok(session.stats());
         }
-        let message =
-            match tokio::time::timeout(config.idle_timeout, read_message(&mut stream, max)).await {
-                Err(_) => return Err(ClientError::IdleTimeout),
-                Ok(Ok(Some(m))) => m,
-                Ok(Ok(None)) => {
-                    return Err(ClientError::Closed {
-                        received: session.stats().bytes_received,
-                    });
-                }
-                Ok(Err(e)) => return Err(e.into()),
-            };
+        let message = match read_message(&mut stream, max, config.idle_timeout).await {
+            Err(FrameError::Idle) => return Err(ClientError::IdleTimeout),
+            Ok(Some(m)) => m,
+            Ok(None) => {
+                return Err(ClientError::Closed {
+                    received: session.stats().bytes_received,
+                });
+            }
+            Err(e) => return Err(e.into()),
+        };
         session.receive(device, &message)?;
     }
 }

@@ -18,9 +18,11 @@ pub struct NetConfig {
     /// and say nothing, or dribble a handshake (slowloris) to hold a slot. Default 30 s: a
     /// first flight of one 16 KiB frame takes ~10 s at 1.5 KB/s.
     pub handshake_deadline: Duration,
-    /// Once the handshake is done: the longest wait for the next whole message, and for a
-    /// write to the peer to complete. Defends against peers that stop reading or writing
-    /// mid-session (a dead 2G link often looks like that: no FIN, no RST). Default 60 s.
+    /// Once the handshake is done: the longest wait for the next byte from the peer, or for
+    /// a write to the peer to make progress. Progress resets it, so a slow link that keeps
+    /// moving (a window of 8 × 16 KiB chunks takes over a minute at 1.5 KB/s) is not cut.
+    /// Defends against peers that stop reading or writing mid-session (a dead 2G link often
+    /// looks like that: no FIN, no RST). Default 60 s.
     pub idle_timeout: Duration,
     /// The longest a connection may live, whatever it does. Defends against a peer that
     /// keeps a session busy forever just under the idle timeout. Default 30 min: a new kiosk's
@@ -34,7 +36,10 @@ pub struct NetConfig {
     /// Sessions one authenticated device may hold at once. Defends against a cloned or
     /// misbehaving kiosk multiplying its load; 2 by default, so a kiosk reconnecting after a
     /// drop is not refused while the server still holds its dead connection (until the idle
-    /// timeout notices it).
+    /// timeout notices it). Checked once the handshake's first message has authenticated
+    /// the device (its identity is encrypted inside that message); what that message carried
+    /// was verified and judged as usual and stays staged, but the connection is closed
+    /// without an answer.
     pub max_per_device: usize,
     /// On shutdown, how long sessions already running may take to finish before they are
     /// cut (connections that have not sent a message yet are closed at once). Default 10 s.
@@ -78,7 +83,8 @@ impl NetConfig {
 pub struct ClientConfig {
     /// TCP connect, per attempt. Default 30 s (2G call setup can take seconds).
     pub connect_timeout: Duration,
-    /// The longest wait for the server's next message or for a write. Default 60 s.
+    /// The longest wait for the server's next byte, or for a write to make progress.
+    /// Default 60 s.
     pub idle_timeout: Duration,
     /// One attempt, whole. Default 30 min (as the server's session timeout).
     pub attempt_timeout: Duration,

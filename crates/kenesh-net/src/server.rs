@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, info, info_span, warn};
 
 use crate::config::NetConfig;
-use crate::frame::{FrameError, read_message};
+use crate::frame::{FrameError, read_message, write_all};
 
 /// Why the server runner failed.
 #[derive(Debug, thiserror::Error)]
@@ -726,18 +726,20 @@ impl<S: Store + Send + 'static> Connection<S> {
         let handshake = tokio::time::Instant::now() + cfg.handshake_deadline;
         let mut in_session = false;
         loop {
+            // Before the first message, the handshake deadline bounds it whole; after, the
+            // idle timeout bounds each wait for bytes (and the session timeout the whole).
             let deadline = if in_session {
-                tokio::time::Instant::now() + cfg.idle_timeout
+                tokio::time::Instant::now() + cfg.session_timeout
             } else {
                 handshake
             };
             let message = tokio::select! {
-                r = tokio::time::timeout_at(deadline, read_message(&mut stream, max)) => match r {
-                    Err(_) if in_session => return Err(ConnError::IdleTimeout),
+                r = tokio::time::timeout_at(deadline, read_message(&mut stream, max, cfg.idle_timeout)) => match r {
                     Err(_) => return Err(ConnError::HandshakeTimeout),
                     Ok(Ok(Some(m))) => m,
                     // The peer closed between messages: a session it did not finish.
                     Ok(Ok(None)) => return Err(FrameError::Truncated.into()),
+                    Ok(Err(FrameError::Idle)) => return Err(ConnError::IdleTimeout),
                     Ok(Err(e)) => return Err(e.into()),
                 },
                 () = self.soft.cancelled(), if !in_session => return Err(ConnError::ShuttingDown),
@@ -759,10 +761,12 @@ impl<S: Store + Send + 'static> Connection<S> {
                 () = self.hard.cancelled() => return Err(ConnError::ShuttingDown),
             };
             if !reply.out.is_empty() {
-                match tokio::time::timeout(cfg.idle_timeout, stream.write_all(&reply.out)).await {
-                    Err(_) => return Err(ConnError::IdleTimeout),
-                    Ok(Err(e)) => return Err(ConnError::Write(e)),
-                    Ok(Ok(())) => {}
+                match write_all(&mut stream, &reply.out, cfg.idle_timeout).await {
+                    Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+                        return Err(ConnError::IdleTimeout);
+                    }
+                    Err(e) => return Err(ConnError::Write(e)),
+                    Ok(()) => {}
                 }
             }
             match reply.close {

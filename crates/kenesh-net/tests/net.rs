@@ -467,9 +467,13 @@ async fn the_facades_blocking_client_syncs_with_this_server() {
     server
         .enrol(51, secret.public(), kiosk_grants(home()))
         .unwrap();
-    let replica =
-        kenesh::Replica::in_memory(secret, 51, server.public(), kenesh::Options::seeded([9; 32]))
-            .unwrap();
+    let replica = kenesh::Replica::in_memory(
+        secret,
+        51,
+        server.public(),
+        kenesh::Options::seeded([9; 32]),
+    )
+    .unwrap();
     let running = start(server, test_config()).await;
     let addr = running.local_addr();
     connect_and_sync(addr, &mut kiosk, &client_config(), &mut rng(20))
@@ -488,13 +492,61 @@ async fn the_facades_blocking_client_syncs_with_this_server() {
     })
     .await
     .unwrap();
-    let at_server = running
-        .handle()
-        .call(|s| hashes(s.state()))
-        .await
-        .unwrap();
+    let at_server = running.handle().call(|s| hashes(s.state())).await.unwrap();
     assert_eq!(hashes(replica.state()), at_server);
     assert_eq!(replica.state().len(), 7);
     assert_eq!(settled(&running).await.completed, 2);
+    running.shutdown().await.unwrap();
+}
+
+/// Idle means no progress: a peer trickling its message byte by byte is served, a silent
+/// one is cut at the idle timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_link_that_moves_is_served_a_silent_one_is_cut() {
+    let mut server = server_on(MemStore::new());
+    let mut slow = device(&mut server, 60);
+    let mut quiet = device(&mut server, 61);
+    make_issues(&mut slow, 1, 30_000);
+    make_issues(&mut quiet, 1, 31_000);
+    let config = NetConfig {
+        idle_timeout: Duration::from_millis(300),
+        ..test_config()
+    };
+    let running = start(server, config).await;
+    let addr = running.local_addr();
+
+    let mut s_slow = TcpStream::connect(addr).await.unwrap();
+    let mut c_slow = ClientSession::new(&slow, Caps::ZSTD, [5; 32]).unwrap();
+    c_slow.start(&mut slow).unwrap();
+    s_slow.write_all(&c_slow.take_output()).await.unwrap();
+    let mut s_quiet = TcpStream::connect(addr).await.unwrap();
+    let mut c_quiet = ClientSession::new(&quiet, Caps::ZSTD, [6; 32]).unwrap();
+    c_quiet.start(&mut quiet).unwrap();
+    s_quiet.write_all(&c_quiet.take_output()).await.unwrap();
+
+    // 30 ms a byte: each message takes far longer than the idle timeout.
+    let t = Instant::now();
+    loop {
+        let m = read_message(&mut s_slow).await.unwrap();
+        c_slow.receive(&mut slow, &m).unwrap();
+        for b in c_slow.take_output() {
+            s_slow.write_all(&[b]).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(30)).await;
+        }
+        if c_slow.is_done() {
+            break;
+        }
+    }
+    assert!(
+        t.elapsed() > Duration::from_millis(600),
+        "{:?}",
+        t.elapsed()
+    );
+    assert!(closed_within(&mut s_slow, Duration::from_secs(1)).await);
+    // The quiet one read its answer and never replied.
+    assert!(closed_within(&mut s_quiet, Duration::from_secs(2)).await);
+    let stats = settled(&running).await;
+    assert_eq!(stats.completed, 1, "{stats:?}");
+    assert_eq!(stats.idle_timeouts, 1, "{stats:?}");
     running.shutdown().await.unwrap();
 }
