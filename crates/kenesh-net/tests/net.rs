@@ -173,6 +173,11 @@ async fn a_thousand_idle_connections_do_not_lock_devices_out() {
         idle.push(TcpStream::connect(addr).await.unwrap());
     }
     let opened = t.elapsed();
+    // The engine answers at once while they are held.
+    let t_call = Instant::now();
+    running.handle().call(|s| s.epoch()).await.unwrap();
+    let call = t_call.elapsed();
+    assert!(call < Duration::from_millis(200), "{call:?}");
     let r = connect_and_sync(addr, &mut good, &client_config(), &mut rng(8))
         .await
         .unwrap();
@@ -184,7 +189,7 @@ async fn a_thousand_idle_connections_do_not_lock_devices_out() {
     }
     let stats = settled(&running).await;
     eprintln!(
-        "1000 idle: opened in {opened:?}, device synced after {synced:?} in {} attempts; {stats:?}",
+        "1000 idle: opened in {opened:?}, engine call {call:?}, device synced after {synced:?} in {} attempts; {stats:?}",
         r.attempts
     );
     assert!(synced < Duration::from_secs(5), "{synced:?}");
@@ -306,6 +311,49 @@ async fn devices_flushing_together_share_disk_syncs() {
     for i in 0..DEVICES {
         assert_eq!(server.durable_seq(100 + i), COMMITS as u64);
     }
+}
+
+/// The same on redb, a real file synced with fsync: figures for the report.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn devices_flushing_together_share_disk_syncs_on_redb() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = kenesh_store::RedbStore::open(dir.path().join("server.redb")).unwrap();
+    let mut server = server_on(store);
+    const DEVICES: u32 = 24;
+    const COMMITS: usize = 3;
+    let mut devices = Vec::new();
+    for i in 0..DEVICES {
+        let mut d = device(&mut server, 200 + i);
+        make_issues(&mut d, COMMITS, 40_000 + u128::from(i) * 100);
+        devices.push(d);
+    }
+    let file_syncs_before = server.store().syncs();
+    let running = start(server, test_config()).await;
+    let addr = running.local_addr();
+    let t = Instant::now();
+    let mut tasks = JoinSet::new();
+    for (i, mut d) in devices.into_iter().enumerate() {
+        tasks.spawn(async move {
+            connect_and_sync(addr, &mut d, &client_config(), &mut rng(300 + i as u64))
+                .await
+                .unwrap()
+        });
+    }
+    while let Some(r) = tasks.join_next().await {
+        assert_eq!(r.unwrap().acked_seq, COMMITS as u64);
+    }
+    let elapsed = t.elapsed();
+    let stats = settled(&running).await;
+    let server = running.shutdown().await.unwrap();
+    let file_syncs = server.store().syncs() - file_syncs_before;
+    eprintln!(
+        "group commit on redb: {DEVICES} devices, {} commits in {} flights, {} engine syncs, \
+         {file_syncs} redb commits (incl. the final one), {elapsed:?}",
+        stats.records_staged, stats.flights_staged, stats.syncs
+    );
+    assert_eq!(stats.records_staged, u64::from(DEVICES) * COMMITS as u64);
+    assert!(stats.syncs < stats.flights_staged, "{stats:?}");
+    assert!(file_syncs <= stats.syncs + 1, "{file_syncs} {stats:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
