@@ -20,6 +20,29 @@
 //!   link faults with exponential backoff and full jitter ([`backoff_delay`]), every step
 //!   under a timeout ([`ClientConfig`]).
 //!
+//! ## Use
+//!
+//! ```no_run
+//! # async fn server() -> Result<(), Box<dyn std::error::Error>> {
+//! use kenesh_net::{NetConfig, NetServer, cancel_on_signals};
+//! use kenesh_sync::{MemStore, Secret, Server, ServerConfig};
+//!
+//! let server = Server::open(MemStore::new(), Secret::from_bytes([1; 32]), ServerConfig::default())?;
+//! let listener = tokio::net::TcpListener::bind("0.0.0.0:7447").await?;
+//! let running = NetServer::new(server, NetConfig::default()).spawn(listener)?;
+//! cancel_on_signals(running.shutdown_token());
+//! // Returns after Ctrl-C / SIGTERM, once sessions are done and the store synced.
+//! let server = running.wait().await?;
+//! # Ok(()) }
+//! # async fn kiosk(device: &mut kenesh_sync::Device<kenesh_sync::MemStore>) -> Result<(), kenesh_net::ClientError> {
+//! use rand::SeedableRng;
+//!
+//! let mut rng = rand_chacha::ChaCha20Rng::from_os_rng();
+//! let config = kenesh_net::ClientConfig::default();
+//! let report = kenesh_net::connect_and_sync("sync.example.kg:7447", device, &config, &mut rng).await?;
+//! # Ok(()) }
+//! ```
+//!
 //! ## What each limit defends against
 //!
 //! | limit | default | defends against |
