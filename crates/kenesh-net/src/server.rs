@@ -605,7 +605,9 @@ async fn supervise<S: Store + Send + 'static>(
     cancel: CancellationToken,
     done: oneshot::Receiver<Result<Server<S>, NetError>>,
 ) -> Result<Server<S>, NetError> {
-    let limit = Arc::new(Semaphore::new(config.max_connections));
+    let limit = Arc::new(Semaphore::new(
+        config.max_connections.min(Semaphore::MAX_PERMITS),
+    ));
     // Cancelled after the grace period: cuts sessions still running.
     let hard = CancellationToken::new();
     let mut tasks = JoinSet::new();
@@ -723,23 +725,27 @@ impl<S: Store + Send + 'static> Connection<S> {
         let _ = stream.set_nodelay(true);
         let cfg = &self.config;
         let max = cfg.message_limit();
-        let handshake = tokio::time::Instant::now() + cfg.handshake_deadline;
         let mut in_session = false;
         loop {
-            // Before the first message, the handshake deadline bounds it whole; after, the
-            // idle timeout bounds each wait for bytes (and the session timeout the whole).
-            let deadline = if in_session {
-                tokio::time::Instant::now() + cfg.session_timeout
-            } else {
-                handshake
+            // The handshake deadline bounds the whole first message (it is read from accept
+            // on); after it, the idle timeout bounds each wait for bytes, and the session
+            // timeout the whole.
+            let read = async {
+                let r = read_message(&mut stream, max, cfg.idle_timeout);
+                if in_session {
+                    Ok(r.await)
+                } else {
+                    tokio::time::timeout(cfg.handshake_deadline, r).await
+                }
             };
             let message = tokio::select! {
-                r = tokio::time::timeout_at(deadline, read_message(&mut stream, max, cfg.idle_timeout)) => match r {
+                r = read => match r {
                     Err(_) => return Err(ConnError::HandshakeTimeout),
                     Ok(Ok(Some(m))) => m,
                     // The peer closed between messages: a session it did not finish.
                     Ok(Ok(None)) => return Err(FrameError::Truncated.into()),
-                    Ok(Err(FrameError::Idle)) => return Err(ConnError::IdleTimeout),
+                    Ok(Err(FrameError::Idle)) if in_session => return Err(ConnError::IdleTimeout),
+                    Ok(Err(FrameError::Idle)) => return Err(ConnError::HandshakeTimeout),
                     Ok(Err(e)) => return Err(e.into()),
                 },
                 () = self.soft.cancelled(), if !in_session => return Err(ConnError::ShuttingDown),
@@ -761,7 +767,11 @@ impl<S: Store + Send + 'static> Connection<S> {
                 () = self.hard.cancelled() => return Err(ConnError::ShuttingDown),
             };
             if !reply.out.is_empty() {
-                match write_all(&mut stream, &reply.out, cfg.idle_timeout).await {
+                let written = tokio::select! {
+                    r = write_all(&mut stream, &reply.out, cfg.idle_timeout) => r,
+                    () = self.hard.cancelled() => return Err(ConnError::ShuttingDown),
+                };
+                match written {
                     Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
                         return Err(ConnError::IdleTimeout);
                     }
