@@ -30,7 +30,7 @@
 //! let server = Server::open(MemStore::new(), Secret::from_bytes([1; 32]), ServerConfig::default())?;
 //! let listener = tokio::net::TcpListener::bind("0.0.0.0:7447").await?;
 //! let running = NetServer::new(server, NetConfig::default()).spawn(listener)?;
-//! cancel_on_signals(running.shutdown_token());
+//! cancel_on_signals(running.shutdown_token())?;
 //! // Returns after Ctrl-C / SIGTERM, once sessions are done and the store synced.
 //! let server = running.wait().await?;
 //! # Ok(()) }

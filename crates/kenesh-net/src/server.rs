@@ -339,36 +339,48 @@ impl<S: Store + Send + 'static> Running<S> {
 }
 
 /// Cancels `token` on Ctrl-C (SIGINT) or, on Unix, SIGTERM: pass it
-/// [`Running::shutdown_token`] and then [`Running::wait`].
-pub fn cancel_on_signals(token: CancellationToken) {
+/// [`Running::shutdown_token`] and then [`Running::wait`]. The handlers are in place when
+/// this returns (call it within a tokio runtime), so a signal sent right after is caught.
+///
+/// # Errors
+/// When a signal handler cannot be installed.
+#[cfg(unix)]
+pub fn cancel_on_signals(token: CancellationToken) -> std::io::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut term = signal(SignalKind::terminate())?;
     tokio::spawn(async move {
-        #[cfg(unix)]
-        let term = async {
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(mut s) => {
-                    s.recv().await;
-                }
-                Err(e) => {
-                    warn!(error = %e, "cannot listen for SIGTERM");
-                    std::future::pending::<()>().await;
-                }
-            }
-        };
-        #[cfg(not(unix))]
-        let term = std::future::pending::<()>();
         tokio::select! {
-            r = tokio::signal::ctrl_c() => {
-                if let Err(e) = r {
-                    warn!(error = %e, "cannot listen for Ctrl-C");
-                    std::future::pending::<()>().await;
-                }
-                info!("Ctrl-C: shutting down");
-            }
-            () = term => info!("SIGTERM: shutting down"),
+            _ = int.recv() => info!("SIGINT: shutting down"),
+            _ = term.recv() => info!("SIGTERM: shutting down"),
             () = token.cancelled() => return,
         }
         token.cancel();
     });
+    Ok(())
+}
+
+/// Cancels `token` on Ctrl-C: pass it [`Running::shutdown_token`] and then
+/// [`Running::wait`].
+///
+/// # Errors
+/// Never here (the handler is installed by the task it spawns).
+#[cfg(not(unix))]
+pub fn cancel_on_signals(token: CancellationToken) -> std::io::Result<()> {
+    tokio::spawn(async move {
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => match r {
+                Ok(()) => info!("Ctrl-C: shutting down"),
+                Err(e) => {
+                    warn!(error = %e, "cannot listen for Ctrl-C");
+                    return;
+                }
+            },
+            () = token.cancelled() => return,
+        }
+        token.cancel();
+    });
+    Ok(())
 }
 
 /// A cloneable handle on a running server.

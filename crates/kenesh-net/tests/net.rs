@@ -598,3 +598,89 @@ async fn a_slow_link_that_moves_is_served_a_silent_one_is_cut() {
     assert_eq!(stats.idle_timeouts, 1, "{stats:?}");
     running.shutdown().await.unwrap();
 }
+
+const SIGNAL_CHILD: &str = "KENESH_NET_SIGNAL_CHILD";
+
+/// Run as a child process by `sigterm_shuts_down_gracefully` (a no-op otherwise): serves
+/// until SIGTERM, then reports how the shutdown went on stdout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signal_child() {
+    if std::env::var_os(SIGNAL_CHILD).is_none() {
+        return;
+    }
+    let mut server = server_on(MemStore::new());
+    let _ = device(&mut server, 70);
+    let running = start(server, test_config()).await;
+    kenesh_net::cancel_on_signals(running.shutdown_token()).unwrap();
+    println!("PORT {}", running.local_addr().port());
+    let server = running.wait().await.unwrap();
+    println!("STOPPED durable_seq {}", server.durable_seq(70));
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_shuts_down_gracefully() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "signal_child", "--nocapture", "--test-threads=1"])
+        .env(SIGNAL_CHILD, "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Lines from the child, with a timeout, so a broken child fails the test, not hangs it.
+    let (tx, lines) = std::sync::mpsc::channel::<String>();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut wait_for = |prefix: &str| -> Option<String> {
+        loop {
+            let line = lines.recv_timeout(Duration::from_secs(20)).ok()?;
+            // libtest prints "test signal_child ... " before the test's own output.
+            if let Some(at) = line.find(prefix) {
+                return Some(line[at..].to_string());
+            }
+        }
+    };
+    let Some(port) = wait_for("PORT ") else {
+        let _ = child.kill();
+        panic!("the child did not report its port");
+    };
+    let port: u16 = port["PORT ".len()..].trim().parse().unwrap();
+    // A device syncs with the child's server.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let secret = kenesh_sync::Secret::from_bytes({
+        let mut b = [0u8; 32];
+        b[..4].copy_from_slice(&70u32.to_le_bytes());
+        b[31] = 0x5a;
+        b
+    });
+    let public = server_on(MemStore::new()).public();
+    let mut kiosk = kenesh_sync::Device::open(MemStore::new(), secret, 70, public).unwrap();
+    make_issues(&mut kiosk, 2, 60_000);
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let r = rt
+        .block_on(connect_and_sync(
+            addr,
+            &mut kiosk,
+            &client_config(),
+            &mut rng(70),
+        ))
+        .unwrap();
+    assert_eq!(r.acked_seq, 2);
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let stopped = wait_for("STOPPED");
+    if stopped.is_none() {
+        let _ = child.kill();
+    }
+    assert_eq!(stopped.as_deref(), Some("STOPPED durable_seq 2"));
+    assert!(child.wait().unwrap().success());
+}
