@@ -637,7 +637,7 @@ fn sigterm_shuts_down_gracefully() {
             let _ = tx.send(line);
         }
     });
-    let mut wait_for = |prefix: &str| -> Option<String> {
+    let wait_for = |prefix: &str| -> Option<String> {
         loop {
             let line = lines.recv_timeout(Duration::from_secs(20)).ok()?;
             // libtest prints "test signal_child ... " before the test's own output.
