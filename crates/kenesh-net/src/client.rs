@@ -55,8 +55,9 @@ pub enum ClientError {
 }
 
 impl ClientError {
-    /// Whether another attempt may succeed: link and timing faults are worth a retry; a
-    /// refusal, a protocol fault or a store failure is not (retrying would repeat it).
+    /// Whether another attempt may succeed: link and timing faults, a server that is busy
+    /// or failed on its side, are worth a retry; a refusal, a protocol fault or a store
+    /// failure is not (retrying would repeat it).
     #[must_use]
     pub fn is_transient(&self) -> bool {
         match self {
@@ -67,9 +68,18 @@ impl ClientError {
             | ClientError::IdleTimeout
             | ClientError::AttemptTimeout => true,
             ClientError::Frame(f) => !matches!(f, FrameError::TooLarge { .. }),
-            ClientError::Session(kenesh_sync::SyncError::Peer { code, .. }) => {
-                *code == kenesh_proto::ErrorCode::INTERNAL.0
-            }
+            ClientError::Session(kenesh_sync::SyncError::Refused(
+                kenesh_proto::RefuseReason::Busy,
+            )) => true,
+            // The server's own fault or timeout, or a seq gap (a new session starts from
+            // what the server holds).
+            ClientError::Session(kenesh_sync::SyncError::Peer { code, .. }) => [
+                kenesh_proto::ErrorCode::INTERNAL,
+                kenesh_proto::ErrorCode::TIMEOUT,
+                kenesh_proto::ErrorCode::SEQ_GAP,
+            ]
+            .iter()
+            .any(|c| c.0 == *code),
             ClientError::Session(_) | ClientError::GaveUp { .. } => false,
         }
     }

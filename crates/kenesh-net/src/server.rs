@@ -90,7 +90,8 @@ pub struct NetStats {
     pub session_timeouts: u64,
     /// Sessions that failed (malformed input, refusals, I/O errors).
     pub failed: u64,
-    /// Sessions that ended cleanly (the device said Bye).
+    /// Sessions the protocol ended: the device said Bye, or the server answered with a
+    /// Refuse or an Error (an unknown or revoked device) and closed.
     pub completed: u64,
     /// Disk syncs of the server's store made by the engine (one per round that staged
     /// anything, plus the final one).
@@ -190,6 +191,15 @@ enum Close {
 /// group commit (N kiosks flushing at once cost about one disk sync, see
 /// [`NetStats::syncs`]). The engine is a plain thread, not a task, so a slow disk never
 /// blocks the runtime's workers.
+///
+/// The cost of this choice: every session's CPU work (Noise, signature checks, zstd) runs on
+/// that one thread. A kiosk's flight is small, so one core serves many; a server that
+/// outgrows it runs several sync processes over a shared store (PostgreSQL, later), not a
+/// lock here.
+///
+/// Connections over the global cap are closed at accept, without a `Refuse(Busy)` answer:
+/// that answer would cost a Noise handshake, the very work the cap is there to avoid; the
+/// client's backoff treats the close as a transient fault.
 pub struct NetServer<S: Store> {
     server: Server<S>,
     config: NetConfig,

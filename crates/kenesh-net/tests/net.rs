@@ -684,3 +684,47 @@ fn sigterm_shuts_down_gracefully() {
     assert_eq!(stopped.as_deref(), Some("STOPPED durable_seq 2"));
     assert!(child.wait().unwrap().success());
 }
+
+/// A peer that authenticates, then trickles a message just fast enough to beat the idle
+/// timeout, is cut at the session timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_trickling_forever_meets_the_session_timeout() {
+    let mut server = server_on(MemStore::new());
+    let mut kiosk = device(&mut server, 80);
+    let mut good = device(&mut server, 81);
+    make_issues(&mut good, 2, 70_000);
+    let config = NetConfig {
+        idle_timeout: Duration::from_millis(300),
+        session_timeout: Duration::from_millis(800),
+        ..test_config()
+    };
+    let running = start(server, config).await;
+    let addr = running.local_addr();
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let mut session = ClientSession::new(&kiosk, Caps::ZSTD, [8; 32]).unwrap();
+    session.start(&mut kiosk).unwrap();
+    stream.write_all(&session.take_output()).await.unwrap();
+    let _answer = read_message(&mut stream).await.unwrap();
+    let t = Instant::now();
+    beside(addr, &mut good, 82, async {
+        // Announces 1000 bytes, then one every 100 ms.
+        stream.write_all(&1000u32.to_le_bytes()).await.unwrap();
+        for _ in 0..40 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            if stream.write_all(&[0]).await.is_err() {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(closed_within(&mut stream, Duration::from_secs(1)).await);
+    assert!(
+        t.elapsed() < Duration::from_millis(3000),
+        "{:?}",
+        t.elapsed()
+    );
+    let stats = settled(&running).await;
+    assert_eq!(stats.session_timeouts, 1, "{stats:?}");
+    assert_eq!(stats.idle_timeouts, 0, "{stats:?}");
+    running.shutdown().await.unwrap();
+}
