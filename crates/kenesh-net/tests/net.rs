@@ -112,9 +112,10 @@ async fn a_length_claiming_4_gib_is_refused_at_once() {
         let mut s = TcpStream::connect(addr).await.unwrap();
         let t = Instant::now();
         s.write_all(&u32::MAX.to_le_bytes()).await.unwrap();
-        // Closed long before the handshake deadline: the length alone decided.
-        assert!(closed_within(&mut s, Duration::from_millis(300)).await);
-        assert!(t.elapsed() < Duration::from_millis(300));
+        // Closed at once: the length alone decided (the stats below show it was not the
+        // handshake deadline).
+        assert!(closed_within(&mut s, Duration::from_secs(1)).await);
+        assert!(t.elapsed() < Duration::from_secs(1));
     })
     .await;
     let stats = settled(&running).await;
@@ -177,7 +178,7 @@ async fn a_thousand_idle_connections_do_not_lock_devices_out() {
     let t_call = Instant::now();
     running.handle().call(|s| s.epoch()).await.unwrap();
     let call = t_call.elapsed();
-    assert!(call < Duration::from_millis(200), "{call:?}");
+    assert!(call < Duration::from_secs(1), "{call:?}");
     let r = connect_and_sync(addr, &mut good, &client_config(), &mut rng(8))
         .await
         .unwrap();
