@@ -729,3 +729,38 @@ async fn a_session_trickling_forever_meets_the_session_timeout() {
     assert_eq!(stats.idle_timeouts, 0, "{stats:?}");
     running.shutdown().await.unwrap();
 }
+
+/// A link cut mid-transfer: the client reconnects after a backoff and the new session
+/// resumes after the chunks already stored, so it moves less than a whole sync.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cut_link_is_retried_and_resumes() {
+    let mut server = server_on(MemStore::new());
+    server_issues_random(&mut server, 600, 90_000);
+    let mut cut = device(&mut server, 90);
+    let mut whole = device(&mut server, 91);
+    let running = start(server, test_config()).await;
+    let addr = running.local_addr();
+
+    let full = connect_and_sync(addr, &mut whole, &client_config(), &mut rng(90))
+        .await
+        .unwrap();
+    let received = full.stats.bytes_received;
+    assert!(received > 40_000, "{received}");
+    let proxy = cutting_proxy(addr, received as usize / 2).await;
+    let r = connect_and_sync(proxy, &mut cut, &client_config(), &mut rng(91))
+        .await
+        .unwrap();
+    eprintln!(
+        "cut link: a whole sync received {received} bytes; after a cut at {}, the retry \
+         received {} in attempt {}",
+        received / 2,
+        r.stats.bytes_received,
+        r.attempts
+    );
+    assert_eq!(r.attempts, 2);
+    assert!(r.stats.bytes_received < received * 3 / 4, "{r:?}");
+    let at_server = running.handle().call(|s| hashes(s.state())).await.unwrap();
+    assert_eq!(hashes(cut.state()), at_server);
+    assert_eq!(hashes(whole.state()), at_server);
+    running.shutdown().await.unwrap();
+}

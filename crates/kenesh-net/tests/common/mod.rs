@@ -232,3 +232,76 @@ pub async fn stats_when<S: Store + Send + 'static>(
 pub async fn settled<S: Store + Send + 'static>(running: &Running<S>) -> kenesh_net::NetStats {
     stats_when(running, |s| s.active == 0).await
 }
+
+/// `n` issues made by the server, with titles of random letters (so that zstd does not fold
+/// them into one small chunk).
+pub fn server_issues_random<S: Store>(s: &mut Server<S>, n: usize, first_id: u128) {
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15 ^ first_id as u64;
+    for i in 0..n {
+        let mut b = s.builder();
+        b.scope(home()).at(NOW);
+        let id = Id::from_u128(first_id + i as u128);
+        let title: String = (0..120)
+            .map(|_| {
+                x = x
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                char::from(b'a' + ((x >> 33) % 26) as u8)
+            })
+            .collect();
+        let op: Op = b
+            .create(
+                EntityKind::Issue,
+                id,
+                vec![(1, title.into_bytes()), (9, vec![1])],
+            )
+            .unwrap();
+        s.commit_local(&[op], NOW).unwrap();
+    }
+    s.sync().unwrap();
+}
+
+/// A TCP proxy to `server` that cuts its first connection once `cut` bytes have gone down
+/// to the client (a 2G link dropping mid-transfer); later connections pass whole.
+pub async fn cutting_proxy(server: std::net::SocketAddr, cut: usize) -> std::net::SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut first = true;
+        while let Ok((client, _)) = listener.accept().await {
+            let Ok(upstream) = TcpStream::connect(server).await else {
+                continue;
+            };
+            let cut = first.then_some(cut);
+            first = false;
+            tokio::spawn(async move {
+                let (mut cr, mut cw) = client.into_split();
+                let (mut sr, mut sw) = upstream.into_split();
+                let up = tokio::spawn(async move {
+                    let _ = tokio::io::copy(&mut cr, &mut sw).await;
+                });
+                let mut passed = 0;
+                let mut buf = [0u8; 4096];
+                loop {
+                    let n = match sr.read(&mut buf).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => n,
+                    };
+                    let n = match cut {
+                        Some(c) if passed + n >= c => {
+                            let _ = cw.write_all(&buf[..c - passed]).await;
+                            break;
+                        }
+                        _ => n,
+                    };
+                    passed += n;
+                    if cw.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+                up.abort();
+            });
+        }
+    });
+    addr
+}
