@@ -126,7 +126,9 @@ pub fn backoff_delay<R: RngCore + ?Sized>(
 /// stored before a failure stays stored; the next attempt resumes from it.
 ///
 /// The device's own store syncs run inline (a chunk is synced before it is acknowledged):
-/// short blocking calls, acceptable for a kiosk's single session.
+/// short blocking calls, acceptable for a kiosk's single session. Dropping the future
+/// cancels the sync between steps; what was stored stays stored and the next sync resumes
+/// from it.
 ///
 /// # Errors
 /// The first non-transient error, or [`ClientError::GaveUp`] with the last one.

@@ -166,6 +166,8 @@ enum Event<S: Store> {
 struct Reply {
     out: Vec<u8>,
     close: Option<Close>,
+    /// The device, once authenticated.
+    device: Option<u32>,
 }
 
 #[derive(Debug)]
@@ -196,6 +198,9 @@ enum Close {
 /// that one thread. A kiosk's flight is small, so one core serves many; a server that
 /// outgrows it runs several sync processes over a shared store (PostgreSQL, later), not a
 /// lock here.
+///
+/// Sessions are given the system clock (Unix ms) with each message, for the server's clock
+/// checks and the time it tells devices.
 ///
 /// Connections over the global cap are closed at accept, without a `Refuse(Busy)` answer:
 /// that answer would cost a Noise handshake, the very work the cap is there to avoid; the
@@ -546,6 +551,7 @@ impl<S: Store> Engine<S> {
                     return Some(Reply {
                         out: Vec::new(),
                         close: Some(Close::Failed(e)),
+                        device: None,
                     });
                 }
             }
@@ -562,10 +568,12 @@ impl<S: Store> Engine<S> {
         }
         if let Err(e) = r {
             let out = s.session.take_output();
+            let device = s.device.or_else(|| s.session.device());
             self.remove(conn);
             return Some(Reply {
                 out,
                 close: Some(Close::Failed(e)),
+                device,
             });
         }
         if s.device.is_none()
@@ -577,6 +585,7 @@ impl<S: Store> Engine<S> {
                 return Some(Reply {
                     out: Vec::new(),
                     close: Some(Close::DeviceLimit(d)),
+                    device: Some(d),
                 });
             }
             *n += 1;
@@ -591,10 +600,12 @@ impl<S: Store> Engine<S> {
             return Reply {
                 out: Vec::new(),
                 close: Some(Close::Failed(kenesh_sync::SyncError::Closed)),
+                device: None,
             };
         };
         let r = s.session.poll(&mut self.server);
         let out = s.session.take_output();
+        let device = s.device;
         let close = match r {
             Err(e) => Some(Close::Failed(e)),
             Ok(()) if s.session.is_closed() => Some(Close::Done),
@@ -603,7 +614,7 @@ impl<S: Store> Engine<S> {
         if close.is_some() {
             self.remove(conn);
         }
-        Reply { out, close }
+        Reply { out, close, device }
     }
 
     fn remove(&mut self, conn: u64) {
@@ -661,7 +672,12 @@ async fn supervise<S: Store + Send + 'static>(
                         soft: cancel.clone(),
                         hard: hard.clone(),
                     };
-                    let span = info_span!("conn", id = next_conn, %peer);
+                    let span = info_span!(
+                        "conn",
+                        id = next_conn,
+                        %peer,
+                        device = tracing::field::Empty
+                    );
                     tasks.spawn(
                         async move {
                             let _permit = permit;
@@ -788,6 +804,9 @@ impl<S: Store + Send + 'static> Connection<S> {
                 r = rx => r.map_err(|_| ConnError::EngineGone)?,
                 () = self.hard.cancelled() => return Err(ConnError::ShuttingDown),
             };
+            if let Some(d) = reply.device {
+                tracing::Span::current().record("device", d);
+            }
             if !reply.out.is_empty() {
                 let written = tokio::select! {
                     r = write_all(&mut stream, &reply.out, cfg.idle_timeout) => r,
