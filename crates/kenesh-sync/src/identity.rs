@@ -38,6 +38,35 @@ pub struct PublicKeys {
     pub noise: [u8; 32],
 }
 
+impl PublicKeys {
+    /// The two keys as 128 hex digits (verify, then noise): how an operator passes them.
+    #[must_use]
+    pub fn to_hex(&self) -> String {
+        self.verify
+            .iter()
+            .chain(&self.noise)
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    /// Keys from 128 hex digits ([`PublicKeys::to_hex`]); `None` for anything else.
+    #[must_use]
+    pub fn from_hex(s: &str) -> Option<PublicKeys> {
+        let s = s.trim();
+        if s.len() != 128 || !s.is_ascii() {
+            return None;
+        }
+        let mut bytes = [0u8; 64];
+        for (i, b) in bytes.iter_mut().enumerate() {
+            *b = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
+        }
+        let (mut verify, mut noise) = ([0u8; 32], [0u8; 32]);
+        verify.copy_from_slice(&bytes[..32]);
+        noise.copy_from_slice(&bytes[32..]);
+        Some(PublicKeys { verify, noise })
+    }
+}
+
 impl fmt::Debug for PublicKeys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(

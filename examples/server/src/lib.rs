@@ -1,0 +1,440 @@
+//! The kenesh sync server program, as a library the binary and the tests call: the TOML
+//! configuration, the data directory (the server's identity, its op store and key file), and
+//! enrolment and revocation of devices.
+//!
+//! ```toml
+//! listen = "127.0.0.1:7447"
+//! data_dir = "/var/lib/kenesh"
+//!
+//! [[device]]
+//! id = 10
+//! name = "Kara-Bak ayil okmotu kiosk"
+//! public_keys = "…128 hex digits printed by the device…"
+//! grants = [
+//!   { municipality = "1", tier = "personal", access = "read" },
+//!   { municipality = "1", tier = "sensitive", access = "write" },
+//! ]
+//!
+//! [[device]]
+//! id = 50
+//! name = "Legal-aid NGO"
+//! public_keys = "…"
+//! grants = [{ municipality = "1", tier = "sensitive", access = "read" }]
+//! purposes = ["legal_aid"]   # a third party: served only what consent covers
+//! ```
+//!
+//! A municipality or organisation is its id: a number (`"1"`) or a UUID.
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+use std::path::{Path, PathBuf};
+
+use kenesh_model::{Id, MunicipalityId, OrganisationId, Purpose, Scope, Tier};
+use kenesh_store::{KeyFile, RedbStore};
+use kenesh_sync::{Access, Grants, PublicKeys, Secret, Server, ServerConfig};
+use serde::Deserialize;
+
+/// The server's own device number (the sync library's default).
+pub const SERVER_DEVICE: u32 = 0;
+
+/// Why the program stops. Each names what to fix.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The configuration file could not be read.
+    #[error("cannot read the configuration {path}: {source}")]
+    ReadConfig {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The configuration is not valid TOML or has a wrong key or value (the message names
+    /// the line and column).
+    #[error("the configuration {path} is wrong: {detail}")]
+    Config {
+        /// The file.
+        path: PathBuf,
+        /// What and where (line, column, key).
+        detail: String,
+    },
+    /// The data directory cannot be made or written.
+    #[error("cannot write the data directory {path}: {source}")]
+    DataDir {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The store or key file failed to open.
+    #[error("cannot open the store in {path}: {detail}")]
+    Store {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        detail: String,
+    },
+    /// The listen address is taken by another program.
+    #[error("the address {0} is in use by another program (is a server already running?)")]
+    AddressInUse(String),
+    /// The listen address cannot be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Serving failed.
+    #[error("the server stopped: {0}")]
+    Serve(String),
+}
+
+/// One grant of a device, as written in the configuration.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct GrantSpec {
+    /// A municipality's id (a number or a UUID).
+    #[serde(default)]
+    pub municipality: Option<String>,
+    /// An organisation's id (a number or a UUID).
+    #[serde(default)]
+    pub organisation: Option<String>,
+    /// `public`, `personal` or `sensitive`: this tier and the ones below it.
+    pub tier: String,
+    /// `read` or `write`.
+    pub access: String,
+}
+
+/// A registered device, as written in the configuration.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceSpec {
+    /// Its number (not 0: that is the server).
+    pub id: u32,
+    /// A name for people.
+    #[serde(default)]
+    pub name: String,
+    /// Its public keys, 128 hex digits (the device prints them on first start).
+    pub public_keys: String,
+    /// What it may read and write.
+    #[serde(default)]
+    pub grants: Vec<GrantSpec>,
+    /// For a third party: the purposes its use falls under (`participation`,
+    /// `training_records`, `legal_aid`, `contact`).
+    #[serde(default)]
+    pub purposes: Option<Vec<String>>,
+}
+
+/// The configuration file.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where to listen, `host:port`.
+    pub listen: String,
+    /// Where the server keeps its identity, store and keys.
+    pub data_dir: PathBuf,
+    /// The registered devices.
+    #[serde(default, rename = "device")]
+    pub devices: Vec<DeviceSpec>,
+}
+
+fn config_error(path: &Path, detail: impl Into<String>) -> Error {
+    Error::Config {
+        path: path.to_owned(),
+        detail: detail.into(),
+    }
+}
+
+fn parse_id(s: &str) -> Option<Id> {
+    s.parse::<u128>()
+        .ok()
+        .map(Id::from_u128)
+        .or_else(|| s.parse::<Id>().ok())
+}
+
+impl Config {
+    /// Reads and checks the configuration at `path`.
+    ///
+    /// # Errors
+    /// [`Error::ReadConfig`], or [`Error::Config`] naming the line, key or device at fault.
+    pub fn load(path: &Path) -> Result<Config, Error> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::ReadConfig {
+            path: path.to_owned(),
+            source,
+        })?;
+        Config::parse(path, &text)
+    }
+
+    /// Parses and checks configuration text (`path` names it in errors).
+    ///
+    /// # Errors
+    /// [`Error::Config`].
+    pub fn parse(path: &Path, text: &str) -> Result<Config, Error> {
+        let config: Config =
+            toml::from_str(text).map_err(|e| config_error(path, e.to_string().trim_end()))?;
+        let mut seen = std::collections::BTreeSet::new();
+        for d in &config.devices {
+            if d.id == SERVER_DEVICE {
+                return Err(config_error(path, "device 0 is the server itself"));
+            }
+            if !seen.insert(d.id) {
+                return Err(config_error(
+                    path,
+                    format!("device {} is listed twice", d.id),
+                ));
+            }
+            d.keys().map_err(|e| config_error(path, e))?;
+            d.grants().map_err(|e| config_error(path, e))?;
+            d.purposes().map_err(|e| config_error(path, e))?;
+        }
+        Ok(config)
+    }
+}
+
+impl DeviceSpec {
+    /// Its public keys.
+    ///
+    /// # Errors
+    /// What is wrong with `public_keys`.
+    pub fn keys(&self) -> Result<PublicKeys, String> {
+        PublicKeys::from_hex(&self.public_keys).ok_or_else(|| {
+            format!(
+                "device {}: public_keys must be 128 hex digits (the device prints them)",
+                self.id
+            )
+        })
+    }
+
+    /// Its grants.
+    ///
+    /// # Errors
+    /// What is wrong with a grant.
+    pub fn grants(&self) -> Result<Grants, String> {
+        let mut g = Grants::none();
+        for (i, spec) in self.grants.iter().enumerate() {
+            let at = format!("device {}, grant {}", self.id, i + 1);
+            let scope = match (&spec.municipality, &spec.organisation) {
+                (Some(m), None) => Scope::Municipality(MunicipalityId(
+                    parse_id(m).ok_or_else(|| format!("{at}: municipality {m:?} is not an id"))?,
+                )),
+                (None, Some(o)) => Scope::Organisation(OrganisationId(
+                    parse_id(o).ok_or_else(|| format!("{at}: organisation {o:?} is not an id"))?,
+                )),
+                _ => return Err(format!("{at}: give a municipality or an organisation")),
+            };
+            let tier = match spec.tier.as_str() {
+                "public" => Tier::Public,
+                "personal" => Tier::Personal,
+                "sensitive" => Tier::Sensitive,
+                t => {
+                    return Err(format!(
+                        "{at}: tier {t:?} is not public, personal or sensitive"
+                    ));
+                }
+            };
+            let access = match spec.access.as_str() {
+                "read" => Access::Read,
+                "write" => Access::Write,
+                a => return Err(format!("{at}: access {a:?} is not read or write")),
+            };
+            g = g.up_to(scope, tier, access);
+        }
+        Ok(g)
+    }
+
+    /// Its purposes, for a third party.
+    ///
+    /// # Errors
+    /// An unknown purpose.
+    pub fn purposes(&self) -> Result<Option<Vec<Purpose>>, String> {
+        let Some(list) = &self.purposes else {
+            return Ok(None);
+        };
+        list.iter()
+            .map(|p| match p.as_str() {
+                "participation" => Ok(Purpose::Participation),
+                "training_records" => Ok(Purpose::TrainingRecords),
+                "legal_aid" => Ok(Purpose::LegalAid),
+                "contact" => Ok(Purpose::Contact),
+                other => Err(format!("device {}: purpose {other:?} is unknown", self.id)),
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
+    }
+}
+
+/// The data directory: the server's identity (`server.key`), op store (`server.redb`) and
+/// key file (`keys.bin`).
+#[derive(Clone, Debug)]
+pub struct DataDir(pub PathBuf);
+
+impl DataDir {
+    /// Makes the directory if needed and checks it can be written.
+    ///
+    /// # Errors
+    /// [`Error::DataDir`].
+    pub fn prepare(path: &Path) -> Result<DataDir, Error> {
+        let err = |source| Error::DataDir {
+            path: path.to_owned(),
+            source,
+        };
+        std::fs::create_dir_all(path).map_err(err)?;
+        let probe = path.join(".write-test");
+        std::fs::write(&probe, b"kenesh").map_err(err)?;
+        std::fs::remove_file(&probe).map_err(err)?;
+        Ok(DataDir(path.to_owned()))
+    }
+
+    /// The server's identity: made from the OS's randomness on first start (file mode 0600).
+    ///
+    /// # Errors
+    /// [`Error::DataDir`] when it cannot be read or written, or is not 32 bytes.
+    pub fn identity(&self) -> Result<Secret, Error> {
+        let path = self.0.join("server.key");
+        let err = |source| Error::DataDir {
+            path: path.clone(),
+            source,
+        };
+        match std::fs::read(&path) {
+            Ok(bytes) => {
+                let key: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
+                    err(std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        "not a 32-byte server key",
+                    ))
+                })?;
+                Ok(Secret::from_bytes(key))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                use rand::TryRngCore;
+                let mut key = [0u8; 32];
+                rand::rngs::OsRng
+                    .try_fill_bytes(&mut key)
+                    .map_err(|e| err(std::io::Error::other(e.to_string())))?;
+                write_private(&path, &key).map_err(err)?;
+                Ok(Secret::from_bytes(key))
+            }
+            Err(e) => Err(err(e)),
+        }
+    }
+
+    /// Opens the server's replica: its store and key file, with `config`'s devices enrolled
+    /// (new ones), re-keyed, re-granted and given purposes as the configuration says.
+    ///
+    /// # Errors
+    /// [`Error::Store`].
+    pub fn open_server(&self, devices: &[DeviceSpec]) -> Result<Server<RedbStore>, Error> {
+        let store_err = |detail: String| Error::Store {
+            path: self.0.clone(),
+            detail,
+        };
+        let secret = self.identity()?;
+        let store =
+            RedbStore::open(self.0.join("server.redb")).map_err(|e| store_err(e.to_string()))?;
+        let keys = KeyFile::open(self.0.join("keys.bin")).map_err(|e| store_err(e.to_string()))?;
+        let mut server = Server::open(store, secret, ServerConfig::default())
+            .map_err(|e| store_err(e.to_string()))?
+            .with_keys(Box::new(keys))
+            .map_err(|e| store_err(e.to_string()))?;
+        for d in devices {
+            // Checked when the configuration was loaded.
+            let (keys, grants, purposes) = (
+                d.keys().map_err(store_err)?,
+                d.grants().map_err(store_err)?,
+                d.purposes().map_err(store_err)?,
+            );
+            let info = server.device(d.id).cloned();
+            match info {
+                Some(i) if i.keys == keys => {
+                    if i.grants != grants {
+                        server
+                            .set_grants(d.id, grants)
+                            .map_err(|e| store_err(e.to_string()))?;
+                    }
+                }
+                _ => server
+                    .enrol(d.id, keys, grants)
+                    .map_err(|e| store_err(e.to_string()))?,
+            }
+            if server.device(d.id).map(|i| i.purposes.clone()) != Some(purposes.clone()) {
+                server
+                    .set_purposes(d.id, purposes)
+                    .map_err(|e| store_err(e.to_string()))?;
+            }
+        }
+        Ok(server)
+    }
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
+/// Messages an operator reads, Kyrgyz first, then Russian and English.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lang {
+    /// Кыргызча.
+    Ky,
+    /// Русский.
+    Ru,
+    /// English.
+    En,
+}
+
+impl Lang {
+    /// From `KENESH_LANG` (`ky`, `ru`, `en`); Kyrgyz when unset or unknown.
+    #[must_use]
+    pub fn from_env() -> Lang {
+        match std::env::var("KENESH_LANG").as_deref() {
+            Ok("ru") => Lang::Ru,
+            Ok("en") => Lang::En,
+            _ => Lang::Ky,
+        }
+    }
+}
+
+/// The headline of an error in `lang` (the detail that follows is the error itself).
+#[must_use]
+pub fn headline(e: &Error, lang: Lang) -> &'static str {
+    use Lang::{En, Ky, Ru};
+    match (e, lang) {
+        (Error::ReadConfig { .. } | Error::Config { .. }, Ky) => "Конфигурация туура эмес",
+        (Error::ReadConfig { .. } | Error::Config { .. }, Ru) => "Ошибка в конфигурации",
+        (Error::ReadConfig { .. } | Error::Config { .. }, En) => "The configuration is wrong",
+        (Error::DataDir { .. } | Error::Store { .. }, Ky) => "Маалымат папкасына жазуу мүмкүн эмес",
+        (Error::DataDir { .. } | Error::Store { .. }, Ru) => "Нет доступа к каталогу данных",
+        (Error::DataDir { .. } | Error::Store { .. }, En) => "The data directory cannot be used",
+        (Error::AddressInUse(_) | Error::Listen { .. }, Ky) => "Даректи угуу мүмкүн эмес",
+        (Error::AddressInUse(_) | Error::Listen { .. }, Ru) => "Не удаётся занять адрес",
+        (Error::AddressInUse(_) | Error::Listen { .. }, En) => "Cannot listen on the address",
+        (Error::Serve(_), Ky) => "Сервер токтоду",
+        (Error::Serve(_), Ru) => "Сервер остановился",
+        (Error::Serve(_), En) => "The server stopped",
+    }
+}
+
+/// Binds the listen address, telling "in use" apart.
+///
+/// # Errors
+/// [`Error::AddressInUse`] or [`Error::Listen`].
+pub async fn bind(addr: &str) -> Result<tokio::net::TcpListener, Error> {
+    tokio::net::TcpListener::bind(addr).await.map_err(|source| {
+        if source.kind() == std::io::ErrorKind::AddrInUse {
+            Error::AddressInUse(addr.to_owned())
+        } else {
+            Error::Listen {
+                addr: addr.to_owned(),
+                source,
+            }
+        }
+    })
+}
