@@ -63,6 +63,12 @@
 //!   after it) would remove; the 100 ms target is met by redb's open, not by the replay.
 //! - **Reads**, `-- read`: every record of that store, 1,024 at a time, at 456 MiB/s of
 //!   records; one record at a random position in 0.2 ms (its segment decompressed).
+//! - **Memory**, `cargo run --release -p kenesh-store --example memory`: a fresh process
+//!   opening that store as a device (442,025 ops replayed in 3.1 s) peaks at 628 MB
+//!   resident for a 35.7 MB file: **17.6×, against a target of 2×**. The device holds every
+//!   op in its merged state (envelope, bytes, payload, the values copied into fields) and,
+//!   beside it, every own commit's frame; a state kept in compact rows on disk, read
+//!   through redb's bounded cache rather than held whole in memory, is what would meet it.
 //!
 //! # redb version
 //!
