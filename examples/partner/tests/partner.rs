@@ -248,6 +248,13 @@ fn devices_converge_and_the_partner_exports_their_issues() {
         .find(|r| r[id_col] == contested.to_string())
         .unwrap();
     assert_eq!(&contested_row[status_col], status_a.to_string());
+    // Quotes and commas survive the quoting.
+    let desc_col = header.iter().position(|h| h == "description").unwrap();
+    let water = rows
+        .iter()
+        .find(|r| r[id_col] == ids[1].to_string())
+        .unwrap();
+    assert_eq!(&water[desc_col], "Суу жок: \"сүрөттөмө\", with a comma");
 
     // JSON parses, with the titles readable.
     let json: Value =
@@ -464,4 +471,20 @@ fn server_keys_round_trip_and_bad_ones_are_refused() {
         kenesh_partner::iso8601(1_780_000_000_000),
         "2026-05-28T20:26:40Z"
     );
+}
+
+#[test]
+fn an_empty_replica_exports_a_header_and_empty_documents() {
+    let server = Secret::from_bytes([0xee; 32]).public();
+    let r = Replica::in_memory(
+        Secret::from_bytes([1; 32]),
+        1,
+        server,
+        Options::seeded([1; 32]),
+    )
+    .unwrap();
+    let csv_text = kenesh_partner::issues_csv(&r).unwrap();
+    assert_eq!(csv_text.trim_end(), kenesh_partner::ISSUE_COLUMNS.join(","));
+    assert_eq!(kenesh_partner::issues_json(&r).unwrap().trim(), "[]");
+    assert_eq!(kenesh_partner::open311_requests(&r), Value::Array(vec![]));
 }
