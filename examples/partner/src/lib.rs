@@ -338,7 +338,7 @@ pub struct IssueRow {
     pub supports: Option<u64>,
     /// When it was filed (ISO 8601, UTC).
     pub created: String,
-    /// The latest of its filing and its public updates (ISO 8601, UTC).
+    /// Its last change: the latest op on it (a status change, an update; ISO 8601, UTC).
     pub updated: String,
     /// The kiosk receipt.
     pub receipt: Option<String>,
@@ -350,6 +350,8 @@ struct IssueView {
     id: Id,
     owner: Scope,
     created: Timestamp,
+    /// The clock of the latest op on the issue (a status change, an update, …).
+    changed: u64,
     title: Option<LocalizedText>,
     description: Option<LocalizedText>,
     category: Option<IssueCategory>,
@@ -370,6 +372,15 @@ struct IssueView {
 }
 
 fn issue_views<S: Store>(replica: &Replica<S>) -> Vec<IssueView> {
+    // The latest op on each issue (envelopes are held even where a payload was withheld).
+    let mut changed: std::collections::BTreeMap<Id, u64> = std::collections::BTreeMap::new();
+    for op in replica.state().ops() {
+        let e = op.envelope();
+        if e.kind == EntityKind::Issue.code() {
+            let at = changed.entry(e.entity).or_default();
+            *at = (*at).max(e.hlc.millis());
+        }
+    }
     let ids: Vec<Id> = replica
         .state()
         .records(EntityKind::Issue)
@@ -383,6 +394,7 @@ fn issue_views<S: Store>(replica: &Replica<S>) -> Vec<IssueView> {
                 id,
                 owner: f.meta.scope,
                 created: f.meta.created.at,
+                changed: changed.get(&id).copied().unwrap_or_default(),
                 title: f.get("title"),
                 description: f.get("description"),
                 category: f.get("category"),
@@ -470,7 +482,7 @@ fn updated_ms(v: &IssueView) -> u64 {
     v.updates
         .iter()
         .map(|u| u.at.0)
-        .chain([v.created.0])
+        .chain([v.created.0, v.changed])
         .max()
         .unwrap_or(v.created.0)
 }

@@ -360,6 +360,12 @@ fn devices_converge_and_the_partner_exports_their_issues() {
         .find(|r| r["service_request_id"] == contested.to_string())
         .unwrap();
     assert_eq!(contested_request["status"], status_a.open311());
+    // Its last change is the concurrent status change, after its filing.
+    assert!(
+        contested_request["updated_datetime"].as_str().unwrap()
+            > contested_request["requested_datetime"].as_str().unwrap(),
+        "{contested_request}"
+    );
 
     // The published indicator report and the other exports run on the partner's replica.
     let report = kenesh_partner::indicators(&partner, 2026);
