@@ -92,7 +92,11 @@ pub enum ConfigError {
 
 /// The command line (each flag overrides the file's setting).
 #[derive(Debug, Parser)]
-#[command(name = "kenesh-kiosk", version, about = "The village-office kiosk of kenesh")]
+#[command(
+    name = "kenesh-kiosk",
+    version,
+    about = "The village-office kiosk of kenesh"
+)]
 pub struct Cli {
     /// A TOML file with the settings (flags override it).
     #[arg(long)]

@@ -88,8 +88,8 @@ impl I18n {
     pub fn new() -> Result<I18n, I18nError> {
         let mut bundles = Vec::new();
         for (lang, source) in SOURCES {
-            let res = FluentResource::try_new(source.to_string())
-                .map_err(|_| I18nError(lang.code()))?;
+            let res =
+                FluentResource::try_new(source.to_string()).map_err(|_| I18nError(lang.code()))?;
             let id: unic_langid::LanguageIdentifier =
                 lang.code().parse().map_err(|_| I18nError(lang.code()))?;
             let mut bundle = FluentBundle::new_concurrent(vec![id]);

@@ -29,8 +29,16 @@ async fn main() -> std::process::ExitCode {
         }
     };
     let addr = listener.local_addr().unwrap_or(c.listen);
-    println!("kenesh-kiosk {} (device {}), data in {}", c.kiosk_code, c.device_id, c.data_dir.display());
-    println!("device public keys (enrol them on the server): {}", keys_hex(&kiosk.public()));
+    println!(
+        "kenesh-kiosk {} (device {}), data in {}",
+        c.kiosk_code,
+        c.device_id,
+        c.data_dir.display()
+    );
+    println!(
+        "device public keys (enrol them on the server): {}",
+        keys_hex(&kiosk.public())
+    );
     match &c.server {
         Some(s) => println!("syncing with {s} every {} s", c.sync_interval_secs),
         None => println!("no server configured: working offline"),

@@ -58,10 +58,7 @@ pub fn router(kiosk: Arc<Kiosk>) -> Router {
             get(support_form).post(support_submit),
         )
         .route("/{lang}/groups", get(groups_list).post(group_propose))
-        .route(
-            "/{lang}/groups/{id}/join",
-            get(join_form).post(join_submit),
-        )
+        .route("/{lang}/groups/{id}/join", get(join_form).post(join_submit))
         .route("/{lang}/events", get(events_list))
         .route(
             "/{lang}/events/{id}/checkin",
@@ -178,9 +175,21 @@ pub const FIELD_KEYS: [&str; 23] = [
 #[must_use]
 pub fn dynamic_keys() -> Vec<String> {
     let mut v: Vec<String> = Vec::new();
-    v.extend(IssueStatus::ALL.iter().map(|s| status_key("issue", s.name())));
-    v.extend(GroupStatus::ALL.iter().map(|s| status_key("group", s.name())));
-    v.extend(EventStatus::ALL.iter().map(|s| status_key("event", s.name())));
+    v.extend(
+        IssueStatus::ALL
+            .iter()
+            .map(|s| status_key("issue", s.name())),
+    );
+    v.extend(
+        GroupStatus::ALL
+            .iter()
+            .map(|s| status_key("group", s.name())),
+    );
+    v.extend(
+        EventStatus::ALL
+            .iter()
+            .map(|s| status_key("event", s.name())),
+    );
     v.extend(
         [
             "flag-equivocation",
@@ -279,10 +288,7 @@ impl Ctx<'_> {
         );
         match leave {
             Leave::Wipe(s) => {
-                let _ = write!(
-                    h,
-                    "<meta http-equiv=\"refresh\" content=\"{s};url=/\">"
-                );
+                let _ = write!(h, "<meta http-equiv=\"refresh\" content=\"{s};url=/\">");
             }
             Leave::Idle => {
                 let _ = write!(
@@ -476,12 +482,18 @@ impl<'a> Check<'a> {
             self.field_error("error-too-long", label, &[("max", max.to_string())]);
             return None;
         }
-        if s.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
+        if s.chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+        {
             self.field_error("error-invalid", label, &[]);
             return None;
         }
         // Line ends as the model keeps them.
-        Some(s.replace("\r\n", "\n").replace('\r', "\n").replace('\t', " "))
+        Some(
+            s.replace("\r\n", "\n")
+                .replace('\r', "\n")
+                .replace('\t', " "),
+        )
     }
 
     fn required(&mut self, name: &str, label: &str, max: usize) -> String {
@@ -507,7 +519,12 @@ impl<'a> Check<'a> {
         found
     }
 
-    fn optional_choice<T: Copy>(&mut self, name: &str, label: &str, list: &[(T, &'static str)]) -> Option<T> {
+    fn optional_choice<T: Copy>(
+        &mut self,
+        name: &str,
+        label: &str,
+        list: &[(T, &'static str)],
+    ) -> Option<T> {
         match self.v.get(name).map(String::as_str) {
             None | Some("") => None,
             Some(_) => self.choice(name, label, list),
@@ -640,6 +657,7 @@ fn new_id(k: &Kiosk, now: u64) -> Result<Id, WriteError> {
 }
 
 /// A person met at the kiosk, with the consent they gave.
+#[allow(clippy::too_many_arguments)]
 fn person_with_consent(
     k: &Kiosk,
     now: u64,
@@ -699,7 +717,12 @@ async fn home(State(k): State<Arc<Kiosk>>, Path(p): Params) -> Response {
     let lang = lang_or_404!(k, p);
     let c = Ctx { k: &k, lang };
     let tiles = [
-        ("/issues/new", "home-report", "home-report-hint", "tile_report"),
+        (
+            "/issues/new",
+            "home-report",
+            "home-report-hint",
+            "tile_report",
+        ),
         ("/issues", "home-issues", "home-issues-hint", "tile_issues"),
         ("/groups", "home-groups", "home-groups-hint", "tile_groups"),
         ("/events", "home-events", "home-events-hint", "tile_events"),
@@ -825,7 +848,12 @@ async fn issue_create(State(k): State<Arc<Kiosk>>, Path(p): Params, Form(v): Fie
         c.t("receipt-print"),
         c.t("back-home"),
     );
-    ok(c.page("/issues", &c.t("receipt-title"), &body, Leave::Wipe(RECEIPT_SECS)))
+    ok(c.page(
+        "/issues",
+        &c.t("receipt-title"),
+        &body,
+        Leave::Wipe(RECEIPT_SECS),
+    ))
 }
 
 /// A receipt as printed: the kiosk's code and the counter.
@@ -845,7 +873,7 @@ fn public_issues(k: &Kiosk) -> Vec<Issue> {
                 && i.visibility == Visibility::Public
         })
         .collect();
-    v.sort_by(|a, b| b.meta.id.cmp(&a.meta.id));
+    v.sort_by_key(|x| std::cmp::Reverse(x.meta.id));
     v
 }
 
@@ -891,14 +919,26 @@ async fn issues_list(State(k): State<Arc<Kiosk>>, Path(p): Params) -> Response {
         let _ = write!(
             body,
             " · {}</p><p>{}</p>",
-            c.ta("issues-supports", &[("count", i.support_count().to_string())]),
+            c.ta(
+                "issues-supports",
+                &[("count", i.support_count().to_string())]
+            ),
             esc(i.description.best(locale))
         );
         if let Some(place) = &i.place {
-            let _ = write!(body, "<p class=\"meta\">{}: {}</p>", c.t("field-place"), esc(place));
+            let _ = write!(
+                body,
+                "<p class=\"meta\">{}: {}</p>",
+                c.t("field-place"),
+                esc(place)
+            );
         }
         if !i.updates.is_empty() {
-            let _ = write!(body, "<h3>{}</h3><ul class=\"updates\">", c.t("issues-updates"));
+            let _ = write!(
+                body,
+                "<h3>{}</h3><ul class=\"updates\">",
+                c.t("issues-updates")
+            );
             for u in i.updates.iter().rev().take(5) {
                 let _ = write!(
                     body,
@@ -948,7 +988,10 @@ fn support_page(
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
-    html(status, c.page(&path, &c.t("support-title"), &body, Leave::Idle))
+    html(
+        status,
+        c.page(&path, &c.t("support-title"), &body, Leave::Idle),
+    )
 }
 
 fn find_issue(k: &Kiosk, p: &HashMap<String, String>) -> Option<Issue> {
@@ -964,11 +1007,7 @@ async fn support_form(State(k): State<Arc<Kiosk>>, Path(p): Params) -> Response 
     support_page(&Ctx { k: &k, lang }, &issue, &HashMap::new(), &[])
 }
 
-async fn support_submit(
-    State(k): State<Arc<Kiosk>>,
-    Path(p): Params,
-    Form(v): Fields,
-) -> Response {
+async fn support_submit(State(k): State<Arc<Kiosk>>, Path(p): Params, Form(v): Fields) -> Response {
     let lang = lang_or_404!(k, p);
     let Some(issue) = find_issue(&k, &p) else {
         return not_found_page(&k, lang);
@@ -1013,27 +1052,30 @@ fn live_groups(k: &Kiosk) -> Vec<InitiativeGroup> {
         .into_iter()
         .filter(|g| g.municipality == k.municipality() && g.status != GroupStatus::Dissolved)
         .collect();
-    v.sort_by(|a, b| b.meta.id.cmp(&a.meta.id));
+    v.sort_by_key(|x| std::cmp::Reverse(x.meta.id));
     v
 }
 
 fn groups_page(c: &Ctx<'_>, v: &HashMap<String, String>, errors: &[String]) -> Response {
     let locale = c.lang.locale();
     let today = Timestamp(now_ms()).bishkek_date();
-    let mut body = format!("<h1>{}</h1><p>{}</p>", c.t("groups-title"), c.t("groups-intro"));
+    let mut body = format!(
+        "<h1>{}</h1><p>{}</p>",
+        c.t("groups-title"),
+        c.t("groups-intro")
+    );
     let groups = live_groups(c.k);
     if groups.is_empty() {
         let _ = write!(body, "<p class=\"empty\">{}</p>", c.t("groups-empty"));
     }
     body.push_str("<ul class=\"cards\" id=\"groups\">");
     for g in &groups {
-        let members = c
-            .k
-            .replica()
-            .group_members(GroupId(g.meta.id))
-            .iter()
-            .filter(|m| m.is_current_on(today))
-            .count();
+        let members =
+            c.k.replica()
+                .group_members(GroupId(g.meta.id))
+                .iter()
+                .filter(|m| m.is_current_on(today))
+                .count();
         let _ = write!(
             body,
             "<li class=\"card\"><h2>{}</h2><p class=\"meta\">{} · {}</p>\
@@ -1062,7 +1104,10 @@ fn groups_page(c: &Ctx<'_>, v: &HashMap<String, String>, errors: &[String]) -> R
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
-    html(status, c.page("/groups", &c.t("groups-title"), &body, Leave::Idle))
+    html(
+        status,
+        c.page("/groups", &c.t("groups-title"), &body, Leave::Idle),
+    )
 }
 
 async fn groups_list(State(k): State<Arc<Kiosk>>, Path(p): Params) -> Response {
@@ -1151,7 +1196,10 @@ fn join_page(
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
-    html(status, c.page(&path, &c.t("join-title"), &body, Leave::Idle))
+    html(
+        status,
+        c.page(&path, &c.t("join-title"), &body, Leave::Idle),
+    )
 }
 
 fn find_group(k: &Kiosk, p: &HashMap<String, String>) -> Option<InitiativeGroup> {
@@ -1225,7 +1273,11 @@ fn open_events(k: &Kiosk) -> Vec<Event> {
                 && matches!(e.status, EventStatus::Planned | EventStatus::Held)
         })
         .collect();
-    v.sort_by(|a, b| a.starts_on.cmp(&b.starts_on).then(a.meta.id.cmp(&b.meta.id)));
+    v.sort_by(|a, b| {
+        a.starts_on
+            .cmp(&b.starts_on)
+            .then(a.meta.id.cmp(&b.meta.id))
+    });
     v
 }
 
@@ -1235,17 +1287,17 @@ fn event_line(c: &Ctx<'_>, e: &Event) -> String {
     } else {
         format!("{} – {}", date_text(e.starts_on), date_text(e.ends_on))
     };
-    format!(
-        "{} · {}",
-        c.t(key_of(&EVENT_KINDS, e.kind)),
-        esc(&dates)
-    )
+    format!("{} · {}", c.t(key_of(&EVENT_KINDS, e.kind)), esc(&dates))
 }
 
 async fn events_list(State(k): State<Arc<Kiosk>>, Path(p): Params) -> Response {
     let lang = lang_or_404!(k, p);
     let c = Ctx { k: &k, lang };
-    let mut body = format!("<h1>{}</h1><p>{}</p>", c.t("events-title"), c.t("events-intro"));
+    let mut body = format!(
+        "<h1>{}</h1><p>{}</p>",
+        c.t("events-title"),
+        c.t("events-intro")
+    );
     let events = open_events(&k);
     if events.is_empty() {
         let _ = write!(body, "<p class=\"empty\">{}</p>", c.t("events-empty"));
@@ -1291,7 +1343,10 @@ fn checkin_page(
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
-    html(status, c.page(&path, &c.t("checkin-title"), &body, Leave::Idle))
+    html(
+        status,
+        c.page(&path, &c.t("checkin-title"), &body, Leave::Idle),
+    )
 }
 
 fn find_event(k: &Kiosk, p: &HashMap<String, String>) -> Option<Event> {
@@ -1307,11 +1362,7 @@ async fn checkin_form(State(k): State<Arc<Kiosk>>, Path(p): Params) -> Response 
     checkin_page(&Ctx { k: &k, lang }, &e, &HashMap::new(), &[])
 }
 
-async fn checkin_submit(
-    State(k): State<Arc<Kiosk>>,
-    Path(p): Params,
-    Form(v): Fields,
-) -> Response {
+async fn checkin_submit(State(k): State<Arc<Kiosk>>, Path(p): Params, Form(v): Fields) -> Response {
     let lang = lang_or_404!(k, p);
     let Some(event) = find_event(&k, &p) else {
         return not_found_page(&k, lang);
@@ -1394,7 +1445,10 @@ fn legal_page(c: &Ctx<'_>, v: &HashMap<String, String>, errors: &[String]) -> Re
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
-    html(status, c.page("/legal", &c.t("legal-title"), &body, Leave::Idle))
+    html(
+        status,
+        c.page("/legal", &c.t("legal-title"), &body, Leave::Idle),
+    )
 }
 
 async fn legal_form(State(k): State<Arc<Kiosk>>, Path(p): Params) -> Response {
@@ -1519,7 +1573,10 @@ fn staff_login_page(c: &Ctx<'_>, error: Option<&str>, status: StatusCode) -> Res
         c.t("field-pin"),
         c.submit("staff-login"),
     );
-    html(status, c.page("/staff", &c.t("staff-title"), &body, Leave::Idle))
+    html(
+        status,
+        c.page("/staff", &c.t("staff-title"), &body, Leave::Idle),
+    )
 }
 
 fn staff_refused(c: &Ctx<'_>) -> Response {
@@ -1602,7 +1659,11 @@ fn transition_form<W: Workflow>(
             c.t("field-update")
         );
     }
-    let _ = write!(h, "<button type=\"submit\">{}</button></form>", c.t("staff-save"));
+    let _ = write!(
+        h,
+        "<button type=\"submit\">{}</button></form>",
+        c.t("staff-save")
+    );
     h
 }
 
@@ -1634,7 +1695,10 @@ fn staff_dashboard(c: &Ctx<'_>, notice: Option<String>) -> Response {
         s.failures,
         c.t("staff-sync-public"),
         if k.config().public_mode {
-            c.ta("staff-sync-public-on", &[("count", s.purged_keys.to_string())])
+            c.ta(
+                "staff-sync-public-on",
+                &[("count", s.purged_keys.to_string())],
+            )
         } else {
             c.t("staff-sync-public-off")
         },
@@ -1650,9 +1714,13 @@ fn staff_dashboard(c: &Ctx<'_>, notice: Option<String>) -> Response {
         );
     }
     // Issues.
-    let _ = write!(body, "<section><h2>{}</h2><ul class=\"cards\" id=\"staff-issues\">", c.t("issues-title"));
+    let _ = write!(
+        body,
+        "<section><h2>{}</h2><ul class=\"cards\" id=\"staff-issues\">",
+        c.t("issues-title")
+    );
     let mut issues = k.replica().issues(Some(k.municipality()), None);
-    issues.sort_by(|a, b| b.meta.id.cmp(&a.meta.id));
+    issues.sort_by_key(|x| std::cmp::Reverse(x.meta.id));
     for i in &issues {
         let _ = write!(
             body,
@@ -1675,7 +1743,11 @@ fn staff_dashboard(c: &Ctx<'_>, notice: Option<String>) -> Response {
     }
     body.push_str("</ul></section>");
     // Groups.
-    let _ = write!(body, "<section><h2>{}</h2><ul class=\"cards\">", c.t("groups-title"));
+    let _ = write!(
+        body,
+        "<section><h2>{}</h2><ul class=\"cards\">",
+        c.t("groups-title")
+    );
     let groups = k.replica().all::<InitiativeGroup>();
     for g in groups {
         let _ = write!(
@@ -1694,7 +1766,11 @@ fn staff_dashboard(c: &Ctx<'_>, notice: Option<String>) -> Response {
     }
     body.push_str("</ul></section>");
     // Events.
-    let _ = write!(body, "<section><h2>{}</h2><ul class=\"cards\">", c.t("events-title"));
+    let _ = write!(
+        body,
+        "<section><h2>{}</h2><ul class=\"cards\">",
+        c.t("events-title")
+    );
     let events = k.replica().all::<Event>();
     for e in events {
         let count = k.replica().attendance(EventId(e.meta.id)).len();
@@ -1752,7 +1828,10 @@ fn staff_dashboard(c: &Ctx<'_>, notice: Option<String>) -> Response {
             let _ = write!(
                 body,
                 "<li>{} <span class=\"mono\">{kind}.{field} {}</span></li>",
-                c.ta("staff-conflict", &[("count", cf.candidates.len().to_string())]),
+                c.ta(
+                    "staff-conflict",
+                    &[("count", cf.candidates.len().to_string())]
+                ),
                 id_text(cf.entity)
             );
         }

@@ -165,9 +165,7 @@ async fn a_citizen_uses_the_kiosk_in_a_real_browser() {
     );
     let deadline = Instant::now() + Duration::from_secs(30);
     let client = loop {
-        let mut b = ClientBuilder::new(
-            hyper_util::client::legacy::connect::HttpConnector::new(),
-        );
+        let mut b = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new());
         b.capabilities(caps.clone());
         match b.connect(&format!("http://127.0.0.1:{port}")).await {
             Ok(c) => break c,
@@ -187,7 +185,12 @@ async fn a_citizen_uses_the_kiosk_in_a_real_browser() {
     // File an issue in Kyrgyz and read the receipt.
     click(&client, "tile_report").await;
     fill(&client, "f-title", "Көчө жарыгы күйбөй калды").await;
-    fill(&client, "f-description", "Мектептин жанындагы көчөдө кечинде караңгы").await;
+    fill(
+        &client,
+        "f-description",
+        "Мектептин жанындагы көчөдө кечинде караңгы",
+    )
+    .await;
     choose(&client, "f-category", "category-lighting").await;
     fill(&client, "f-place", "Ленин көчөсү").await;
     shot(&client, &shots, "02-report-form").await;
@@ -205,7 +208,13 @@ async fn a_citizen_uses_the_kiosk_in_a_real_browser() {
     // Switch to Russian and find the issue in the list.
     click(&client, "home").await;
     click(&client, "lang-ru").await;
-    assert!(client.source().await.unwrap().contains("Сообщить о проблеме"));
+    assert!(
+        client
+            .source()
+            .await
+            .unwrap()
+            .contains("Сообщить о проблеме")
+    );
     click(&client, "tile_issues").await;
     let list = client.source().await.unwrap();
     assert!(list.contains("Көчө жарыгы күйбөй калды"));
@@ -215,7 +224,10 @@ async fn a_citizen_uses_the_kiosk_in_a_real_browser() {
 
     // Check in to the event.
     client
-        .goto(&format!("{base}/ru/events/{:032x}/checkin", event.as_u128()))
+        .goto(&format!(
+            "{base}/ru/events/{:032x}/checkin",
+            event.as_u128()
+        ))
         .await
         .unwrap();
     fill(&client, "f-family", "Токтогулова").await;
@@ -223,7 +235,13 @@ async fn a_citizen_uses_the_kiosk_in_a_real_browser() {
     choose(&client, "f-sex", "sex-female").await;
     click(&client, "f-consent").await;
     click(&client, "submit").await;
-    assert!(client.source().await.unwrap().contains("Вы зарегистрированы"));
+    assert!(
+        client
+            .source()
+            .await
+            .unwrap()
+            .contains("Вы зарегистрированы")
+    );
     shot(&client, &shots, "05-checked-in").await;
 
     // Ask for legal aid, in Kyrgyz; the screen says it was received, repeats nothing,

@@ -10,10 +10,13 @@ use common::*;
 use kenesh_kiosk::{Kiosk, router};
 use kenesh_model::{EventId, Issue, IssueStatus, LegalAidRequest, Person};
 
-fn issue_fields<'a>(title: &'a str) -> Vec<(&'a str, &'a str)> {
+fn issue_fields(title: &str) -> Vec<(&str, &str)> {
     vec![
         ("title", title),
-        ("description", "Суу көпүрөнү алып кетти, балдар мектепке өтө албай жатышат"),
+        (
+            "description",
+            "Суу көпүрөнү алып кетти, балдар мектепке өтө албай жатышат",
+        ),
         ("category", "category-roads"),
         ("place", "Борбордук көчө, мектептин жанында"),
     ]
@@ -36,7 +39,8 @@ async fn a_citizen_and_staff_go_through_the_kiosk() {
     assert_eq!(r.location.as_deref(), Some("/ky"));
     let r = get(&app, "/ky", None).await;
     assert_eq!(r.status, StatusCode::OK);
-    for text in ["Көйгөй билдирүү", "Юридикалык жардам", "Русский", "English"] {
+    for text in ["Көйгөй билдирүү", "Юридикалык жардам", "Русский", "English"]
+    {
         assert!(r.body.contains(text), "{text}");
     }
     assert!(r.body.contains("Оффлайн режим"), "the sync state is shown");
@@ -45,9 +49,15 @@ async fn a_citizen_and_staff_go_through_the_kiosk() {
     let r = post(&app, "/ky/issues", &issue_fields("Көпүрө бузулду"), None).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert!(r.body.contains("Кабыл алынды"));
-    assert_eq!(by_id(&r.body, "receipt-number").as_deref(), Some("AK7-00001"));
+    assert_eq!(
+        by_id(&r.body, "receipt-number").as_deref(),
+        Some("AK7-00001")
+    );
     assert!(r.body.contains("window.print()"));
-    assert!(r.body.contains("http-equiv=\"refresh\""), "the receipt wipes itself");
+    assert!(
+        r.body.contains("http-equiv=\"refresh\""),
+        "the receipt wipes itself"
+    );
     assert!(r.body.contains("Жөнөтүлө элек жазуулар: 1"), "{}", r.body);
 
     // See it in the list, in Russian, with its status and receipt.
@@ -63,13 +73,27 @@ async fn a_citizen_and_staff_go_through_the_kiosk() {
         .into_iter()
         .find(|h| h.ends_with("/support"))
         .unwrap();
-    let r = post(&app, &support, &[("family", "Жапарова"), ("given", "Айгүл")], None).await;
-    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "consent is required");
+    let r = post(
+        &app,
+        &support,
+        &[("family", "Жапарова"), ("given", "Айгүл")],
+        None,
+    )
+    .await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "consent is required"
+    );
     assert!(r.body.contains("отметьте согласие"), "{}", r.body);
     let r = post(
         &app,
         &support,
-        &[("family", "Жапарова"), ("given", "Айгүл"), ("consent", "yes")],
+        &[
+            ("family", "Жапарова"),
+            ("given", "Айгүл"),
+            ("consent", "yes"),
+        ],
         None,
     )
     .await;
@@ -86,9 +110,16 @@ async fn a_citizen_and_staff_go_through_the_kiosk() {
     assert!(r.body.contains("ПИН-код туура эмес"));
     assert!(r.cookie.is_none());
     let r = get(&app, "/ru/staff", Some("kiosk_staff=forged")).await;
-    assert!(r.body.contains("f-pin"), "a forged cookie gets the PIN form");
+    assert!(
+        r.body.contains("f-pin"),
+        "a forged cookie gets the PIN form"
+    );
     let r = post(&app, "/ky/staff/events", &[("topic", "x")], None).await;
-    assert_eq!(r.status, StatusCode::FORBIDDEN, "staff actions need the login");
+    assert_eq!(
+        r.status,
+        StatusCode::FORBIDDEN,
+        "staff actions need the login"
+    );
     let cookie = staff_cookie(&app).await;
     let r = get(&app, "/en/staff", Some(&cookie)).await;
     assert!(r.body.contains("Records waiting to be sent"), "{}", r.body);
@@ -99,7 +130,10 @@ async fn a_citizen_and_staff_go_through_the_kiosk() {
     let r = post(
         &app,
         &format!("/ky/staff/issues/{id}"),
-        &[("to", "published"), ("update", "Айыл өкмөтү көпүрөнү текшерди")],
+        &[
+            ("to", "published"),
+            ("update", "Айыл өкмөтү көпүрөнү текшерди"),
+        ],
         Some(&cookie),
     )
     .await;
@@ -114,12 +148,19 @@ async fn a_citizen_and_staff_go_through_the_kiosk() {
     )
     .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(r.body.contains("В этот статус перевести нельзя"), "{}", r.body);
+    assert!(
+        r.body.contains("В этот статус перевести нельзя"),
+        "{}",
+        r.body
+    );
     let r = get(&app, "/en/issues", None).await;
     assert!(r.body.contains("Published"));
     assert!(r.body.contains("Айыл өкмөтү көпүрөнү текшерди"));
     assert_eq!(
-        kiosk.replica().issues(None, Some(IssueStatus::Published)).len(),
+        kiosk
+            .replica()
+            .issues(None, Some(IssueStatus::Published))
+            .len(),
         1
     );
 
@@ -184,7 +225,10 @@ async fn a_citizen_and_staff_go_through_the_kiosk() {
     for secret in [facts, "Сыдыкова", "Гүлнара", "555"] {
         assert!(!r.body.contains(secret), "{secret} is not repeated");
     }
-    assert!(r.body.contains("content=\"8;url=/\""), "the screen wipes itself");
+    assert!(
+        r.body.contains("content=\"8;url=/\""),
+        "the screen wipes itself"
+    );
     let requests = kiosk.replica().all::<LegalAidRequest>();
     assert_eq!(requests.len(), 1);
     assert_eq!(requests[0].facts, facts);
@@ -194,7 +238,11 @@ async fn a_citizen_and_staff_go_through_the_kiosk() {
         .unwrap();
     assert_eq!(applicant.name.family, "Сыдыкова");
     assert_eq!(
-        kiosk.replica().subject_access(requests[0].applicant).records.len(),
+        kiosk
+            .replica()
+            .subject_access(requests[0].applicant)
+            .records
+            .len(),
         3,
         "person, consent, request"
     );
@@ -208,35 +256,80 @@ async fn bad_forms_get_a_localised_error_naming_the_field() {
 
     let r = post(&app, "/ky/issues", &[("category", "category-water")], None).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(r.body.contains("«Көйгөйдүн аталышы» талаасын толтуруңуз"), "{}", r.body);
+    assert!(
+        r.body.contains("«Көйгөйдүн аталышы» талаасын толтуруңуз"),
+        "{}",
+        r.body
+    );
     let r = post(&app, "/ru/issues", &[("title", "x")], None).await;
-    assert!(r.body.contains("Заполните поле «Опишите проблему»"), "{}", r.body);
+    assert!(
+        r.body.contains("Заполните поле «Опишите проблему»"),
+        "{}",
+        r.body
+    );
     assert!(r.body.contains("«Направление»: выберите"), "{}", r.body);
     let long = "ж".repeat(201);
     let mut f = issue_fields(&long);
     f[2].1 = "category-water";
     let r = post(&app, "/en/issues", &f, None).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(r.body.contains("“Title of the problem” is too long: at most 200"), "{}", r.body);
+    assert!(
+        r.body
+            .contains("“Title of the problem” is too long: at most 200"),
+        "{}",
+        r.body
+    );
     // What was typed stays in the form.
     assert!(r.body.contains("Борбордук көчө"));
-    let r = post(&app, "/ky/issues", &[("title", "a\u{7}b"), ("description", "d"), ("category", "category-other")], None).await;
+    let r = post(
+        &app,
+        "/ky/issues",
+        &[
+            ("title", "a\u{7}b"),
+            ("description", "d"),
+            ("category", "category-other"),
+        ],
+        None,
+    )
+    .await;
     assert!(r.body.contains("туура эмес толтурулду"), "{}", r.body);
     // A body over the limit is refused before any handler.
     let huge = "ж".repeat(100_000);
     let r = post(&app, "/ky/issues", &issue_fields(&huge), None).await;
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
-    let r = post(&app, "/ky/legal", &[("facts", "x"), ("phone", "12ab")], None).await;
-    assert!(r.body.contains("«Телефон номериңиз (милдеттүү эмес)» туура эмес"), "{}", r.body);
+    let r = post(
+        &app,
+        "/ky/legal",
+        &[("facts", "x"), ("phone", "12ab")],
+        None,
+    )
+    .await;
+    assert!(
+        r.body
+            .contains("«Телефон номериңиз (милдеттүү эмес)» туура эмес"),
+        "{}",
+        r.body
+    );
     assert!(r.body.contains("макулдугуңузду белгилеңиз"));
     // Unknown language, unknown record: a page in Kyrgyz, no panic.
-    assert_eq!(get(&app, "/xx/issues", None).await.status, StatusCode::NOT_FOUND);
-    assert_eq!(get(&app, "/ky/issues/zz/support", None).await.status, StatusCode::NOT_FOUND);
     assert_eq!(
-        get(&app, &format!("/ky/events/{:032x}/checkin", 5), None).await.status,
+        get(&app, "/xx/issues", None).await.status,
         StatusCode::NOT_FOUND
     );
-    assert!(kiosk.replica().issues(None, None).is_empty(), "nothing was written");
+    assert_eq!(
+        get(&app, "/ky/issues/zz/support", None).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        get(&app, &format!("/ky/events/{:032x}/checkin", 5), None)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert!(
+        kiosk.replica().issues(None, None).is_empty(),
+        "nothing was written"
+    );
 }
 
 #[tokio::test]
@@ -256,7 +349,14 @@ async fn receipts_are_unique_across_restarts() {
     }
     assert_eq!(
         seen,
-        ["AK7-00001", "AK7-00002", "AK7-00003", "AK7-00004", "AK7-00005", "AK7-00006"]
+        [
+            "AK7-00001",
+            "AK7-00002",
+            "AK7-00003",
+            "AK7-00004",
+            "AK7-00005",
+            "AK7-00006"
+        ]
     );
     let kiosk = Kiosk::open(config(dir.path())).unwrap();
     let mut receipts: Vec<_> = kiosk

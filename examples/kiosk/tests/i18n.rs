@@ -43,7 +43,8 @@ fn literal_keys(source: &str) -> BTreeSet<String> {
         .filter(|s| {
             s.contains('-')
                 && s.starts_with(|c: char| c.is_ascii_lowercase())
-                && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                && s.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         })
         .map(String::from)
         .collect()
@@ -61,7 +62,10 @@ fn the_three_files_have_the_same_keys() {
         let missing: Vec<_> = ky.difference(set).collect();
         let extra: Vec<_> = set.difference(ky).collect();
         assert!(missing.is_empty(), "{code}.ftl lacks {missing:?}");
-        assert!(extra.is_empty(), "{code}.ftl has keys Kyrgyz lacks: {extra:?}");
+        assert!(
+            extra.is_empty(),
+            "{code}.ftl has keys Kyrgyz lacks: {extra:?}"
+        );
     }
 }
 

@@ -67,7 +67,8 @@ pub async fn get(app: &Router, uri: &str, cookie: Option<&str>) -> Reply {
 }
 
 pub async fn post(app: &Router, uri: &str, fields: &[(&str, &str)], cookie: Option<&str>) -> Reply {
-    let mut r = Request::post(uri).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    let mut r =
+        Request::post(uri).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
     if let Some(c) = cookie {
         r = r.header(header::COOKIE, c);
     }
