@@ -262,3 +262,26 @@ fn parse_hex(s: &str) -> Option<Vec<u8>> {
         .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).ok())
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Config;
+
+    #[test]
+    fn the_example_file_parses_and_checks() {
+        let c: Config = toml::from_str(include_str!("../kiosk.example.toml")).unwrap();
+        c.check().unwrap();
+        assert_eq!(c.kiosk_code, "AK12");
+        assert!(c.public_mode);
+        let bad = Config {
+            kiosk_code: "не код".into(),
+            ..Config::default()
+        };
+        assert!(bad.check().is_err());
+        let bad = Config {
+            server_key: Some("00".into()),
+            ..Config::default()
+        };
+        assert!(bad.check().is_err());
+    }
+}
