@@ -218,3 +218,12 @@ flag-action-mismatch = An action that does not fit the field
 flag-duplicate-create = A record was created twice
 flag-workflow = A status change was not allowed
 flag-other = Another flag
+
+## Forms that do not decode, and why a sync failed
+error-form-too-large = The form is too large. Please shorten the text and send it again.
+error-form-invalid = The form could not be read. Please fill it in again.
+sync-error-no-server = No server is configured
+sync-error-connect = Could not connect to the server
+sync-error-refused = The server refused the sync
+sync-error-link = The connection broke
+sync-error-purge = Could not destroy the personal data keys

@@ -218,3 +218,12 @@ flag-action-mismatch = Талаага туура келбеген аракет
 flag-duplicate-create = Бир жазуу эки жолу түзүлдү
 flag-workflow = Абалды өзгөртүүгө уруксат берилген жок
 flag-other = Башка белги
+
+## Forms that do not decode, and why a sync failed
+error-form-too-large = Форма өтө чоң. Текстти кыскартып, кайра жөнөтүңүз.
+error-form-invalid = Форманы окуй алган жокпуз. Кайра толтуруп көрүңүз.
+sync-error-no-server = Сервер көрсөтүлгөн эмес
+sync-error-connect = Серверге туташуу мүмкүн болгон жок
+sync-error-refused = Сервер шайкештештирүүдөн баш тартты
+sync-error-link = Байланыш үзүлүп калды
+sync-error-purge = Жеке маалыматтардын ачкычтарын өчүрүү ишке ашкан жок

@@ -218,3 +218,12 @@ flag-action-mismatch = Действие не подходит к полю
 flag-duplicate-create = Запись создана дважды
 flag-workflow = Смена статуса не разрешена
 flag-other = Другая отметка
+
+## Forms that do not decode, and why a sync failed
+error-form-too-large = Форма слишком большая. Сократите текст и отправьте снова.
+error-form-invalid = Не удалось прочитать форму. Попробуйте заполнить её снова.
+sync-error-no-server = Сервер не указан
+sync-error-connect = Не удалось подключиться к серверу
+sync-error-refused = Сервер отказал в синхронизации
+sync-error-link = Связь прервалась
+sync-error-purge = Не удалось уничтожить ключи персональных данных

@@ -71,6 +71,8 @@ pub struct SyncState {
     pub failures: u32,
     /// Why the last attempt failed (English, for the log and the staff page).
     pub last_error: Option<String>,
+    /// The message key of the last failure's kind (the pages show it localised).
+    pub last_error_key: Option<&'static str>,
     /// Keys destroyed by public-kiosk purges so far.
     pub purged_keys: usize,
 }
@@ -90,6 +92,20 @@ pub enum SyncFailure {
     /// The purge after the sync failed.
     #[error("the purge failed: {0}")]
     Purge(kenesh_sync::StoreError),
+}
+
+impl SyncFailure {
+    /// The message key the pages show for this kind of failure.
+    #[must_use]
+    pub fn message_key(&self) -> &'static str {
+        match self {
+            SyncFailure::NoServer => "sync-error-no-server",
+            SyncFailure::Connect(..) => "sync-error-connect",
+            SyncFailure::Sync(kenesh::SyncError::Session(_)) => "sync-error-refused",
+            SyncFailure::Sync(_) => "sync-error-link",
+            SyncFailure::Purge(_) => "sync-error-purge",
+        }
+    }
 }
 
 /// The running kiosk: its replica and what the pages share.
@@ -157,6 +173,17 @@ impl Kiosk {
             b
         }) >> 16;
         let replica = Replica::open(dir, secret, config.device_id, server, Options::default())?;
+        // Ids resume after the last one made here, so a clock set back (a village PC with a
+        // flat CMOS battery) never repeats one.
+        let last = kenesh_model::schema::EntityKind::ALL
+            .iter()
+            .flat_map(|kind| replica.state().records(*kind).map(|v| v.id))
+            .filter(|id| id.0[10..] == discriminator.to_be_bytes()[2..])
+            .max();
+        let ids = match last {
+            Some(last) => IdGen::resume(discriminator, last),
+            None => IdGen::new(discriminator),
+        };
         let receipts = Counter::open(dir.join(RECEIPTS_FILE))?;
         let territory = config
             .territory
@@ -166,7 +193,7 @@ impl Kiosk {
                 reason: e.to_string(),
             })?;
         Ok(Arc::new(Kiosk {
-            ids: Mutex::new(IdGen::new(discriminator)),
+            ids: Mutex::new(ids),
             replica: Mutex::new(replica),
             receipts: Mutex::new(receipts),
             sync: Mutex::new(SyncState::default()),
@@ -256,11 +283,13 @@ impl Kiosk {
                 s.last_ok_ms = Some(report.at_ms);
                 s.failures = 0;
                 s.last_error = None;
+                s.last_error_key = None;
                 s.purged_keys += purged;
             }
             Err(e) => {
                 s.failures = s.failures.saturating_add(1);
                 s.last_error = Some(e.to_string());
+                s.last_error_key = Some(e.message_key());
             }
         }
         result.map(|(r, _)| r)

@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::rejection::FormRejection;
 use axum::extract::{DefaultBodyLimit, Form, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -78,7 +79,36 @@ pub fn router(kiosk: Arc<Kiosk>) -> Router {
 }
 
 type Params = Path<HashMap<String, String>>;
-type Fields = Form<HashMap<String, String>>;
+type Fields = Result<Form<HashMap<String, String>>, FormRejection>;
+
+/// A form that did not decode (too large, not a form): a localised page, never axum's
+/// English text.
+fn form_rejected(k: &Kiosk, lang: Lang, rejection: &FormRejection) -> Response {
+    let c = Ctx { k, lang };
+    let status = rejection.status();
+    let key = if status == StatusCode::PAYLOAD_TOO_LARGE {
+        "error-form-too-large"
+    } else {
+        "error-form-invalid"
+    };
+    let body = format!(
+        "<h1>{}</h1>{}<p><a class=\"button\" href=\"{}\">{}</a></p>",
+        c.t("error-heading"),
+        c.error_box(&[c.t(key)]),
+        c.href(""),
+        c.t("back-home")
+    );
+    html(status, c.page("", &c.t(key), &body, Leave::Idle))
+}
+
+macro_rules! form_or_error {
+    ($k:expr, $lang:expr, $v:expr) => {
+        match $v {
+            Ok(Form(v)) => v,
+            Err(r) => return form_rejected(&$k, $lang, &r),
+        }
+    };
+}
 
 // ---------------------------------------------------------------- choices and their keys
 
@@ -192,6 +222,11 @@ pub fn dynamic_keys() -> Vec<String> {
     );
     v.extend(
         [
+            "sync-error-no-server",
+            "sync-error-connect",
+            "sync-error-refused",
+            "sync-error-link",
+            "sync-error-purge",
             "flag-equivocation",
             "flag-payload-erased",
             "flag-unknown-schema",
@@ -781,8 +816,9 @@ async fn issue_form(State(k): State<Arc<Kiosk>>, Path(p): Params) -> Response {
     issue_form_page(&Ctx { k: &k, lang }, &HashMap::new(), &[])
 }
 
-async fn issue_create(State(k): State<Arc<Kiosk>>, Path(p): Params, Form(v): Fields) -> Response {
+async fn issue_create(State(k): State<Arc<Kiosk>>, Path(p): Params, v: Fields) -> Response {
     let lang = lang_or_404!(k, p);
+    let v = form_or_error!(k, lang, v);
     let c = Ctx { k: &k, lang };
     let mut ch = Check::new(&c, &v);
     let title = ch.required("title", "field-title", 200);
@@ -1007,8 +1043,9 @@ async fn support_form(State(k): State<Arc<Kiosk>>, Path(p): Params) -> Response 
     support_page(&Ctx { k: &k, lang }, &issue, &HashMap::new(), &[])
 }
 
-async fn support_submit(State(k): State<Arc<Kiosk>>, Path(p): Params, Form(v): Fields) -> Response {
+async fn support_submit(State(k): State<Arc<Kiosk>>, Path(p): Params, v: Fields) -> Response {
     let lang = lang_or_404!(k, p);
+    let v = form_or_error!(k, lang, v);
     let Some(issue) = find_issue(&k, &p) else {
         return not_found_page(&k, lang);
     };
@@ -1115,8 +1152,9 @@ async fn groups_list(State(k): State<Arc<Kiosk>>, Path(p): Params) -> Response {
     groups_page(&Ctx { k: &k, lang }, &HashMap::new(), &[])
 }
 
-async fn group_propose(State(k): State<Arc<Kiosk>>, Path(p): Params, Form(v): Fields) -> Response {
+async fn group_propose(State(k): State<Arc<Kiosk>>, Path(p): Params, v: Fields) -> Response {
     let lang = lang_or_404!(k, p);
+    let v = form_or_error!(k, lang, v);
     let c = Ctx { k: &k, lang };
     let mut ch = Check::new(&c, &v);
     let name = ch.required("group_name", "field-group-name", 200);
@@ -1215,8 +1253,9 @@ async fn join_form(State(k): State<Arc<Kiosk>>, Path(p): Params) -> Response {
     join_page(&Ctx { k: &k, lang }, &g, &HashMap::new(), &[])
 }
 
-async fn join_submit(State(k): State<Arc<Kiosk>>, Path(p): Params, Form(v): Fields) -> Response {
+async fn join_submit(State(k): State<Arc<Kiosk>>, Path(p): Params, v: Fields) -> Response {
     let lang = lang_or_404!(k, p);
+    let v = form_or_error!(k, lang, v);
     let Some(g) = find_group(&k, &p) else {
         return not_found_page(&k, lang);
     };
@@ -1362,8 +1401,9 @@ async fn checkin_form(State(k): State<Arc<Kiosk>>, Path(p): Params) -> Response 
     checkin_page(&Ctx { k: &k, lang }, &e, &HashMap::new(), &[])
 }
 
-async fn checkin_submit(State(k): State<Arc<Kiosk>>, Path(p): Params, Form(v): Fields) -> Response {
+async fn checkin_submit(State(k): State<Arc<Kiosk>>, Path(p): Params, v: Fields) -> Response {
     let lang = lang_or_404!(k, p);
+    let v = form_or_error!(k, lang, v);
     let Some(event) = find_event(&k, &p) else {
         return not_found_page(&k, lang);
     };
@@ -1456,8 +1496,9 @@ async fn legal_form(State(k): State<Arc<Kiosk>>, Path(p): Params) -> Response {
     legal_page(&Ctx { k: &k, lang }, &HashMap::new(), &[])
 }
 
-async fn legal_submit(State(k): State<Arc<Kiosk>>, Path(p): Params, Form(v): Fields) -> Response {
+async fn legal_submit(State(k): State<Arc<Kiosk>>, Path(p): Params, v: Fields) -> Response {
     let lang = lang_or_404!(k, p);
+    let v = form_or_error!(k, lang, v);
     let c = Ctx { k: &k, lang };
     let mut ch = Check::new(&c, &v);
     let family = ch.required("family", "field-family", 100);
@@ -1583,8 +1624,9 @@ fn staff_refused(c: &Ctx<'_>) -> Response {
     staff_login_page(c, Some("staff-login-needed"), StatusCode::FORBIDDEN)
 }
 
-async fn staff_login(State(k): State<Arc<Kiosk>>, Path(p): Params, Form(v): Fields) -> Response {
+async fn staff_login(State(k): State<Arc<Kiosk>>, Path(p): Params, v: Fields) -> Response {
     let lang = lang_or_404!(k, p);
+    let v = form_or_error!(k, lang, v);
     let c = Ctx { k: &k, lang };
     let pin = v.get("pin").map_or("", String::as_str);
     if k.config().staff_pin.is_none() {
@@ -1705,11 +1747,12 @@ fn staff_dashboard(c: &Ctx<'_>, notice: Option<String>) -> Response {
         c.t("staff-sync-key"),
         esc(&crate::config::keys_hex(&k.public())),
     );
-    if let Some(e) = &s.last_error {
+    if let (Some(e), Some(key)) = (&s.last_error, s.last_error_key) {
         let _ = write!(
             body,
-            "<p class=\"meta\">{}: <span lang=\"en\">{}</span></p>",
+            "<p class=\"meta\" id=\"sync-error\">{}: {} <span class=\"mono\" lang=\"en\">({})</span></p>",
             c.t("staff-sync-error"),
+            c.t(key),
             esc(e)
         );
     }
@@ -1895,9 +1938,10 @@ async fn staff_issue(
     State(k): State<Arc<Kiosk>>,
     Path(p): Params,
     headers: HeaderMap,
-    Form(v): Fields,
+    v: Fields,
 ) -> Response {
     let lang = lang_or_404!(k, p);
+    let v = form_or_error!(k, lang, v);
     let c = Ctx { k: &k, lang };
     if !is_staff(&k, &headers) {
         return staff_refused(&c);
@@ -1954,9 +1998,10 @@ async fn staff_group(
     State(k): State<Arc<Kiosk>>,
     Path(p): Params,
     headers: HeaderMap,
-    Form(v): Fields,
+    v: Fields,
 ) -> Response {
     let lang = lang_or_404!(k, p);
+    let v = form_or_error!(k, lang, v);
     let c = Ctx { k: &k, lang };
     if !is_staff(&k, &headers) {
         return staff_refused(&c);
@@ -1978,9 +2023,10 @@ async fn staff_event(
     State(k): State<Arc<Kiosk>>,
     Path(p): Params,
     headers: HeaderMap,
-    Form(v): Fields,
+    v: Fields,
 ) -> Response {
     let lang = lang_or_404!(k, p);
+    let v = form_or_error!(k, lang, v);
     let c = Ctx { k: &k, lang };
     if !is_staff(&k, &headers) {
         return staff_refused(&c);
@@ -2007,9 +2053,10 @@ async fn staff_event_create(
     State(k): State<Arc<Kiosk>>,
     Path(p): Params,
     headers: HeaderMap,
-    Form(v): Fields,
+    v: Fields,
 ) -> Response {
     let lang = lang_or_404!(k, p);
+    let v = form_or_error!(k, lang, v);
     let c = Ctx { k: &k, lang };
     if !is_staff(&k, &headers) {
         return staff_refused(&c);

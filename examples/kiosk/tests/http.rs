@@ -297,6 +297,13 @@ async fn bad_forms_get_a_localised_error_naming_the_field() {
     let huge = "ж".repeat(100_000);
     let r = post(&app, "/ky/issues", &issue_fields(&huge), None).await;
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(r.body.contains("Форма өтө чоң"), "{}", r.body);
+    // Not a form at all: a localised page too.
+    let req = axum::http::Request::post("/ru/legal")
+        .body(axum::body::Body::from("x"))
+        .unwrap();
+    let resp = tower::ServiceExt::oneshot(app.clone(), req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
     let r = post(
         &app,
         "/ky/legal",

@@ -68,6 +68,7 @@ async fn the_kiosk_works_offline_and_its_commits_reach_the_server_later() {
     );
     let state = kiosk.sync_state();
     assert!(state.failures >= 1 && state.last_ok_ms.is_none());
+    assert_eq!(state.last_error_key, Some("sync-error-connect"));
 
     // The background sync is running (and backing off) while the server is down.
     let handle = kiosk.spawn_sync().expect("a server is configured");
