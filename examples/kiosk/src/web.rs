@@ -40,8 +40,11 @@ pub const MAX_FORM_BYTES: usize = 64 * 1024;
 pub const WIPE_AFTER_SECS: u64 = 8;
 /// Seconds a receipt stays on screen (time to print or write it down).
 pub const RECEIPT_SECS: u64 = 60;
-/// How long a staff login lasts without use (ms).
-pub const STAFF_SESSION_MS: u64 = 15 * 60 * 1000;
+/// How long a staff login lasts without use: the screen's idle timeout, so a kiosk left
+/// alone after staff work is a citizen's kiosk again when the screen returns to the start.
+fn staff_session_ms(k: &Kiosk) -> u64 {
+    k.config().screen_timeout_secs.saturating_mul(1000)
+}
 /// The staff session cookie.
 pub const STAFF_COOKIE: &str = "kiosk_staff";
 
@@ -1588,7 +1591,7 @@ fn is_staff(k: &Kiosk, headers: &HeaderMap) -> bool {
     let mut found = false;
     for (t, until) in sessions.iter_mut() {
         if bool::from(t.as_bytes().ct_eq(token.as_bytes())) {
-            *until = now + STAFF_SESSION_MS;
+            *until = now + staff_session_ms(k);
             found = true;
         }
     }
@@ -1642,7 +1645,7 @@ async fn staff_login(State(k): State<Arc<Kiosk>>, Path(p): Params, v: Fields) ->
         .map(|b| format!("{b:02x}"))
         .collect();
     k.staff_sessions()
-        .push((token.clone(), now_ms() + STAFF_SESSION_MS));
+        .push((token.clone(), now_ms() + staff_session_ms(&k)));
     let mut r = Redirect::to(&c.href("/staff")).into_response();
     if let Ok(h) = HeaderValue::from_str(&format!(
         "{STAFF_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict"

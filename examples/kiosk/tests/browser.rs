@@ -80,6 +80,22 @@ async fn click(client: &Client, id: &str) {
         .unwrap();
 }
 
+/// Waits until the page at `path` has an element with `id` (a click's navigation done).
+async fn arrive(client: &Client, path: &str, id: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let url = client.current_url().await.unwrap();
+        if url.path() == path && client.find(Locator::Id(id)).await.is_ok() {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never reached {path}#{id}: at {url}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 fn plan_event(kiosk: &Kiosk, c: &kenesh_kiosk::Config) -> Id {
     let now = kenesh_kiosk::now_ms();
     let id = Id::from_u128(0x0e0e);
@@ -183,7 +199,9 @@ async fn a_citizen_uses_the_kiosk_in_a_real_browser() {
     assert!(client.source().await.unwrap().contains("Көйгөй билдирүү"));
 
     // File an issue in Kyrgyz and read the receipt.
+    arrive(&client, "/ky", "tile_report").await;
     click(&client, "tile_report").await;
+    arrive(&client, "/ky/issues/new", "f-title").await;
     fill(&client, "f-title", "Көчө жарыгы күйбөй калды").await;
     fill(
         &client,
@@ -195,6 +213,7 @@ async fn a_citizen_uses_the_kiosk_in_a_real_browser() {
     fill(&client, "f-place", "Ленин көчөсү").await;
     shot(&client, &shots, "02-report-form").await;
     click(&client, "submit").await;
+    arrive(&client, "/ky/issues", "receipt-number").await;
     let receipt = client
         .find(Locator::Id("receipt-number"))
         .await
@@ -207,7 +226,9 @@ async fn a_citizen_uses_the_kiosk_in_a_real_browser() {
 
     // Switch to Russian and find the issue in the list.
     click(&client, "home").await;
+    arrive(&client, "/ky", "lang-ru").await;
     click(&client, "lang-ru").await;
+    arrive(&client, "/ru", "tile_issues").await;
     assert!(
         client
             .source()
@@ -216,6 +237,7 @@ async fn a_citizen_uses_the_kiosk_in_a_real_browser() {
             .contains("Сообщить о проблеме")
     );
     click(&client, "tile_issues").await;
+    arrive(&client, "/ru/issues", "issues").await;
     let list = client.source().await.unwrap();
     assert!(list.contains("Көчө жарыгы күйбөй калды"));
     assert!(list.contains(&format!("№ {receipt}")));
@@ -223,18 +245,14 @@ async fn a_citizen_uses_the_kiosk_in_a_real_browser() {
     shot(&client, &shots, "04-issues-ru").await;
 
     // Check in to the event.
-    client
-        .goto(&format!(
-            "{base}/ru/events/{:032x}/checkin",
-            event.as_u128()
-        ))
-        .await
-        .unwrap();
+    let checkin_path = format!("/ru/events/{:032x}/checkin", event.as_u128());
+    client.goto(&format!("{base}{checkin_path}")).await.unwrap();
     fill(&client, "f-family", "Токтогулова").await;
     fill(&client, "f-given", "Айпери").await;
     choose(&client, "f-sex", "sex-female").await;
     click(&client, "f-consent").await;
     click(&client, "submit").await;
+    arrive(&client, &checkin_path, "done").await;
     assert!(
         client
             .source()
@@ -256,6 +274,7 @@ async fn a_citizen_uses_the_kiosk_in_a_real_browser() {
     click(&client, "f-consent").await;
     shot(&client, &shots, "06-legal-form").await;
     click(&client, "submit").await;
+    arrive(&client, "/ky/legal", "done").await;
     let done = client.source().await.unwrap();
     assert!(done.contains("Арызыңыз кабыл алынды"));
     assert!(!done.contains(facts) && !done.contains("Осмонов"));

@@ -375,3 +375,21 @@ async fn receipts_are_unique_across_restarts() {
     receipts.sort_unstable();
     assert_eq!(receipts, [1, 2, 3, 4, 5, 6], "every issue kept its receipt");
 }
+
+#[tokio::test]
+async fn a_staff_login_ends_with_the_screen_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config(dir.path());
+    c.screen_timeout_secs = 1;
+    let kiosk = Kiosk::open(c).unwrap();
+    let app = router(kiosk);
+    let cookie = staff_cookie(&app).await;
+    let r = get(&app, "/ky/staff", Some(&cookie)).await;
+    assert!(r.body.contains("staff-sync"), "logged in");
+    tokio::time::sleep(std::time::Duration::from_millis(1_300)).await;
+    let r = get(&app, "/ky/staff", Some(&cookie)).await;
+    assert!(r.body.contains("f-pin"), "the PIN form again");
+    let r = post(&app, "/ky/staff/events", &[("topic", "x")], Some(&cookie)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(r.body.contains("Алгач ПИН-код менен кириңиз"));
+}
