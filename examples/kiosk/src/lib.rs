@@ -24,7 +24,7 @@ pub mod web;
 
 use std::net::{TcpStream, ToSocketAddrs};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -117,6 +117,7 @@ pub struct Kiosk {
     sync: Mutex<SyncState>,
     staff_sessions: Mutex<Vec<(String, u64)>>,
     stop: AtomicBool,
+    last_request_ms: AtomicU64,
     i18n: I18n,
     territory: SoateCode,
 }
@@ -199,6 +200,7 @@ impl Kiosk {
             sync: Mutex::new(SyncState::default()),
             staff_sessions: Mutex::new(Vec::new()),
             stop: AtomicBool::new(false),
+            last_request_ms: AtomicU64::new(0),
             i18n: I18n::new()?,
             territory,
             config,
@@ -341,6 +343,17 @@ impl Kiosk {
                 if kiosk.stop.load(Ordering::Relaxed) {
                     return;
                 }
+                // Wait for a quiet screen, but not for ever.
+                let waited_from = now_ms();
+                while now_ms().saturating_sub(kiosk.last_request_ms.load(Ordering::Relaxed))
+                    < kiosk.quiet_ms()
+                    && now_ms().saturating_sub(waited_from) < 600_000
+                {
+                    if kiosk.stop.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_millis(100));
+                }
                 let delay = match kiosk.sync_once() {
                     Ok(_) => base,
                     Err(e) => {
@@ -359,6 +372,18 @@ impl Kiosk {
                 }
             }
         }))
+    }
+
+    /// Notes that someone is using the screen (the router calls it on every request).
+    pub fn touched(&self) {
+        self.last_request_ms.store(now_ms(), Ordering::Relaxed);
+    }
+
+    /// How long the background sync waits after the last request before it starts: a sync
+    /// holds the replica, so it goes while no one is at the screen (at most the sync
+    /// interval, and never longer than 10 minutes in all).
+    fn quiet_ms(&self) -> u64 {
+        self.config.sync_interval_secs.clamp(1, 30) * 1000
     }
 
     /// Asks the background sync to end.

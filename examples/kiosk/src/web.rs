@@ -78,7 +78,18 @@ pub fn router(kiosk: Arc<Kiosk>) -> Router {
         .route("/{lang}/staff/events/{id}", post(staff_event))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
+        .layer(axum::middleware::from_fn_with_state(kiosk.clone(), touch))
         .with_state(kiosk)
+}
+
+/// Every request marks the screen as in use (the background sync waits for quiet).
+async fn touch(
+    State(k): State<Arc<Kiosk>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    k.touched();
+    next.run(req).await
 }
 
 type Params = Path<HashMap<String, String>>;
