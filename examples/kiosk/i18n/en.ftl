@@ -49,6 +49,7 @@ field-event-kind = Kind of event
 field-starts-on = Starts on
 field-ends-on = Ends on
 field-sessions = Number of sessions
+field-receipt = Your receipt number (for example AK7-00001)
 field-other = Field
 
 ## Errors
@@ -113,6 +114,8 @@ receipt-print = Print
 issues-title = The village's problems
 issues-empty = No problems have been reported yet.
 issues-supports = Supporters: { $count }
+issues-find = Find
+issues-no-receipt = No problem with that number was found.
 issues-updates = Updates
 support-button = Support
 support-title = Support a problem

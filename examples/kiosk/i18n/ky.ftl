@@ -49,6 +49,7 @@ field-event-kind = Иш-чаранын түрү
 field-starts-on = Башталышы
 field-ends-on = Аягы
 field-sessions = Сабактардын саны
+field-receipt = Каттоо номериңиз (мисалы, AK7-00001)
 field-other = Талаа
 
 ## Errors
@@ -113,6 +114,8 @@ receipt-print = Басып чыгаруу
 issues-title = Айылдын көйгөйлөрү
 issues-empty = Азырынча көйгөй билдирилген жок.
 issues-supports = Колдогондор: { $count }
+issues-find = Издөө
+issues-no-receipt = Мындай номер менен көйгөй табылган жок.
 issues-updates = Жаңылыктар
 support-button = Колдоо көрсөтүү
 support-title = Көйгөйдү колдоо

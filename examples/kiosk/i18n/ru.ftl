@@ -49,6 +49,7 @@ field-event-kind = Вид мероприятия
 field-starts-on = Начало
 field-ends-on = Окончание
 field-sessions = Число занятий
+field-receipt = Ваш регистрационный номер (например, AK7-00001)
 field-other = Поле
 
 ## Errors
@@ -113,6 +114,8 @@ receipt-print = Распечатать
 issues-title = Проблемы села
 issues-empty = Пока никто не сообщил о проблемах.
 issues-supports = Поддержали: { $count }
+issues-find = Найти
+issues-no-receipt = Проблема с таким номером не найдена.
 issues-updates = Новости
 support-button = Поддержать
 support-title = Поддержать проблему

@@ -189,7 +189,7 @@ pub const EVENT_KINDS: [(EventKind, &str); 7] = [
 ];
 
 /// The message keys of every form field (the labels, and the names errors give).
-pub const FIELD_KEYS: [&str; 23] = [
+pub const FIELD_KEYS: [&str; 24] = [
     "field-title",
     "field-description",
     "field-category",
@@ -213,6 +213,7 @@ pub const FIELD_KEYS: [&str; 23] = [
     "field-ends-on",
     "field-sessions",
     "field-other",
+    "field-receipt",
 ];
 
 /// The message keys made from data at run time (statuses, flags): a test checks each one.
@@ -906,6 +907,13 @@ async fn issue_create(State(k): State<Arc<Kiosk>>, Path(p): Params, v: Fields) -
     ))
 }
 
+fn normalise_receipt(s: &str) -> String {
+    s.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
+}
+
 /// A receipt as printed: the kiosk's code and the counter.
 #[must_use]
 pub fn receipt_text(k: &Kiosk, number: u32) -> String {
@@ -940,18 +948,46 @@ fn issue_receipt(k: &Kiosk, i: &Issue) -> Option<String> {
     (r.device.0 == k.config().device_id).then(|| receipt_text(k, r.number))
 }
 
-async fn issues_list(State(k): State<Arc<Kiosk>>, Path(p): Params) -> Response {
+async fn issues_list(
+    State(k): State<Arc<Kiosk>>,
+    Path(p): Params,
+    query: Result<
+        axum::extract::Query<HashMap<String, String>>,
+        axum::extract::rejection::QueryRejection,
+    >,
+) -> Response {
     let lang = lang_or_404!(k, p);
     let c = Ctx { k: &k, lang };
     let locale = lang.locale();
+    // A receipt number typed by a citizen: letters and digits compared without case,
+    // spaces and dashes.
+    let wanted: Option<String> = query
+        .ok()
+        .and_then(|q| q.0.get("receipt").cloned())
+        .map(|r| normalise_receipt(&r))
+        .filter(|r| !r.is_empty() && r.len() <= 20);
     let mut body = format!(
-        "<h1>{}</h1><p><a class=\"button primary\" href=\"{}\">{}</a></p>",
+        "<h1>{}</h1><p><a class=\"button primary\" href=\"{}\">{}</a></p>\
+         <form method=\"get\" action=\"{}\" class=\"form search\"><label>{}<input name=\"receipt\" id=\"f-receipt\" maxlength=\"20\" autocomplete=\"off\"></label>\
+         <button type=\"submit\" id=\"find\">{}</button></form>",
         c.t("issues-title"),
         c.href("/issues/new"),
-        c.t("home-report")
+        c.t("home-report"),
+        c.href("/issues"),
+        c.t("field-receipt"),
+        c.t("issues-find"),
     );
-    let issues = public_issues(&k);
-    if issues.is_empty() {
+    let mut issues = public_issues(&k);
+    if let Some(w) = &wanted {
+        issues.retain(|i| issue_receipt(&k, i).is_some_and(|r| normalise_receipt(&r) == *w));
+        if issues.is_empty() {
+            let _ = write!(
+                body,
+                "<p class=\"empty\" id=\"not-found\">{}</p>",
+                c.t("issues-no-receipt")
+            );
+        }
+    } else if issues.is_empty() {
         let _ = write!(body, "<p class=\"empty\">{}</p>", c.t("issues-empty"));
     }
     body.push_str("<ul class=\"cards\" id=\"issues\">");

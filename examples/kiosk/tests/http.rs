@@ -68,7 +68,15 @@ async fn a_citizen_and_staff_go_through_the_kiosk() {
     assert!(r.body.contains("Принято, на проверке"));
     assert!(r.body.contains("Проблемы села"));
 
+    // Find it by its receipt, typed loosely.
+    let r = get(&app, "/ru/issues?receipt=ak7+00001", None).await;
+    assert!(r.body.contains("Көпүрө бузулду"), "{}", r.body);
+    let r = get(&app, "/ru/issues?receipt=AK7-00999", None).await;
+    assert!(r.body.contains("Проблема с таким номером не найдена"));
+    assert!(!r.body.contains("Көпүрө бузулду"));
+
     // Support it.
+    let r = get(&app, "/ru/issues", None).await;
     let support = hrefs(&r.body, "/ru/issues/")
         .into_iter()
         .find(|h| h.ends_with("/support"))
