@@ -24,6 +24,8 @@ sync-last = Last sync: { $time }
 sync-never = Not synced with the server yet
 sync-offline = No connection — data is kept here
 sync-no-server = Offline mode — data is kept here
+busy = The kiosk is syncing with the server just now. Please try again in a moment.
+busy-again = Try again
 sync-waiting = Records waiting to be sent: { $count }
 
 ## Form fields

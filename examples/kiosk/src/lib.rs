@@ -24,7 +24,7 @@ pub mod web;
 
 use std::net::{TcpStream, ToSocketAddrs};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -118,6 +118,8 @@ pub struct Kiosk {
     staff_sessions: Mutex<Vec<(String, u64)>>,
     stop: AtomicBool,
     last_request_ms: AtomicU64,
+    syncing: AtomicBool,
+    waiting: AtomicUsize,
     i18n: I18n,
     territory: SoateCode,
 }
@@ -128,6 +130,15 @@ impl std::fmt::Debug for Kiosk {
             .field("kiosk_code", &self.config.kiosk_code)
             .field("device_id", &self.config.device_id)
             .finish_non_exhaustive()
+    }
+}
+
+/// Clears the syncing flag however the sync ends.
+struct Syncing<'a>(&'a AtomicBool);
+
+impl Drop for Syncing<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Relaxed);
     }
 }
 
@@ -201,6 +212,8 @@ impl Kiosk {
             staff_sessions: Mutex::new(Vec::new()),
             stop: AtomicBool::new(false),
             last_request_ms: AtomicU64::new(0),
+            syncing: AtomicBool::new(false),
+            waiting: AtomicUsize::new(0),
             i18n: I18n::new()?,
             territory,
             config,
@@ -230,10 +243,19 @@ impl Kiosk {
         lock(&self.sync).clone()
     }
 
-    /// Own commits not yet acknowledged by the server.
+    /// Own commits not yet acknowledged by the server (while a sync holds the replica, the
+    /// count from before it: the pages never wait for it).
     #[must_use]
     pub fn commits_waiting(&self) -> usize {
-        lock(&self.replica).commits_waiting()
+        match self.replica.try_lock() {
+            Ok(r) => {
+                let n = r.commits_waiting();
+                self.waiting.store(n, Ordering::Relaxed);
+                n
+            }
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner().commits_waiting(),
+            Err(std::sync::TryLockError::WouldBlock) => self.waiting.load(Ordering::Relaxed),
+        }
     }
 
     pub(crate) fn i18n(&self) -> &I18n {
@@ -322,6 +344,8 @@ impl Kiosk {
         let _ = stream.set_nodelay(true);
         let seed = local::random_bytes();
         let mut replica = lock(&self.replica);
+        self.syncing.store(true, Ordering::Relaxed);
+        let _done = Syncing(&self.syncing);
         let report = replica.sync_over(stream, seed, now_ms())?;
         let purged = if self.config.public_mode {
             replica.purge().map_err(SyncFailure::Purge)?
@@ -372,6 +396,12 @@ impl Kiosk {
                 }
             }
         }))
+    }
+
+    /// Whether a sync holds the replica now (pages wait for it, or say so).
+    #[must_use]
+    pub fn is_syncing(&self) -> bool {
+        self.syncing.load(Ordering::Relaxed)
     }
 
     /// Notes that someone is using the screen (the router calls it on every request).

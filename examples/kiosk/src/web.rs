@@ -82,13 +82,49 @@ pub fn router(kiosk: Arc<Kiosk>) -> Router {
         .with_state(kiosk)
 }
 
-/// Every request marks the screen as in use (the background sync waits for quiet).
+/// Every request marks the screen as in use (the background sync waits for quiet). While
+/// a sync holds the replica, a request waits for it asynchronously: a page view at most a
+/// few seconds, then a localised "busy" page; a form submission longer (what was typed is
+/// not thrown away), then it goes on and waits its turn.
 async fn touch(
     State(k): State<Arc<Kiosk>>,
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
     k.touched();
+    let path = req.uri().path();
+    if !path.starts_with("/assets/") && k.is_syncing() {
+        let patience = if req.method() == axum::http::Method::POST {
+            90
+        } else {
+            5
+        };
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(patience);
+        while k.is_syncing() && std::time::Instant::now() < until {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        if k.is_syncing() && req.method() != axum::http::Method::POST {
+            let lang = path
+                .split('/')
+                .nth(1)
+                .and_then(Lang::from_code)
+                .unwrap_or(Lang::Ky);
+            let c = Ctx { k: &k, lang };
+            let body = format!(
+                "<h1>{}</h1><p><a class=\"button primary\" href=\"{}\">{}</a></p>",
+                c.t("busy"),
+                esc(path),
+                c.t("busy-again")
+            );
+            let mut r = html(
+                StatusCode::SERVICE_UNAVAILABLE,
+                c.page("", &c.t("busy"), &body, Leave::Idle),
+            );
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            return r;
+        }
+    }
     next.run(req).await
 }
 

@@ -139,3 +139,48 @@ async fn the_kiosk_works_offline_and_its_commits_reach_the_server_later() {
     kiosk.stop();
     handle.join().unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_wait_for_a_sync_then_say_the_kiosk_is_busy() {
+    // A "server" that accepts and says nothing until told to hang up.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config(dir.path());
+    c.server = Some(addr.to_string());
+    c.server_key = Some(server_key_hex());
+    let kiosk = Kiosk::open(c).unwrap();
+    let app = router(kiosk.clone());
+    let syncing = {
+        let kiosk = kiosk.clone();
+        std::thread::spawn(move || kiosk.sync_once())
+    };
+    let (silent, _) = listener.accept().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !kiosk.is_syncing() {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let started = Instant::now();
+    let r = get(&app, "/ru/issues", None).await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        r.body.contains("Киоск сейчас синхронизирует данные"),
+        "{}",
+        r.body
+    );
+    assert!(
+        started.elapsed() >= Duration::from_secs(4),
+        "it waited first"
+    );
+    // The server hangs up: the sync fails cleanly and the pages serve again.
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "and not much longer"
+    );
+    drop(silent);
+    assert!(syncing.join().unwrap().is_err());
+    assert!(!kiosk.is_syncing());
+    assert_eq!(get(&app, "/ru/issues", None).await.status, StatusCode::OK);
+    assert_eq!(kiosk.sync_state().last_error_key, Some("sync-error-link"));
+}
