@@ -73,6 +73,7 @@ pub fn router(kiosk: Arc<Kiosk>) -> Router {
         .route("/{lang}/staff/login", post(staff_login))
         .route("/{lang}/staff/logout", post(staff_logout))
         .route("/{lang}/staff/issues/{id}", post(staff_issue))
+        .route("/{lang}/staff/issues/{id}/moderation", post(staff_moderate))
         .route("/{lang}/staff/groups/{id}", post(staff_group))
         .route("/{lang}/staff/events", post(staff_event_create))
         .route("/{lang}/staff/events/{id}", post(staff_event))
@@ -1860,6 +1861,9 @@ fn staff_dashboard(c: &Ctx<'_>, notice: Option<String>) -> Response {
         if let Some(r) = issue_receipt(k, i) {
             let _ = write!(body, " · № {}", esc(&r));
         }
+        if i.moderation == Moderation::Hidden {
+            let _ = write!(body, " · <strong>{}</strong>", c.t("staff-hidden"));
+        }
         body.push_str("</p>");
         body.push_str(&transition_form(
             c,
@@ -1868,6 +1872,17 @@ fn staff_dashboard(c: &Ctx<'_>, notice: Option<String>) -> Response {
             i.status,
             true,
         ));
+        let (to, label) = if i.moderation == Moderation::Hidden {
+            ("show", "staff-show")
+        } else {
+            ("hide", "staff-hide")
+        };
+        let _ = write!(
+            body,
+            "<form method=\"post\" action=\"{}\" class=\"inline\"><input type=\"hidden\" name=\"to\" value=\"{to}\"><button type=\"submit\">{}</button></form>",
+            c.href(&format!("/staff/issues/{}/moderation", id_text(i.meta.id))),
+            c.t(label)
+        );
         body.push_str("</li>");
     }
     body.push_str("</ul></section>");
@@ -2076,6 +2091,37 @@ async fn staff_issue(
         issue.moderation = Moderation::Approved;
     }
     let result = r.at(now).edit_issue(&issue);
+    drop(r);
+    staff_result(&c, result)
+}
+
+async fn staff_moderate(
+    State(k): State<Arc<Kiosk>>,
+    Path(p): Params,
+    headers: HeaderMap,
+    v: Fields,
+) -> Response {
+    let lang = lang_or_404!(k, p);
+    let v = form_or_error!(k, lang, v);
+    let c = Ctx { k: &k, lang };
+    if !is_staff(&k, &headers) {
+        return staff_refused(&c);
+    }
+    let Some(id) = id_of(&p) else {
+        return not_found_page(&k, lang);
+    };
+    let moderation = match v.get("to").map(String::as_str) {
+        Some("hide") => Moderation::Hidden,
+        Some("show") => Moderation::Approved,
+        _ => return staff_error(&c, "error-transition"),
+    };
+    let mut r = k.replica();
+    let Some(mut issue) = r.get::<Issue>(id) else {
+        drop(r);
+        return not_found_page(&k, lang);
+    };
+    issue.moderation = moderation;
+    let result = r.at(now_ms()).edit_issue(&issue);
     drop(r);
     staff_result(&c, result)
 }

@@ -172,6 +172,27 @@ async fn a_citizen_and_staff_go_through_the_kiosk() {
         1
     );
 
+    // Staff hide an issue from the public list, and show it again.
+    let moderation = format!("/ky/staff/issues/{id}/moderation");
+    let r = post(&app, &moderation, &[("to", "hide")], Some(&cookie)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains("Жашырылган"));
+    assert!(
+        !get(&app, "/ru/issues", None)
+            .await
+            .body
+            .contains("Көпүрө бузулду")
+    );
+    post(&app, &moderation, &[("to", "show")], Some(&cookie)).await;
+    assert!(
+        get(&app, "/ru/issues", None)
+            .await
+            .body
+            .contains("Көпүрө бузулду")
+    );
+    let r = post(&app, &moderation, &[("to", "hide")], None).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+
     // Staff plan an event; a citizen checks in to it.
     let r = post(
         &app,
