@@ -254,6 +254,24 @@ impl<S: Store> Replica<S> {
         self.device.state().state_hashes()
     }
 
+    /// Public-kiosk mode: destroys the payload keys of this device's own ops that the
+    /// server confirmed as durable in an earlier session than the last one
+    /// ([`Device::purge`]), so personal and sensitive values taken here can no longer be
+    /// read here (the server and the replicas allowed to read them keep theirs). Call it
+    /// after a successful sync. Returns how many keys were destroyed.
+    ///
+    /// # Errors
+    /// When the key store fails.
+    pub fn purge(&mut self) -> Result<usize, StoreError> {
+        self.device.purge()
+    }
+
+    /// This device's commits the server has not acknowledged yet (they wait for a sync).
+    #[must_use]
+    pub fn commits_waiting(&self) -> usize {
+        self.device.unacked().count()
+    }
+
     /// The device's public keys (to enrol it with the server).
     #[must_use]
     pub fn public(&self) -> PublicKeys {
