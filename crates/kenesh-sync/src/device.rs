@@ -349,15 +349,7 @@ impl<S: Store> Device<S> {
 
     /// Destroys the keys of persons erased since the last time (idempotent).
     fn shred_erased(&mut self) -> Result<(), StoreError> {
-        if self.state.erased_count() == self.shredded {
-            return Ok(());
-        }
-        let erased: Vec<_> = self.state.erased().collect();
-        for p in erased {
-            self.keys.shred(p)?;
-        }
-        self.shredded = self.state.erased_count();
-        Ok(())
+        crate::keys::shred_erased(self.keys.as_mut(), &self.state, &mut self.shredded)
     }
 
     /// Seals `op`'s personal and sensitive values (made by [`Device::builder`]) with this
@@ -374,26 +366,15 @@ impl<S: Store> Device<S> {
         op: Op,
         fresh_key: &mut dyn FnMut() -> [u8; crate::keys::KEY_LEN],
     ) -> Result<Op, SyncError> {
-        if op.envelope().origin.0 != self.id {
-            return Err(SyncError::Commit(crate::commit::CommitError::Misplaced {
-                index: 0,
-            }));
-        }
-        for id in crate::keys::key_ids(op.envelope()) {
-            if self.state.is_erased(id.person) {
-                return Err(SyncError::Key(KeyError::Erased(id.person)));
-            }
-            if self.keys.get(&id).is_none() {
-                if self.key_seqs.contains_key(&id) {
-                    // Sealed with before, gone now (purged): see `KeyError::Purged`.
-                    return Err(SyncError::Key(KeyError::Purged(id)));
-                }
-                let key = zeroize::Zeroizing::new(fresh_key());
-                self.keys.put(id, &key)?;
-            }
-        }
-        let keys = &self.keys;
-        crate::keys::seal_op(op, &mut |id| keys.get(id)).map_err(SyncError::Key)
+        let sealed_before = |id: &KeyId| self.key_seqs.contains_key(id);
+        crate::keys::seal_own(
+            self.keys.as_mut(),
+            &self.state,
+            self.id,
+            op,
+            fresh_key,
+            &sealed_before,
+        )
     }
 
     /// Opens a value read from the merged state: `op` wrote it (see

@@ -425,6 +425,55 @@ pub fn open_field(
     open_value(&key, e.kind, e.entity, field, value)
 }
 
+/// Destroys the keys of every person erased in `state` since `shredded` (the erased count
+/// when this last ran; idempotent). Shared by the device and the server.
+pub(crate) fn shred_erased(
+    keys: &mut dyn KeyStore,
+    state: &kenesh_merge::State,
+    shredded: &mut usize,
+) -> Result<(), StoreError> {
+    if state.erased_count() == *shredded {
+        return Ok(());
+    }
+    for p in state.erased() {
+        keys.shred(p)?;
+    }
+    *shredded = state.erased_count();
+    Ok(())
+}
+
+/// Seals `origin`'s own op with its keys (see `Device::seal`), making a key with `fresh_key`
+/// for each person it names that has none yet — unless `sealed_before` says that id was
+/// used before (then it was purged: [`KeyError::Purged`]). Shared by the device and the
+/// server.
+pub(crate) fn seal_own(
+    keys: &mut dyn KeyStore,
+    state: &kenesh_merge::State,
+    origin: u32,
+    op: Op,
+    fresh_key: &mut dyn FnMut() -> [u8; KEY_LEN],
+    sealed_before: &dyn Fn(&KeyId) -> bool,
+) -> Result<Op, crate::SyncError> {
+    use crate::SyncError;
+    if op.envelope().origin.0 != origin {
+        return Err(SyncError::Commit(crate::commit::CommitError::Misplaced {
+            index: 0,
+        }));
+    }
+    for id in key_ids(op.envelope()) {
+        if state.is_erased(id.person) {
+            return Err(SyncError::Key(KeyError::Erased(id.person)));
+        }
+        if keys.get(&id).is_none() {
+            if sealed_before(&id) {
+                return Err(SyncError::Key(KeyError::Purged(id)));
+            }
+            keys.put(id, &Zeroizing::new(fresh_key()))?;
+        }
+    }
+    seal_op(op, &mut |id| keys.get(id)).map_err(SyncError::Key)
+}
+
 /// Packs key entries for a `Keys` message ([`kenesh_proto::KEY_ENTRY_LEN`] bytes each).
 #[must_use]
 pub fn pack_entries(keys: &[(KeyId, PayloadKey)]) -> Vec<u8> {

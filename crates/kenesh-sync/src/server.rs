@@ -590,15 +590,7 @@ impl<S: Store> Server<S> {
     }
 
     fn shred_erased(&mut self) -> Result<(), StoreError> {
-        if self.state.erased_count() == self.shredded {
-            return Ok(());
-        }
-        let erased: Vec<_> = self.state.erased().collect();
-        for p in erased {
-            self.keys.shred(p)?;
-        }
-        self.shredded = self.state.erased_count();
-        Ok(())
+        crate::keys::shred_erased(self.keys.as_mut(), &self.state, &mut self.shredded)
     }
 
     /// Keeps the keys `device` sent: its own (origin = the device), not of erased persons;
@@ -647,17 +639,15 @@ impl<S: Store> Server<S> {
         op: Op,
         fresh_key: &mut dyn FnMut() -> [u8; crate::keys::KEY_LEN],
     ) -> Result<Op, crate::SyncError> {
-        for id in crate::keys::key_ids(op.envelope()) {
-            if self.state.is_erased(id.person) {
-                return Err(crate::SyncError::Key(crate::KeyError::Erased(id.person)));
-            }
-            if self.keys.get(&id).is_none() {
-                let key = zeroize::Zeroizing::new(fresh_key());
-                self.keys.put(id, &key)?;
-            }
-        }
-        let keys = &self.keys;
-        crate::keys::seal_op(op, &mut |id| keys.get(id)).map_err(crate::SyncError::Key)
+        // The server never purges: no id was sealed with and then lost.
+        crate::keys::seal_own(
+            self.keys.as_mut(),
+            &self.state,
+            self.config.device,
+            op,
+            fresh_key,
+            &|_| false,
+        )
     }
 
     /// The current epoch.
