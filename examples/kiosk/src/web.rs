@@ -852,11 +852,7 @@ fn issue_form_page(c: &Ctx<'_>, v: &HashMap<String, String>, errors: &[String]) 
         c.t("report-anonymous"),
         c.submit("submit-report"),
     );
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = form_status(errors);
     html(
         status,
         c.page("/issues/new", &c.t("report-title"), &body, Leave::Idle),
@@ -1106,11 +1102,7 @@ fn support_page(
         c.consent("consent-participation"),
         c.submit("support-button"),
     );
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = form_status(errors);
     html(
         status,
         c.page(&path, &c.t("support-title"), &body, Leave::Idle),
@@ -1223,11 +1215,7 @@ fn groups_page(c: &Ctx<'_>, v: &HashMap<String, String>, errors: &[String]) -> R
         c.consent("consent-participation"),
         c.submit("groups-propose-button"),
     );
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = form_status(errors);
     html(
         status,
         c.page("/groups", &c.t("groups-title"), &body, Leave::Idle),
@@ -1316,15 +1304,20 @@ fn join_page(
         c.consent("consent-participation"),
         c.submit("groups-join"),
     );
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = form_status(errors);
     html(
         status,
         c.page(&path, &c.t("join-title"), &body, Leave::Idle),
     )
+}
+
+/// A form page's status: 200, or 422 when it shows errors.
+fn form_status<T>(errors: &[T]) -> StatusCode {
+    if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    }
 }
 
 fn find_group(k: &Kiosk, p: &HashMap<String, String>) -> Option<InitiativeGroup> {
@@ -1464,11 +1457,7 @@ fn checkin_page(
         c.consent("consent-training"),
         c.submit("checkin-button"),
     );
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = form_status(errors);
     html(
         status,
         c.page(&path, &c.t("checkin-title"), &body, Leave::Idle),
@@ -1567,11 +1556,7 @@ fn legal_page(c: &Ctx<'_>, v: &HashMap<String, String>, errors: &[String]) -> Re
         c.t("legal-privacy"),
         c.submit("legal-submit"),
     );
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = form_status(errors);
     html(
         status,
         c.page("/legal", &c.t("legal-title"), &body, Leave::Idle),
