@@ -154,6 +154,7 @@ pub struct Payload {
     /// The commit's salt.
     pub salt: [u8; 16],
     /// The field value, postcard-encoded by a build that knows the field.
+    #[serde(with = "serde_bytes")]
     pub bytes: Vec<u8>,
 }
 
@@ -167,9 +168,19 @@ impl Payload {
     /// The salted hash the envelope's holder checks the payload against.
     #[must_use]
     pub fn hash(&self) -> [u8; 32] {
-        let mut h = blake3::Hasher::new_derive_key("kenesh 2026 payload v1");
-        h.update(&self.salt);
-        h.update(&self.bytes);
+        use blake3::hazmat::HasherExt as _;
+        let mut h = blake3::Hasher::new_from_context_key(&PAYLOAD_CONTEXT_KEY);
+        // Payloads are small: one update of salt and bytes is cheaper than two.
+        let n = self.salt.len() + self.bytes.len();
+        if n <= DIGEST_BUFFER {
+            let mut buf = [0u8; DIGEST_BUFFER];
+            buf[..16].copy_from_slice(&self.salt);
+            buf[16..n].copy_from_slice(&self.bytes);
+            h.update(&buf[..n]);
+        } else {
+            h.update(&self.salt);
+            h.update(&self.bytes);
+        }
         *h.finalize().as_bytes()
     }
 }
@@ -180,7 +191,56 @@ impl Payload {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreatePayload {
     /// The initial values.
+    #[serde(with = "field_values")]
     pub fields: Vec<(u16, Vec<u8>)>,
+}
+
+/// (field, value) pairs with each value encoded as a byte string: the same bytes as a
+/// sequence of `u8` in postcard, read at once rather than byte by byte.
+mod field_values {
+    use alloc::vec::Vec;
+    use serde::{Deserialize, Deserializer, Serializer};
+    use serde_bytes::{ByteBuf, Bytes};
+
+    pub(super) fn serialize<S: Serializer>(
+        fields: &[(u16, Vec<u8>)],
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.collect_seq(fields.iter().map(|(f, v)| (*f, Bytes::new(v))))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Vec<(u16, Vec<u8>)>, D::Error> {
+        let pairs = Vec::<(u16, ByteBuf)>::deserialize(d)?;
+        Ok(pairs.into_iter().map(|(f, v)| (f, v.into_vec())).collect())
+    }
+
+    /// The pairs' encoding is unchanged by the byte-string form.
+    #[cfg(test)]
+    #[test]
+    fn same_bytes_as_a_sequence() {
+        #[derive(serde::Serialize)]
+        struct Plain {
+            fields: Vec<(u16, Vec<u8>)>,
+        }
+        let fields = alloc::vec![
+            (1, alloc::vec![1, 2, 3]),
+            (300, Vec::new()),
+            (7, alloc::vec![9; 200])
+        ];
+        let plain = postcard::to_allocvec(&Plain {
+            fields: fields.clone(),
+        })
+        .unwrap();
+        let ours = postcard::to_allocvec(&super::CreatePayload {
+            fields: fields.clone(),
+        })
+        .unwrap();
+        assert_eq!(plain, ours);
+        let back: super::CreatePayload = postcard::from_bytes(&plain).unwrap();
+        assert_eq!(back.fields, fields);
+    }
 }
 
 /// The payload of a [`Action::TRANSITION`].
@@ -332,6 +392,33 @@ impl Op {
         payload_hash: [u8; 32],
         payload: Option<Payload>,
     ) -> Result<Op, OpError> {
+        if let Some(p) = &payload {
+            check_payload(p)?;
+            if p.hash() != payload_hash {
+                return Err(OpError::PayloadMismatch);
+            }
+        }
+        Op::from_envelope(envelope_bytes, payload_hash, payload)
+    }
+
+    /// An op from an envelope as it arrived and its payload: [`Op::from_parts`] where the
+    /// payload hash is the payload's own (so it is computed once, not computed and checked).
+    ///
+    /// # Errors
+    /// When the envelope does not decode, is not canonical, or breaks a limit, or the payload
+    /// is over [`MAX_PAYLOAD`].
+    pub fn with_payload(envelope_bytes: &[u8], payload: Payload) -> Result<Op, OpError> {
+        check_payload(&payload)?;
+        let hash = payload.hash();
+        Op::from_envelope(envelope_bytes, hash, Some(payload))
+    }
+
+    /// The envelope's checks: size, decoding, limits, canonical form.
+    fn from_envelope(
+        envelope_bytes: &[u8],
+        payload_hash: [u8; 32],
+        payload: Option<Payload>,
+    ) -> Result<Op, OpError> {
         if envelope_bytes.len() > MAX_ENVELOPE {
             return Err(OpError::EnvelopeTooLarge {
                 len: envelope_bytes.len(),
@@ -344,23 +431,21 @@ impl Op {
             return Err(OpError::TrailingBytes(rest.len()));
         }
         check_envelope(&envelope)?;
-        let canonical = postcard::to_allocvec(&envelope).map_err(OpError::Envelope)?;
-        if canonical != envelope_bytes {
+        // Canonical: encoding the decoded envelope gives the same bytes. Compared as it is
+        // encoded, without a second buffer.
+        let same = postcard::serialize_with_flavor(
+            &envelope,
+            Compare {
+                expected: envelope_bytes,
+                at: 0,
+            },
+        )
+        .map_err(OpError::Envelope)?;
+        if !same {
             return Err(OpError::NonCanonical);
         }
-        if let Some(p) = &payload {
-            if p.bytes.len() > MAX_PAYLOAD {
-                return Err(OpError::PayloadTooLarge {
-                    len: p.bytes.len(),
-                    max: MAX_PAYLOAD,
-                });
-            }
-            if p.hash() != payload_hash {
-                return Err(OpError::PayloadMismatch);
-            }
-        }
         Ok(Op {
-            bytes: canonical,
+            bytes: envelope_bytes.to_vec(),
             envelope,
             payload_hash,
             payload,
@@ -455,17 +540,72 @@ const OP_DIGEST_CONTEXT_KEY: blake3::hazmat::ContextKey = [
     0x9c, 0xa2, 0xc3, 0xf1, 0xa7, 0xb1, 0x56, 0x67, 0xd3, 0xfc, 0xa1, 0xe5, 0x8b, 0x37, 0x29, 0x70,
 ];
 
+/// The payload hash's BLAKE3 key-derivation context.
+#[cfg(test)]
+const PAYLOAD_CONTEXT: &str = "kenesh 2026 payload v1";
+/// The BLAKE3 context key of `PAYLOAD_CONTEXT`, written out for the same reason as
+/// [`OP_DIGEST_CONTEXT_KEY`]; `tests::payload_context_key` checks it.
+const PAYLOAD_CONTEXT_KEY: blake3::hazmat::ContextKey = [
+    0xda, 0x03, 0x11, 0x5a, 0xf8, 0x67, 0x1b, 0x57, 0x82, 0x85, 0x32, 0xb5, 0xf8, 0x24, 0x3f, 0xc1,
+    0xc4, 0x1b, 0xf9, 0xca, 0xc1, 0xcf, 0xf0, 0xff, 0x1b, 0xb4, 0x0a, 0xef, 0x70, 0xc8, 0x05, 0x84,
+];
+
+fn check_payload(p: &Payload) -> Result<(), OpError> {
+    if p.bytes.len() > MAX_PAYLOAD {
+        return Err(OpError::PayloadTooLarge {
+            len: p.bytes.len(),
+            max: MAX_PAYLOAD,
+        });
+    }
+    Ok(())
+}
+
+/// A postcard output that compares what is encoded with the bytes expected, byte by byte;
+/// resolves to whether they were equal to the end.
+struct Compare<'a> {
+    expected: &'a [u8],
+    at: usize,
+}
+
+impl postcard::ser_flavors::Flavor for Compare<'_> {
+    type Output = bool;
+
+    fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
+        let end = self.at.saturating_add(data.len());
+        if self.expected.get(self.at..end) == Some(data) {
+            self.at = end;
+        } else {
+            // Off the expected bytes: count past the end so the result is false.
+            self.at = usize::MAX;
+        }
+        Ok(())
+    }
+
+    fn try_push(&mut self, data: u8) -> postcard::Result<()> {
+        self.try_extend(&[data])
+    }
+
+    fn finalize(self) -> postcard::Result<bool> {
+        Ok(self.at == self.expected.len())
+    }
+}
+
 /// Saved as (envelope bytes, payload hash, payload); loading checks everything again.
 impl Serialize for Op {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        (&self.bytes, &self.payload_hash, &self.payload).serialize(s)
+        (
+            serde_bytes::Bytes::new(&self.bytes),
+            &self.payload_hash,
+            &self.payload,
+        )
+            .serialize(s)
     }
 }
 
 impl<'de> Deserialize<'de> for Op {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Op, D::Error> {
         let (envelope, payload_hash, payload) =
-            <(Vec<u8>, [u8; 32], Option<Payload>)>::deserialize(d)?;
+            <(serde_bytes::ByteBuf, [u8; 32], Option<Payload>)>::deserialize(d)?;
         Op::from_parts(&envelope, payload_hash, payload).map_err(serde::de::Error::custom)
     }
 }
@@ -489,6 +629,25 @@ mod tests {
         );
         k.update(b"bytes");
         assert_eq!(h.finalize(), k.finalize());
+    }
+
+    /// The payload hash's precomputed context key is the one `new_derive_key` derives.
+    #[test]
+    fn payload_context_key() {
+        assert_eq!(
+            blake3::hazmat::hash_derive_key_context(PAYLOAD_CONTEXT),
+            PAYLOAD_CONTEXT_KEY
+        );
+        for len in [0, 10, DIGEST_BUFFER - 16, DIGEST_BUFFER - 15, 2000] {
+            let p = Payload {
+                salt: [7; 16],
+                bytes: alloc::vec![3; len],
+            };
+            let mut h = blake3::Hasher::new_derive_key(PAYLOAD_CONTEXT);
+            h.update(&p.salt);
+            h.update(&p.bytes);
+            assert_eq!(p.hash(), *h.finalize().as_bytes(), "{len}");
+        }
     }
 
     /// The digest is BLAKE3 in derive-key mode over the envelope length, the envelope and

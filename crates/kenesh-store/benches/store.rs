@@ -1,6 +1,8 @@
 //! criterion benches of the redb store: batched writes (records of a kiosk's commits,
 //! staged and synced in batches), the open of a store of 100,000 records (redb alone, then
-//! with the device's replay), and reads.
+//! with the device's replay), reads, and the bulk load of the workload's S snapshot (a new
+//! kiosk's first sync: the server's 2,000 records arrive as a compressed snapshot through a
+//! real session and are stored in a new redb file).
 //!
 //! `cargo bench -p kenesh-store --bench store` (the setup makes 100,000 signed commits
 //! first, about half a minute). A line printed before the benches gives the store's sizes.
@@ -15,9 +17,9 @@ use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use kenesh_store::RedbStore;
-use kenesh_sync::{Device, MemStore, Secret, Store};
-use kenesh_workload::{DEFAULT_SEED, Workload};
-use workload::{KIOSK, Tracker, create};
+use kenesh_sync::{Device, MemStore, Secret, ServerConfig, Store};
+use kenesh_workload::{DEFAULT_SEED, Size, Workload};
+use workload::{KIOSK, Tracker, create, sync, world};
 
 /// Records in the open and read benches.
 const RECORDS: usize = 100_000;
@@ -159,6 +161,34 @@ fn benches(c: &mut Criterion) {
             x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
             black_box(s.read(1 + (x >> 33) % RECORDS as u64, 1).unwrap())
         });
+    });
+    g.finish();
+
+    // Bulk load: a new kiosk's first sync of the S workload's 2,000 records, as the session
+    // does it (a zstd snapshot, the handshake, the signatures), into a new redb file that is
+    // synced to disk at the end.
+    let s_size = Workload::new(Size::S, DEFAULT_SEED);
+    let (mut server, _, _) = world(&s_size.initial, ServerConfig::default());
+    let records = s_size.initial.len() as u64;
+    let mut g = c.benchmark_group("bulk load S");
+    g.sample_size(10).measurement_time(Duration::from_secs(10));
+    g.throughput(Throughput::Elements(records));
+    let mut n = 0u32;
+    g.bench_function("snapshot into a new redb file", |b| {
+        b.iter_batched(
+            || {
+                n += 1;
+                let path = dir.path().join(format!("bulk-{n}.redb"));
+                let store = RedbStore::open(&path).unwrap();
+                Device::open(store, kiosk_secret(), KIOSK, server_secret().public()).unwrap()
+            },
+            |mut d| {
+                let t = sync(&mut d, &mut server, 7, 1_800_000_000_000);
+                assert!(d.state().len() >= records as usize);
+                black_box(t.down)
+            },
+            BatchSize::PerIteration,
+        );
     });
     g.finish();
 }

@@ -6,7 +6,15 @@ use kenesh_proto::{Body, Commit, CommitBuilder, Entry, Limits, Message};
 
 use crate::identity::{PublicKeys, Secret, verify};
 
+/// The signed digest's BLAKE3 key-derivation context.
+#[cfg(test)]
 const COMMIT_CONTEXT: &str = "kenesh 2026 commit v1";
+/// Its context key (`blake3::hazmat::hash_derive_key_context`), written out rather than
+/// derived for every commit; `tests::commit_context_key` checks it.
+const COMMIT_CONTEXT_KEY: blake3::hazmat::ContextKey = [
+    0xeb, 0x21, 0xf4, 0x90, 0x1b, 0xa1, 0x25, 0x1b, 0xf8, 0xcd, 0xc3, 0xfd, 0xd7, 0xe1, 0x7f, 0xaa,
+    0x8b, 0xcc, 0x2d, 0x09, 0x2c, 0xc4, 0x3d, 0x83, 0xa0, 0x87, 0x95, 0xf4, 0x0e, 0x98, 0x36, 0x35,
+];
 
 /// Why bytes or ops are not a commit.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -87,7 +95,8 @@ fn signed_digest<'a>(
     salt: [u8; 16],
     entries: impl ExactSizeIterator<Item = (&'a [u8], [u8; 32])>,
 ) -> [u8; 32] {
-    let mut h = blake3::Hasher::new_derive_key(COMMIT_CONTEXT);
+    use blake3::hazmat::HasherExt as _;
+    let mut h = blake3::Hasher::new_from_context_key(&COMMIT_CONTEXT_KEY);
     h.update(&origin.to_le_bytes());
     h.update(&first_seq.to_le_bytes());
     h.update(&(entries.len() as u32).to_le_bytes());
@@ -373,7 +382,7 @@ fn to_op(salt: [u8; 16], e: Entry<'_>) -> Result<Op, OpError> {
                 salt,
                 bytes: bytes.to_vec(),
             };
-            Op::from_parts(e.envelope, payload.hash(), Some(payload))
+            Op::with_payload(e.envelope, payload)
         }
         Body::Withheld(hash) => Op::from_parts(e.envelope, hash, None),
     }
@@ -382,6 +391,29 @@ fn to_op(salt: [u8; 16], e: Entry<'_>) -> Result<Op, OpError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The precomputed context key is the one `new_derive_key` derives, so signed digests
+    /// (and every signature made) are unchanged.
+    #[test]
+    fn commit_context_key() {
+        assert_eq!(
+            blake3::hazmat::hash_derive_key_context(COMMIT_CONTEXT),
+            COMMIT_CONTEXT_KEY
+        );
+        let entries = [(&b"envelope"[..], [5u8; 32])];
+        let mut h = blake3::Hasher::new_derive_key(COMMIT_CONTEXT);
+        h.update(&7u32.to_le_bytes());
+        h.update(&9u64.to_le_bytes());
+        h.update(&1u32.to_le_bytes());
+        h.update(&[3; 16]);
+        h.update(&8u32.to_le_bytes());
+        h.update(b"envelope");
+        h.update(&[5; 32]);
+        assert_eq!(
+            signed_digest(7, 9, [3; 16], entries.into_iter()),
+            *h.finalize().as_bytes()
+        );
+    }
     use kenesh_merge::OpBuilder;
     use kenesh_model::{Id, schema::EntityKind};
 

@@ -17,20 +17,32 @@ use crate::store::{Store, StoreError};
 #[derive(Serialize, Deserialize)]
 enum Rec {
     /// A commit this device made.
-    Own { frame: Vec<u8> },
+    /// (Byte strings as bytes, not sequences: the same encoding, read at once instead of
+    /// byte by byte; a replay reads every one.)
+    Own {
+        #[serde(with = "serde_bytes")]
+        frame: Vec<u8>,
+    },
     /// A chunk received from the server: the cursor after it and its commits.
     Received {
+        #[serde(with = "serde_bytes")]
         cursor: Vec<u8>,
-        frames: Vec<Vec<u8>>,
+        frames: Vec<serde_bytes::ByteBuf>,
     },
     /// The server acknowledged our seqs up to here (in an epoch).
     Acked { epoch: u64, seq: u64 },
     /// An initial snapshot begins (a previous partial one is dropped).
     SnapshotStart(SnapshotInfo),
     /// The cursor the server gave for the snapshot (where its ops end).
-    SnapshotBase { cursor: Vec<u8> },
+    SnapshotBase {
+        #[serde(with = "serde_bytes")]
+        cursor: Vec<u8>,
+    },
     /// One decompressed piece of it.
-    SnapshotPart { raw: Vec<u8> },
+    SnapshotPart {
+        #[serde(with = "serde_bytes")]
+        raw: Vec<u8>,
+    },
     /// All pieces are held: load it.
     SnapshotDone,
 }
@@ -323,7 +335,7 @@ impl<S: Store> Device<S> {
         if e.origin.0 != self.id || op.payload().is_none() {
             return;
         }
-        for id in crate::keys::key_ids(e) {
+        for id in crate::keys::op_key_ids(op) {
             self.key_seqs.entry(id).or_insert(e.seq);
         }
     }
@@ -434,7 +446,7 @@ impl<S: Store> Device<S> {
         {
             // A key also used after the purge point stays until those ops are confirmed.
             for op in c.ops() {
-                for id in crate::keys::key_ids(op.envelope()) {
+                for id in crate::keys::op_key_ids(&op) {
                     last_use.insert(id, op.envelope().seq);
                 }
             }
@@ -475,7 +487,7 @@ impl<S: Store> Device<S> {
     ) -> Result<(), StoreError> {
         let rec = Rec::Received {
             cursor: cursor.clone(),
-            frames,
+            frames: frames.into_iter().map(serde_bytes::ByteBuf::from).collect(),
         };
         self.store.stage(&encode(&rec))?;
         self.take_received(cursor, ops);

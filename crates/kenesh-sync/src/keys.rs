@@ -194,22 +194,56 @@ impl KeyStore for MemKeys {
     }
 }
 
-/// Whether a value of field `field` (0: a create's values are judged one by one with
-/// [`sealed`] on each of their fields) in an op of this tier naming these persons is
-/// sealed: tier personal or sensitive, at least one person, and not a workflow (the merge
-/// replays state codes).
+/// Whether `value`, of field `field` in an op of this kind and tier naming these persons, is
+/// sealed: tier personal or sensitive, at least one person, not a workflow (the merge
+/// replays state codes), and not a bare reference to one of the persons the envelope names
+/// (a supporter, a member, an attendee): the envelope carries that id in the clear, so
+/// sealing it would hide nothing and cost a key per person. A sealed value is at least
+/// [`SEALED_OVERHEAD`] bytes, longer than a person id, so the two cannot be confused.
 #[must_use]
-pub fn sealed(kind: u16, field: u16, tier: Tier, persons: &[PersonId]) -> bool {
+pub fn sealed(kind: u16, field: u16, tier: Tier, persons: &[PersonId], value: &[u8]) -> bool {
     if tier == Tier::Public || persons.is_empty() {
         return false;
     }
     let workflow = EntityKind::from_code(kind)
         .and_then(|k| schema::entity(k).field(field))
         .is_some_and(|f| matches!(f.kind, FieldKind::Workflow(_)));
-    !workflow
+    !workflow && !names_a_person(value, persons)
 }
 
-/// The key ids an op's sealed values need (none when nothing in it is sealed).
+/// Whether a value is exactly the encoding of one of `persons` (a person id is 16 bytes).
+fn names_a_person(value: &[u8], persons: &[PersonId]) -> bool {
+    value.len() == 16 && persons.iter().any(|p| p.0.0 == value)
+}
+
+/// The keys an op needs: [`key_ids`] of its envelope when one of its values is sealed (or
+/// would be, before sealing), none when none is. An op held without its payload is judged
+/// by its envelope alone.
+#[must_use]
+pub fn op_key_ids(op: &Op) -> Vec<KeyId> {
+    let e = op.envelope();
+    let ids = key_ids(e);
+    if ids.is_empty() {
+        return ids;
+    }
+    let Some(payload) = op.payload() else {
+        return ids;
+    };
+    let mut any = false;
+    let mapped = map_values(e, &payload.bytes, &mut |field, v| {
+        any |= sealed(e.kind, field, e.tier, &e.persons, v);
+        Ok(Vec::new())
+    });
+    match mapped {
+        Ok(Some(_)) if !any => Vec::new(),
+        Ok(None) => Vec::new(),
+        _ => ids,
+    }
+}
+
+/// The key ids an op's sealed values are derived from, by its envelope: every person it
+/// names at its tier and origin (none for a public op, one naming no one, or an erasure).
+/// Whether the op needs them is [`op_key_ids`]'s question.
 #[must_use]
 pub fn key_ids(e: &Envelope) -> Vec<KeyId> {
     if e.tier == Tier::Public || e.persons.is_empty() || e.action == Action::ERASE {
@@ -355,11 +389,11 @@ pub fn seal_op(op: Op, get: &mut dyn FnMut(&KeyId) -> Option<PayloadKey>) -> Res
     let Some(payload) = op.payload().cloned() else {
         return Ok(op);
     };
-    if key_ids(&e).is_empty() {
+    if op_key_ids(&op).is_empty() {
         return Ok(op);
     }
     let bytes = map_values(&e, &payload.bytes, &mut |field, v| {
-        if !sealed(e.kind, field, e.tier, &e.persons) {
+        if !sealed(e.kind, field, e.tier, &e.persons, v) {
             return Ok(v.to_vec());
         }
         let key = op_key(&e, get)?;
@@ -418,7 +452,7 @@ pub fn open_field(
     value: &[u8],
     get: &mut dyn FnMut(&KeyId) -> Option<PayloadKey>,
 ) -> Result<Vec<u8>, KeyError> {
-    if !sealed(e.kind, field, e.tier, &e.persons) || e.action == Action::ERASE {
+    if !sealed(e.kind, field, e.tier, &e.persons, value) || e.action == Action::ERASE {
         return Ok(value.to_vec());
     }
     let key = op_key(e, get)?;
@@ -460,7 +494,7 @@ pub(crate) fn seal_own(
             index: 0,
         }));
     }
-    for id in key_ids(op.envelope()) {
+    for id in op_key_ids(&op) {
         if state.is_erased(id.person) {
             return Err(SyncError::Key(KeyError::Erased(id.person)));
         }
@@ -586,6 +620,47 @@ mod tests {
             open_field(e, 1, &create.fields[0].1, &mut |id| keys.get(id)),
             Err(KeyError::Missing(id)) if id.person == q
         ));
+    }
+
+    /// A supporter (a set add whose value is the id of the person the envelope names) stays
+    /// in the clear and needs no key: the envelope already carries the id. A value holding
+    /// anything else in the same field is sealed and needs the person's key.
+    #[test]
+    fn a_bare_reference_to_a_named_person_is_not_sealed() {
+        let p = person(77);
+        let issue = Id::from_u128(5);
+        let mut b = OpBuilder::new(9);
+        b.persons(&[p]);
+        let reference = postcard::to_allocvec(&p).unwrap();
+        assert_eq!(reference.len(), 16);
+        let add = b
+            .add(EntityKind::Issue, issue, 14, reference.clone())
+            .unwrap();
+        assert_eq!(add.envelope().tier, Tier::Personal);
+        assert!(op_key_ids(&add).is_empty());
+        let mut none = |_: &KeyId| -> Option<PayloadKey> { None };
+        let same = seal_op(add.clone(), &mut none).unwrap();
+        assert_eq!(same, add, "nothing to seal: the op is unchanged");
+        let e = add.envelope();
+        assert_eq!(open_field(e, 14, &reference, &mut none).unwrap(), reference);
+
+        // Another person's id, or any other value, is sealed with the named person's key.
+        let other = postcard::to_allocvec(&person(78)).unwrap();
+        let add2 = b.add(EntityKind::Issue, issue, 14, other.clone()).unwrap();
+        let ids = op_key_ids(&add2);
+        assert_eq!(ids.len(), 1);
+        assert_eq!(ids[0].person, p);
+        let mut keys = MemKeys::new();
+        keys.put(ids[0], &[4; 32]).unwrap();
+        let sealed_op = seal_op(add2, &mut |id| keys.get(id)).unwrap();
+        let v = &sealed_op.payload().unwrap().bytes;
+        assert_eq!(v.len(), other.len() + SEALED_OVERHEAD);
+        assert!(!v.windows(16).any(|w| w == other.as_slice()));
+        assert_eq!(op_key_ids(&sealed_op), ids, "judged the same once sealed");
+        assert_eq!(
+            open_field(sealed_op.envelope(), 14, v, &mut |id| keys.get(id)).unwrap(),
+            other
+        );
     }
 
     #[test]

@@ -183,6 +183,8 @@ enum Rec {
         epoch: u64,
     },
     Commit {
+        /// As bytes (the encoding of a sequence of bytes, read at once).
+        #[serde(with = "serde_bytes")]
         frame: Vec<u8>,
         verdicts: Vec<Verdict>,
     },
@@ -773,7 +775,7 @@ impl<S: Store> Server<S> {
                 continue;
             };
             let op = if with_payload {
-                key_ids.extend(crate::keys::key_ids(op.envelope()));
+                key_ids.extend(crate::keys::op_key_ids(&op));
                 op
             } else {
                 op.withheld()

@@ -880,7 +880,7 @@ fn next_frame<S: Store>(
     if s.keys {
         for (op, with_payload) in sent {
             if *with_payload && op.payload().is_some() {
-                keys.extend(crate::keys::key_ids(op.envelope()));
+                keys.extend(crate::keys::op_key_ids(op));
             }
         }
     }

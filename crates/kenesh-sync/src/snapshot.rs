@@ -353,7 +353,7 @@ pub(crate) fn decode(
         let op = match body {
             0 => {
                 let p = payload(raw_iter.next().ok_or(SnapshotError::Inconsistent("raw"))?);
-                Op::from_parts(&bytes, p.hash(), Some(p))
+                Op::with_payload(&bytes, p)
             }
             1 => {
                 let fields = creates
@@ -368,7 +368,7 @@ pub(crate) fn decode(
                     cp.fields.push((f, v));
                 }
                 let p = payload(postcard::to_allocvec(&cp).map_err(|_| SnapshotError::Op(i))?);
-                Op::from_parts(&bytes, p.hash(), Some(p))
+                Op::with_payload(&bytes, p)
             }
             2 => {
                 let h = hashes.next().ok_or(SnapshotError::Inconsistent("hashes"))?;
@@ -380,7 +380,7 @@ pub(crate) fn decode(
                     .first()
                     .ok_or(SnapshotError::Inconsistent("person"))?;
                 let p = payload(postcard::to_allocvec(person).map_err(|_| SnapshotError::Op(i))?);
-                Op::from_parts(&bytes, p.hash(), Some(p))
+                Op::with_payload(&bytes, p)
             }
             _ => return Err(SnapshotError::Inconsistent("body")),
         }
