@@ -66,7 +66,10 @@ mod config;
 mod frame;
 mod server;
 
-pub use client::{ClientError, ClientReport, backoff_ceiling, backoff_delay, connect_and_sync};
+pub use client::{
+    ClientError, ClientReport, backoff_ceiling, backoff_delay, connect_and_sync,
+    connect_and_sync_with,
+};
 pub use config::{ClientConfig, NetConfig};
 pub use frame::FrameError;
 pub use server::{ConnError, Handle, NetError, NetServer, NetStats, Running, cancel_on_signals};
