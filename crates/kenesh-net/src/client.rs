@@ -143,7 +143,7 @@ where
     S: Store,
     R: RngCore + ?Sized,
 {
-    let connect = || {
+    let connect = move || {
         let addr = addr.clone();
         async move {
             let stream = TcpStream::connect(addr).await?;
