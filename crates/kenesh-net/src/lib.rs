@@ -18,7 +18,8 @@
 //!   (acknowledgements follow the durable mark, as the sessions require).
 //! - **Client**: [`connect_and_sync`] runs one sync for a [`kenesh_sync::Device`], retrying
 //!   link faults with exponential backoff and full jitter ([`backoff_delay`]), every step
-//!   under a timeout ([`ClientConfig`]).
+//!   under a timeout ([`ClientConfig`]); [`connect_and_sync_with`] does the same over any
+//!   stream the caller opens per attempt.
 //!
 //! ## Use
 //!
