@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use kenesh_sync::{ClientSession, Device, SessionStats, Store};
 use rand::{Rng, RngCore};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpStream, ToSocketAddrs};
 use tracing::{debug, info, warn};
 
@@ -143,6 +143,38 @@ where
     S: Store,
     R: RngCore + ?Sized,
 {
+    let connect = move || {
+        let addr = addr.clone();
+        async move {
+            let stream = TcpStream::connect(addr).await?;
+            let _ = stream.set_nodelay(true);
+            Ok(stream)
+        }
+    };
+    connect_and_sync_with(connect, device, config, rng).await
+}
+
+/// [`connect_and_sync`] over a byte stream the caller opens: `connect` is called once per
+/// attempt (under [`ClientConfig::connect_timeout`]) and gives any
+/// `AsyncRead + AsyncWrite` stream to the server — a TCP stream with options of its own, a
+/// tunnel, or a link shaped to 2G speed in a load test. A connect error counts as
+/// [`ClientError::Connect`] (transient); everything else is as [`connect_and_sync`].
+///
+/// # Errors
+/// As [`connect_and_sync`].
+pub async fn connect_and_sync_with<C, F, T, S, R>(
+    mut connect: C,
+    device: &mut Device<S>,
+    config: &ClientConfig,
+    rng: &mut R,
+) -> Result<ClientReport, ClientError>
+where
+    C: FnMut() -> F,
+    F: Future<Output = std::io::Result<T>>,
+    T: AsyncRead + AsyncWrite + Unpin,
+    S: Store,
+    R: RngCore + ?Sized,
+{
     let attempts = config.max_attempts.max(1);
     let mut attempt = 0;
     loop {
@@ -151,7 +183,7 @@ where
         rng.fill_bytes(&mut seed);
         let r = match tokio::time::timeout(
             config.attempt_timeout,
-            sync_once(addr.clone(), device, config, seed),
+            sync_once(connect(), device, config, seed),
         )
         .await
         {
@@ -200,19 +232,22 @@ where
 }
 
 /// One attempt: connect, run the session to its end.
-async fn sync_once<A: ToSocketAddrs, S: Store>(
-    addr: A,
+async fn sync_once<F, T, S>(
+    connect: F,
     device: &mut Device<S>,
     config: &ClientConfig,
     seed: [u8; 32],
-) -> Result<SessionStats, ClientError> {
-    let mut stream =
-        match tokio::time::timeout(config.connect_timeout, TcpStream::connect(addr)).await {
-            Err(_) => return Err(ClientError::ConnectTimeout),
-            Ok(Err(e)) => return Err(ClientError::Connect(e)),
-            Ok(Ok(s)) => s,
-        };
-    let _ = stream.set_nodelay(true);
+) -> Result<SessionStats, ClientError>
+where
+    F: Future<Output = std::io::Result<T>>,
+    T: AsyncRead + AsyncWrite + Unpin,
+    S: Store,
+{
+    let mut stream = match tokio::time::timeout(config.connect_timeout, connect).await {
+        Err(_) => return Err(ClientError::ConnectTimeout),
+        Ok(Err(e)) => return Err(ClientError::Connect(e)),
+        Ok(Ok(s)) => s,
+    };
     let mut session = ClientSession::new(device, config.caps, seed)?;
     session.start(device)?;
     let max = config.max_message.min(kenesh_sync::MAX_NOISE_MESSAGE);

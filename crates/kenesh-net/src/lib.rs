@@ -18,7 +18,8 @@
 //!   (acknowledgements follow the durable mark, as the sessions require).
 //! - **Client**: [`connect_and_sync`] runs one sync for a [`kenesh_sync::Device`], retrying
 //!   link faults with exponential backoff and full jitter ([`backoff_delay`]), every step
-//!   under a timeout ([`ClientConfig`]).
+//!   under a timeout ([`ClientConfig`]); [`connect_and_sync_with`] does the same over any
+//!   stream the caller opens per attempt.
 //!
 //! ## Use
 //!
@@ -66,7 +67,10 @@ mod config;
 mod frame;
 mod server;
 
-pub use client::{ClientError, ClientReport, backoff_ceiling, backoff_delay, connect_and_sync};
+pub use client::{
+    ClientError, ClientReport, backoff_ceiling, backoff_delay, connect_and_sync,
+    connect_and_sync_with,
+};
 pub use config::{ClientConfig, NetConfig};
 pub use frame::FrameError;
 pub use server::{ConnError, Handle, NetError, NetServer, NetStats, Running, cancel_on_signals};
