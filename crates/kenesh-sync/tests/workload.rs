@@ -38,6 +38,10 @@ fn incremental_s_is_within_the_field_floor_target_in_one_round_trip() {
         .max(w.incremental.kiosk.last().unwrap().at);
     let inc = sync(&mut d, &mut s, 2, now);
     assert_eq!(d.state().state_hashes(), s.state().state_hashes());
+    // Every op went through sealing; the workload's only personal values are supporters,
+    // bare references to the person the envelope names, which stay clear: no key was made
+    // or sent, so these bytes are what a sealing app sends.
+    assert!(d.keys().ids().is_empty() && s.keys().ids().is_empty());
     let floors = Floors::of(&Model::new(&w.initial), &w.incremental);
     let floor = floors.field.total() as f64;
     let ratio = (inc.up + inc.down) as f64 / floor;

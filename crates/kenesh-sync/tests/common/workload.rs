@@ -117,9 +117,13 @@ pub fn world(
 ) -> (Server<MemStore>, Device<MemStore>, Tracker) {
     let mut s = Server::open(MemStore::new(), Secret::from_bytes([0xee; 32]), config).unwrap();
     let mut tracker = Tracker::default();
+    let mut fresh = fresh_keys(0xee);
     for r in records {
         let mut b = s.builder();
-        let ops = create(&mut b, r);
+        let ops = create(&mut b, r)
+            .into_iter()
+            .map(|op| s.seal(op, &mut fresh).unwrap())
+            .collect::<Vec<_>>();
         s.commit_local(&ops, r.updated).unwrap();
         tracker.learn(r);
     }
@@ -131,20 +135,48 @@ pub fn world(
     (s, d, tracker)
 }
 
-/// Applies one side's edits as commits (one per edit).
+/// Payload keys for sealing, reproducible from a seed (an app draws them at random).
+pub fn fresh_keys(seed: u8) -> impl FnMut() -> [u8; 32] {
+    // splitmix64: distinct keys, no dependency (these are a benchmark's keys, not secrets).
+    let mut x = u64::from(seed) << 56;
+    move || {
+        let mut key = [0u8; 32];
+        for part in key.chunks_mut(8) {
+            x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = x;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            part.copy_from_slice(&(z ^ (z >> 31)).to_le_bytes());
+        }
+        key
+    }
+}
+
+/// Applies one side's edits as commits (one per edit), each op sealed as an app's are
+/// (personal and sensitive values with the named persons' keys).
 pub fn edit_kiosk<S: Store>(d: &mut Device<S>, t: &mut Tracker, edits: &[Edit]) {
+    let mut fresh = fresh_keys(KIOSK as u8);
     for e in edits {
         let mut b = d.builder();
-        let ops = t.op(&mut b, e);
+        let ops = t
+            .op(&mut b, e)
+            .into_iter()
+            .map(|op| d.seal(op, &mut fresh).unwrap())
+            .collect::<Vec<_>>();
         d.commit(&ops).unwrap();
     }
     d.sync().unwrap();
 }
 
 pub fn edit_server<S: Store>(s: &mut Server<S>, t: &mut Tracker, edits: &[Edit]) {
+    let mut fresh = fresh_keys(0xef);
     for e in edits {
         let mut b = s.builder();
-        let ops = t.op(&mut b, e);
+        let ops = t
+            .op(&mut b, e)
+            .into_iter()
+            .map(|op| s.seal(op, &mut fresh).unwrap())
+            .collect::<Vec<_>>();
         s.commit_local(&ops, e.at).unwrap();
     }
     s.sync().unwrap();
