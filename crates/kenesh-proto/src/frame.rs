@@ -145,7 +145,9 @@ pub fn write_cobs(frame: &[u8], out: &mut [u8]) -> Result<usize, EncodeError> {
 ///
 /// # Errors
 /// [`DecodeError::Cobs`] for bytes that are not COBS; [`DecodeError::FrameTooLarge`] or
-/// [`DecodeError::BufferFull`] when the result would not fit.
+/// [`DecodeError::BufferFull`] when the result would not fit. Input longer than any COBS
+/// encoding of a frame under the limit is [`DecodeError::FrameTooLarge`] before anything
+/// else is looked at (so a runaway line is not scanned).
 pub fn read_cobs<'o>(
     encoded: &[u8],
     out: &'o mut [u8],

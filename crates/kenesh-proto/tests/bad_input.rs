@@ -499,6 +499,17 @@ fn cobs_garbage() {
         })
     );
     assert_eq!(bytes, 0);
+    // The same with a zero inside: still too large, refused before it is scanned (the
+    // order the fuzzer's check first got wrong; `regress-oversized-with-zero` in the corpus).
+    let mut zeroed = long.clone();
+    zeroed[100] = 0;
+    assert_eq!(
+        read_cobs(&zeroed, &mut big, &limits),
+        Err(DecodeError::FrameTooLarge {
+            len: zeroed.len(),
+            max: 16 * 1024
+        })
+    );
     // An output buffer too small for it.
     let mut small = [0u8; 4];
     assert_eq!(
