@@ -4,7 +4,8 @@
 //!
 //! ```sh
 //! cargo build --release -p kenesh-sync --example profile_incremental
-//! valgrind --tool=callgrind --collect-atstart=no --toggle-collect='*incremental*' \
+//! valgrind --tool=callgrind --collect-atstart=no \
+//!     --toggle-collect='profile_incremental::incremental' \
 //!     target/release/examples/profile_incremental
 //! callgrind_annotate --inclusive=yes callgrind.out.* | head -60
 //! ```
