@@ -42,6 +42,32 @@ pub enum SyncError {
     TooLarge(u32),
 }
 
+impl SyncError {
+    /// Whether trying again later may succeed: the stream failed or ended, the server was
+    /// busy, or it reported its own fault, a timeout or a seq gap (a new session starts from
+    /// what it holds). A refusal for any other reason, a malformed or forged message, an
+    /// oversized announcement or a store failure here is not transient: retrying would
+    /// fail the same way.
+    #[must_use]
+    pub fn is_transient(&self) -> bool {
+        match self {
+            SyncError::Io(_) | SyncError::Eof { .. } => true,
+            SyncError::TooLarge(_) => false,
+            SyncError::Session(kenesh_sync::SyncError::Refused(
+                kenesh_proto::RefuseReason::Busy,
+            )) => true,
+            SyncError::Session(kenesh_sync::SyncError::Peer { code, .. }) => [
+                kenesh_proto::ErrorCode::INTERNAL,
+                kenesh_proto::ErrorCode::TIMEOUT,
+                kenesh_proto::ErrorCode::SEQ_GAP,
+            ]
+            .iter()
+            .any(|c| c.0 == *code),
+            SyncError::Session(_) => false,
+        }
+    }
+}
+
 /// Fills `buf`, or says the stream ended (`Ok(false)`) before any or all of it.
 fn fill<T: Read>(stream: &mut T, buf: &mut [u8]) -> Result<bool, std::io::Error> {
     let mut at = 0;

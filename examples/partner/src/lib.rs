@@ -243,12 +243,96 @@ fn now_ms() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-/// Syncs `replica` with the server at `addr` over TCP (one session; a fresh ephemeral seed
-/// from the operating system).
+/// How a partner's sync retries a link that fails (a connection refused, reset or cut, the
+/// server busy): up to `attempts` sessions, waiting before each retry a random time (full
+/// jitter) up to `base` doubled per retry and capped at `max`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Retry {
+    /// Sessions tried at most (at least one).
+    pub attempts: u32,
+    /// The first retry's ceiling.
+    pub base: Duration,
+    /// No ceiling above this.
+    pub max: Duration,
+}
+
+impl Default for Retry {
+    /// 5 attempts, 1 s doubling to 30 s: about a minute of a bad link at worst.
+    fn default() -> Retry {
+        Retry {
+            attempts: 5,
+            base: Duration::from_secs(1),
+            max: Duration::from_secs(30),
+        }
+    }
+}
+
+impl Retry {
+    /// The ceiling of the wait before retry `retry` (from 1).
+    #[must_use]
+    pub fn ceiling(&self, retry: u32) -> Duration {
+        let factor = 1u32
+            .checked_shl(retry.saturating_sub(1))
+            .unwrap_or(u32::MAX);
+        self.base.saturating_mul(factor).min(self.max)
+    }
+}
+
+/// Syncs `replica` with the server at `addr` over TCP, retrying a failed link
+/// ([`Retry::default`]); a fresh ephemeral seed from the operating system per session.
 ///
 /// # Errors
-/// [`Error::Connect`], [`Error::Random`], [`Error::Sync`].
+/// As [`sync_replica_with`].
 pub fn sync_replica<S: Store>(replica: &mut Replica<S>, addr: &str) -> Result<SyncReport, Error> {
+    sync_replica_with(replica, addr, &Retry::default(), &mut |_, _| {})
+}
+
+/// [`sync_replica`] with a retry policy; `on_retry(retry, error)` is told of each failed
+/// session before the wait. What a failed session stored stays stored: the next resumes
+/// from it.
+///
+/// # Errors
+/// The last attempt's error when every attempt failed or one failed for good (not
+/// [`kenesh::SyncError::is_transient`]): [`Error::Connect`], [`Error::Random`],
+/// [`Error::Sync`].
+pub fn sync_replica_with<S: Store>(
+    replica: &mut Replica<S>,
+    addr: &str,
+    retry: &Retry,
+    on_retry: &mut dyn FnMut(u32, &Error),
+) -> Result<SyncReport, Error> {
+    let mut attempt = 1;
+    loop {
+        let error = match sync_once(replica, addr) {
+            Ok(report) => return Ok(report),
+            Err(e) => e,
+        };
+        let transient = match &error {
+            Error::Connect { .. } => true,
+            Error::Sync(e) => e.is_transient(),
+            _ => false,
+        };
+        if !transient || attempt >= retry.attempts {
+            return Err(error);
+        }
+        on_retry(attempt, &error);
+        std::thread::sleep(jitter(retry.ceiling(attempt))?);
+        attempt += 1;
+    }
+}
+
+/// Uniform in `0..=ceiling` (full jitter), from the operating system's random source.
+fn jitter(ceiling: Duration) -> Result<Duration, Error> {
+    let mut r = [0u8; 8];
+    getrandom::fill(&mut r).map_err(Error::Random)?;
+    let nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
+    Ok(Duration::from_nanos(
+        u64::from_le_bytes(r) % nanos.saturating_add(1).max(1),
+    ))
+}
+
+/// One session over a new TCP connection.
+fn sync_once<S: Store>(replica: &mut Replica<S>, addr: &str) -> Result<SyncReport, Error> {
     let connect = |source| Error::Connect {
         addr: addr.to_owned(),
         source,
