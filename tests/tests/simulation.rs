@@ -286,6 +286,9 @@ struct Held {
     ops: BTreeSet<OpId>,
     payloads: BTreeSet<OpId>,
     keys: BTreeSet<KeyId>,
+    /// Commits received so far (the store appends; a session only adds), when its grants
+    /// changed (else the final check against its one grant set is the same check).
+    received: Option<usize>,
     server_ops: BTreeSet<OpId>,
 }
 
@@ -599,7 +602,7 @@ impl World {
     fn held(&mut self, k: usize) -> Held {
         let server_ops = self.server().state().all_ops().map(|o| o.id()).collect();
         let node = &mut self.nodes[k];
-        let id = node.id;
+        let (id, node_changed) = (node.id, node.history.len() > 1);
         let d = node.device();
         let others = || d.state().all_ops().filter(|o| o.envelope().origin.0 != id);
         Held {
@@ -609,6 +612,7 @@ impl World {
                 .map(|o| o.id())
                 .collect(),
             keys: d.keys().ids().into_iter().collect(),
+            received: (node_changed).then(|| d.received_commits().expect("read").len()),
             server_ops,
         }
     }
@@ -651,6 +655,26 @@ impl World {
                 assert!(
                     g.may_read(e.scope, e.tier),
                     "node {id}: received a {:?} payload of {:?} it could not read at the time",
+                    e.tier,
+                    e.scope
+                );
+            }
+        }
+        // What the server sent in this session, op by op (a payload sent again counts too).
+        let sent = match before.received {
+            Some(n) => d.received_commits().expect("read").split_off(n),
+            None => Vec::new(),
+        };
+        for commit in &sent {
+            for op in commit.ops() {
+                let e = op.envelope();
+                assert!(
+                    g.reads_scope(e.scope) || e.action == kenesh_merge::Action::ERASE,
+                    "node {id}: was sent an op of a scope it did not read at the time"
+                );
+                assert!(
+                    op.payload().is_none() || g.may_read(e.scope, e.tier),
+                    "node {id}: was sent a {:?} payload of {:?} it could not read at the time",
                     e.tier,
                     e.scope
                 );
