@@ -46,8 +46,10 @@
 //! payload of a tier it could not read, no new payload key of a tier it could not read, and
 //! no op the server applied in it (of any origin: held ops are released then) was outside
 //! its writer's write grants. After healing, every seed must show: replicas hold state hashes
-//! equal to the server's for every scope they read now (their own ops the server refused as
-//! outside their grants at the time set aside); every payload of a tier a replica reads now
+//! equal to the server's for every scope they read now (set aside: their own ops the server
+//! refused as outside their grants at the time, and — a known limit — another device's op a
+//! replica received in an epoch a restore lost, which its origin re-sent after losing the
+//! write grant, so the server refused it; counted); every payload of a tier a replica reads now
 //! is there (what a grant adds is backfilled); no commit acknowledged to its author is lost
 //! (refused ops excepted, each with its alarm and a grant set lacking the write); no replica
 //! holds a payload or a key outside every grant set it ever held; no erased payload and no
@@ -314,6 +316,8 @@ struct Node {
     grants: Grants,
     /// Every grant set it held.
     history: Vec<Grants>,
+    /// The server epoch in which it last newly received each op of another origin.
+    received_in: std::collections::BTreeMap<OpId, u64>,
     link: Link,
     device: Option<Device<SimDisk>>,
     disk: Vec<u8>,
@@ -385,6 +389,8 @@ struct Faults {
     owner_changes: u64,
     /// Ops the server refused as outside their writer's grants at the time (checked).
     refused_writes: u64,
+    /// Ops a replica kept from an epoch lost to a restore, refused when re-sent.
+    stranded: u64,
 }
 
 impl Faults {
@@ -406,6 +412,7 @@ impl Faults {
         self.grant_changes += f.grant_changes;
         self.owner_changes += f.owner_changes;
         self.refused_writes += f.refused_writes;
+        self.stranded += f.stranded;
     }
 }
 
@@ -462,6 +469,7 @@ impl World {
                 id,
                 scope,
                 history: vec![grants.clone()],
+                received_in: std::collections::BTreeMap::new(),
                 grants,
                 link,
                 device: None,
@@ -640,12 +648,15 @@ impl World {
                 op.id()
             );
         }
+        let epoch = self.epoch;
         let node = &mut self.nodes[k];
         let (id, g) = (node.id, node.grants.clone());
-        let d = node.device();
+        let received_in = &mut node.received_in;
+        let d = node.device.as_mut().expect("open during a session");
         for op in d.state().all_ops().filter(|o| o.envelope().origin.0 != id) {
             let e = op.envelope();
             if !before.ops.contains(&op.id()) {
+                received_in.insert(op.id(), epoch);
                 assert!(
                     g.reads_scope(e.scope) || e.action == kenesh_merge::Action::ERASE,
                     "node {id}: received an op of a scope it did not read at the time"
@@ -979,6 +990,28 @@ impl World {
             .collect();
         let scopes = [muni(1), muni(2)];
         let mut refused_writes = 0;
+        let mut stranded = 0;
+        let epoch = self.epoch;
+        let histories: Vec<(u32, Vec<Grants>)> = self
+            .nodes
+            .iter()
+            .map(|n| (n.id, n.history.clone()))
+            .collect();
+        let refused_outside = |op: OpId| {
+            server.alarms().iter().any(|a| {
+                matches!(
+                    a,
+                    kenesh_sync::Alarm::Refused { op: o, why: kenesh_sync::Refusal::OutsideGrants }
+                        if *o == op
+                )
+            })
+        };
+        let lacked_write = |e: &kenesh_merge::Envelope| {
+            histories
+                .iter()
+                .find(|(id, _)| *id == e.origin.0)
+                .is_some_and(|(_, h)| h.iter().any(|g| !g.may_write(e.scope, e.tier)))
+        };
         for node in &mut self.nodes {
             let id = node.id;
             let (grants, history) = (node.grants.clone(), node.history.clone());
@@ -999,21 +1032,37 @@ impl World {
                 if server.state().op(op.id()).is_some() {
                     continue;
                 }
-                let e = op.envelope();
                 assert!(
-                    server.alarms().iter().any(|a| matches!(
-                        a,
-                        kenesh_sync::Alarm::Refused { op: o, why: kenesh_sync::Refusal::OutsideGrants }
-                            if *o == op.id()
-                    )) && history.iter().any(|g| !g.may_write(e.scope, e.tier)),
+                    refused_outside(op.id()) && lacked_write(op.envelope()),
                     "node {id}: op {:?} lost",
                     op.id()
                 );
                 refused.insert(op.id());
             }
             refused_writes += refused.len() as u64;
-            // Equal state hashes for every scope it reads now, every tier (its own refused
-            // ops set aside: they stay on the device only).
+            // An op of another device it holds that the server does not: accepted in an
+            // epoch a restore from backup lost, then re-sent by its origin after a grant
+            // change and refused (the server re-judges it under the grants in force). It
+            // stays on the replicas that received it then: a known limit (RELIABILITY.md),
+            // counted, and allowed only exactly so.
+            let received_in = node.received_in.clone();
+            let d = node.device();
+            for op in d.state().all_ops().filter(|o| o.envelope().origin.0 != id) {
+                if server.state().op(op.id()).is_some() {
+                    continue;
+                }
+                assert!(
+                    refused_outside(op.id())
+                        && lacked_write(op.envelope())
+                        && received_in.get(&op.id()).is_some_and(|e| *e < epoch),
+                    "node {id}: holds op {:?} the server does not",
+                    op.id()
+                );
+                refused.insert(op.id());
+                stranded += 1;
+            }
+            // Equal state hashes for every scope it reads now, every tier (the refused ops
+            // above set aside: they stay on the device only).
             let own_view = if refused.is_empty() {
                 None
             } else {
@@ -1132,6 +1181,7 @@ impl World {
         assert!(!server_hashes.is_empty());
         self.server = Some(server);
         self.faults.refused_writes += refused_writes;
+        self.faults.stranded += stranded;
     }
 }
 
@@ -1323,7 +1373,8 @@ fn seeded_simulation_of_faults_converges_and_keeps_every_promise() {
          {} messages lost ({} sessions stalled), {} duplicated, {} reordered ({} faulty \
          messages refused), {} sessions past their deadline, {} partitions ({} sessions \
          refused), {} grant changes ({} writes refused as outside the grants then), {} owner \
-         changes, {} device power losses, {} server power losses, {} restores from backup",
+         changes, {} device power losses, {} server power losses, {} restores from backup ({} \
+         ops kept by a replica from a lost epoch, refused when re-sent)",
         started.elapsed(),
         t.syncs,
         t.completed,
@@ -1341,7 +1392,8 @@ fn seeded_simulation_of_faults_converges_and_keeps_every_promise() {
         t.owner_changes,
         t.device_crashes,
         t.server_crashes,
-        t.restores
+        t.restores,
+        t.stranded
     );
     assert!(count > 0);
 }
