@@ -43,9 +43,11 @@
 //!
 //! After every session, against the grants in force **during** it (the simulation records
 //! them): no new op of a scope the device did not read reached it (erasures excepted), no new
-//! payload of a tier it could not read, no new payload key of a tier it could not read, and
-//! no op the server applied in it (of any origin: held ops are released then) was outside
-//! its writer's write grants. After healing, every seed must show: replicas hold state hashes
+//! payload of a tier it could not read — nor, for a device whose grants ever changed, any op
+//! or payload sent to it in that session, so a payload sent again counts too — no new payload
+//! key of a tier it could read in no scope (a key names no scope), and no op the server
+//! applied in it (of any origin: held ops are released then) was outside its writer's write
+//! grants. After healing, every seed must show: replicas hold state hashes
 //! equal to the server's for every scope they read now (set aside: their own ops the server
 //! refused as outside their grants at the time, and — a known limit — another device's op a
 //! replica received in an epoch a restore lost, which its origin re-sent after losing the
