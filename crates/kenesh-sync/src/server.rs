@@ -119,7 +119,9 @@ pub struct ServerConfig {
     pub epoch: u64,
     /// The server's own device number, for the ops it makes itself.
     pub device: u32,
-    /// The largest frame sent or accepted.
+    /// The largest frame sent. Frames are accepted up to the larger of this and
+    /// [`kenesh_proto::DEFAULT_MAX_FRAME`]: version 1 does not negotiate the max frame, so a
+    /// device sends frames up to the default (PROTOCOL.md §10.10).
     pub max_frame: usize,
     /// Chunks sent ahead of the peer's acknowledgements.
     pub window: u32,

@@ -179,6 +179,13 @@ fn ahead(acknowledged: u64, own: u64) -> Result<(), SyncError> {
     Ok(())
 }
 
+/// The frames a server accepts: up to its max frame, and never less than the protocol's
+/// default, which a version-1 device sends without negotiation (PROTOCOL.md §10.10) — a
+/// server configured to send smaller frames must still take a device's.
+fn accepted<S: Store>(server: &Server<S>) -> Limits {
+    Limits::new(server.config.max_frame.max(kenesh_proto::DEFAULT_MAX_FRAME))
+}
+
 /// Seals queued frames into as few Noise messages as fit.
 fn flush(
     channel: &mut Channel,
@@ -385,7 +392,7 @@ impl ServerSession {
     }
 
     fn hello<S: Store>(&mut self, server: &mut Server<S>, payload: &[u8]) -> Result<(), SyncError> {
-        let limits = Limits::new(server.config.max_frame);
+        let limits = accepted(server);
         let frames = frames(payload)?;
         let first = frames.first().map(|f| Message::decode(f, &limits));
         if let Some(Err(DecodeError::UnsupportedVersion { .. })) = first {
@@ -466,7 +473,7 @@ impl ServerSession {
         frame: &[u8],
         first_flight: bool,
     ) -> Result<(), (ErrorCode, String)> {
-        let limits = Limits::new(server.config.max_frame);
+        let limits = accepted(server);
         let (commit, ops) = SignedCommit::parse(frame, &limits)
             .map_err(|e| (ErrorCode::MALFORMED, e.to_string()))?;
         match server.ingest_parsed(self.device, &commit, ops, self.now_ms) {
@@ -492,7 +499,7 @@ impl ServerSession {
         server: &mut Server<S>,
         payload: &[u8],
     ) -> Result<(), SyncError> {
-        let limits = Limits::new(server.config.max_frame);
+        let limits = accepted(server);
         for f in frames(payload)? {
             match Message::decode(f, &limits)? {
                 Message::Commit(_) | Message::Chunk(_) => {

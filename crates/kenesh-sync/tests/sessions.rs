@@ -41,3 +41,51 @@ fn a_device_uploads_and_downloads_in_one_round_trip() {
     same_hashes(&a, &s, scope);
     assert!(c.bytes_sent + sv.bytes_sent < 2_000, "{c:?} {sv:?}");
 }
+
+/// Found by the simulation (seed 2228): a server configured with frames smaller than the
+/// protocol's 16 KiB refused a device's first flight packed into one frame of 2,054 bytes
+/// (`FrameTooLarge`), on every session: version 1 does not negotiate the max frame
+/// (PROTOCOL.md §10.10), so the device could never sync again. A server now accepts frames up
+/// to the protocol's default whatever smaller frames it sends.
+#[test]
+fn a_server_sending_small_frames_accepts_a_flight_of_the_protocol_default() {
+    use kenesh_sync::{MemStore, Secret, Server, ServerConfig};
+    let scope = muni(1);
+    let mut s = Server::open(
+        MemStore::new(),
+        Secret::from_bytes([0xee; 32]),
+        ServerConfig {
+            max_frame: 2_048,
+            ..ServerConfig::default()
+        },
+    )
+    .unwrap();
+    let mut d = device(&mut s, 10, kiosk_grants(scope));
+    // Issues of incompressible words: their flight needs frames over 2 KiB.
+    for i in 0..12u64 {
+        let mut b = d.builder();
+        b.scope(scope).at(NOW + i);
+        let title = words(i, 60).into_bytes();
+        let op = b
+            .create(
+                kenesh_model::schema::EntityKind::Issue,
+                kenesh_model::Id::from_u128(100 + u128::from(i)),
+                vec![(1, title), (9, vec![1])],
+            )
+            .unwrap();
+        d.commit(&[op]).unwrap();
+    }
+    let (client, _, _) = sync_ok(&mut d, &mut s, 1);
+    assert!(
+        client.bytes_sent > 2_048 + 200,
+        "the flight was not over one small frame: {client:?}"
+    );
+    assert_eq!(d.acked_seq(), 12);
+    assert_eq!(s.durable_seq(10), 12);
+    for tier in [Tier::Public, Tier::Personal, Tier::Sensitive] {
+        assert_eq!(
+            d.state().state_hash(scope, tier),
+            s.state().state_hash(scope, tier)
+        );
+    }
+}
