@@ -363,14 +363,18 @@ impl Kiosk {
         let kiosk = Arc::clone(self);
         Some(std::thread::spawn(move || {
             let base = kiosk.config.sync_interval_secs.max(1);
+            let mut first = true;
             loop {
                 if kiosk.stop.load(Ordering::Relaxed) {
                     return;
                 }
-                // Wait for a quiet screen, but not for ever.
+                // Wait for a quiet screen, but not for ever — and not before the first sync
+                // after a start: no one is in the middle of anything yet, and a page opened
+                // at once (polling) must not put off the kiosk's first sync.
                 let waited_from = now_ms();
-                while now_ms().saturating_sub(kiosk.last_request_ms.load(Ordering::Relaxed))
-                    < kiosk.quiet_ms()
+                while !first
+                    && now_ms().saturating_sub(kiosk.last_request_ms.load(Ordering::Relaxed))
+                        < kiosk.quiet_ms()
                     && now_ms().saturating_sub(waited_from) < 600_000
                 {
                     if kiosk.stop.load(Ordering::Relaxed) {
@@ -378,6 +382,7 @@ impl Kiosk {
                     }
                     std::thread::sleep(Duration::from_millis(100));
                 }
+                first = false;
                 let delay = match kiosk.sync_once() {
                     Ok(_) => base,
                     Err(e) => {

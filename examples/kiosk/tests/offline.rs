@@ -184,3 +184,41 @@ async fn pages_wait_for_a_sync_then_say_the_kiosk_is_busy() {
     assert_eq!(get(&app, "/ru/issues", None).await.status, StatusCode::OK);
     assert_eq!(kiosk.sync_state().last_error_key, Some("sync-error-link"));
 }
+
+/// The first sync after a start does not wait for a quiet screen: a page opened at once and
+/// polled (as the one-command test and a curious visitor do) must not put it off. Later
+/// syncs still wait for quiet.
+#[test]
+fn the_first_sync_after_a_start_does_not_wait_for_a_quiet_screen() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config(dir.path());
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    c.server = Some(listener.local_addr().unwrap().to_string());
+    c.server_key = Some(server_key_hex());
+    // A sync every minute: a later sync would wait for 30 s without a request.
+    c.sync_interval_secs = 60;
+    let kiosk = Kiosk::open(c.clone()).unwrap();
+    let server = Arc::new(Mutex::new(server()));
+    server
+        .lock()
+        .unwrap()
+        .enrol(c.device_id, kiosk.public(), kiosk_grants(&c))
+        .unwrap();
+    spawn_server(Arc::clone(&server), listener);
+
+    // Someone is at the screen before the background sync starts, and stays there.
+    kiosk.touched();
+    let handle = kiosk.spawn_sync().expect("a server is configured");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while kiosk.sync_state().last_ok_ms.is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "the first sync waited for a quiet screen: {:?}",
+            kiosk.sync_state()
+        );
+        kiosk.touched();
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    kiosk.stop();
+    handle.join().unwrap();
+}
