@@ -4,7 +4,13 @@
 //!
 //! `cargo bench -p kenesh-benches --bench compare` runs S; add `-- L` (or set
 //! `KENESH_COMPARE=S,L`) for L too. `KENESH_COMPARE_RUNS` sets the runs per row (default
-//! 5; times are medians).
+//! 5; times and peaks are medians).
+//!
+//! CPU is the thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`): each exchange runs both sides
+//! on one thread, so it is the CPU of the whole exchange on both sides, without the waits
+//! for the disk (kenesh's rows run on redb files, which fsync). The peak heap is counted by
+//! a counting global allocator: the peak of the heap during the exchange above the heap at
+//! its start, both sides together (they run in one process).
 
 #[path = "../peers/mod.rs"]
 #[allow(dead_code, unreachable_pub, missing_docs)]
@@ -14,23 +20,74 @@ mod peers;
 #[allow(dead_code, unreachable_pub, missing_docs)]
 mod kenesh_workload_adapter;
 
+use std::cell::Cell;
+use std::path::Path;
 use std::time::Duration;
 
+use kenesh_store::RedbStore;
 use kenesh_sync::ServerConfig;
 use kenesh_workload::{
     CREATION_SPAN_MS, DEFAULT_SEED, EPOCH_MS, Edits, Floors, Model, Size, Workload,
 };
 use peers::calibration::{Measured, TOLERANCE};
 use peers::yrs_peer::Encoding;
-use peers::{Exchange, Run, automerge_peer, median_of, timed, yrs_peer};
+use peers::{Cost, Exchange, Run, automerge_peer, measured, median_of, timed, yrs_peer};
 
-/// kenesh through its real sessions (Noise handshake included), as the sync example.
-fn kenesh_run(initial: &[kenesh_workload::Record], edits: &Edits) -> Run {
+/// Counts the heap for the peak column (see [`peers::heap`]).
+#[global_allocator]
+static HEAP: peers::heap::Counting = peers::heap::Counting;
+
+/// A kiosk's store in kenesh's rows: what its redb file holds after an exchange.
+#[derive(Clone, Copy, Debug, Default)]
+struct KioskFile {
+    /// The file's size.
+    file: u64,
+    /// The records' bytes: sealed segments (compressed) and the uncompressed tail.
+    records: u64,
+    /// The bytes of the pages redb has allocated.
+    allocated: u64,
+}
+
+fn file_size(path: &Path) -> usize {
+    std::fs::metadata(path).expect("store file").len() as usize
+}
+
+fn kiosk_file(store: &RedbStore) -> KioskFile {
+    let st = store.stats().expect("stats");
+    KioskFile {
+        file: file_size(store.path().expect("a file")) as u64,
+        records: st.segment_bytes + st.tail_bytes,
+        allocated: st.allocated_bytes,
+    }
+}
+
+/// A redb store at `dir/name`, new.
+fn redb(dir: &Path, name: &str) -> RedbStore {
+    RedbStore::open(dir.join(name)).expect("redb store")
+}
+
+/// kenesh through its real sessions (Noise handshake included), as the sync example, the
+/// kiosk and the server each on a redb file in a temporary directory. What the kiosk's
+/// file holds after each exchange goes to `files` (initial, edits).
+fn kenesh_run(
+    initial: &[kenesh_workload::Record],
+    edits: &Edits,
+    files: &Cell<(KioskFile, KioskFile)>,
+) -> Run {
     use kenesh_workload_adapter::*;
-    let (mut s, mut d, mut t) = world(initial, ServerConfig::default());
-    let (first, cpu) = timed(|| sync(&mut d, &mut s, 1, EPOCH_MS + CREATION_SPAN_MS));
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let (mut s, mut d, mut t) = world_on(
+        redb(dir.path(), "server.redb"),
+        redb(dir.path(), "kiosk.redb"),
+        initial,
+        ServerConfig::default(),
+    );
+    let (first, cost) = measured(|| sync(&mut d, &mut s, 1, EPOCH_MS + CREATION_SPAN_MS));
     let same = d.state().state_hashes() == s.state().state_hashes();
-    let initial_x = exchange(first, cpu, same);
+    let mut initial_x = exchange(first, cost, same);
+    let after_initial = kiosk_file(d.store());
+    initial_x.stored = after_initial.file as usize;
+    initial_x.stored_server = file_size(s.store().path().expect("a file"));
     let mut kt = t.clone();
     edit_kiosk(&mut d, &mut kt, &edits.kiosk);
     edit_server(&mut s, &mut t, &edits.server);
@@ -41,39 +98,56 @@ fn kenesh_run(initial: &[kenesh_workload::Record], edits: &Edits) -> Run {
         .map(|e| e.at)
         .max()
         .unwrap_or(0);
-    let (then, cpu) = timed(|| sync(&mut d, &mut s, 2, now));
+    let (then, cost) = measured(|| sync(&mut d, &mut s, 2, now));
     let same = d.state().state_hashes() == s.state().state_hashes();
+    let mut edits_x = exchange(then, cost, same);
+    let after_edits = kiosk_file(d.store());
+    edits_x.stored = after_edits.file as usize;
+    edits_x.stored_server = file_size(s.store().path().expect("a file"));
+    files.set((after_initial, after_edits));
     Run {
         initial: initial_x,
-        edits: exchange(then, cpu, same),
+        edits: edits_x,
     }
 }
 
 /// kenesh's initial sync of a second kiosk, once the server has made (and cached) the
 /// snapshot for the first: what every kiosk after the first costs.
+/// On redb files, as [`kenesh_run`].
 fn kenesh_initial_cached(initial: &[kenesh_workload::Record]) -> Exchange {
-    use kenesh_sync::{Device, MemStore, Secret};
+    use kenesh_sync::{Device, Secret};
     use kenesh_workload_adapter::*;
-    let (mut s, mut d, _) = world(initial, ServerConfig::default());
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let (mut s, mut d, _) = world_on(
+        redb(dir.path(), "server.redb"),
+        redb(dir.path(), "kiosk.redb"),
+        initial,
+        ServerConfig::default(),
+    );
     sync(&mut d, &mut s, 1, EPOCH_MS + CREATION_SPAN_MS);
     let id = KIOSK + 1;
     let secret = Secret::from_bytes([id as u8; 32]);
     let grants = kiosk_grants(initial);
     s.enrol(id, secret.public(), grants).unwrap();
-    let mut second = Device::open(MemStore::new(), secret, id, s.public()).unwrap();
-    let (t, cpu) = timed(|| sync(&mut second, &mut s, 3, EPOCH_MS + CREATION_SPAN_MS));
+    let mut second = Device::open(redb(dir.path(), "second.redb"), secret, id, s.public()).unwrap();
+    let (t, cost) = measured(|| sync(&mut second, &mut s, 3, EPOCH_MS + CREATION_SPAN_MS));
     let same = second.state().state_hashes() == s.state().state_hashes();
-    exchange(t, cpu, same)
+    let mut x = exchange(t, cost, same);
+    x.stored = kiosk_file(second.store()).file as usize;
+    x
 }
 
-fn exchange(t: kenesh_workload_adapter::Traffic, cpu: Duration, same: bool) -> Exchange {
+fn exchange(t: kenesh_workload_adapter::Traffic, cost: Cost, same: bool) -> Exchange {
     Exchange {
         up: t.up as usize,
         down: t.down as usize,
         messages: (t.messages_up + t.messages_down) as usize,
         round_trips: t.round_trips as usize,
         flights: 0,
-        cpu,
+        cpu: cost.cpu,
+        peak: cost.peak,
+        stored: 0,
+        stored_server: 0,
         same,
         // kenesh's state is checked against the Model by its own tests, not here.
         model: same,
@@ -82,6 +156,7 @@ fn exchange(t: kenesh_workload_adapter::Traffic, cpu: Duration, same: bool) -> E
 
 /// The CPU of kenesh's crypto in a sync, measured apart: a whole session with nothing to
 /// move (Noise IK handshake both sides, Hello/Welcome), and one commit's signature check.
+/// Thread CPU time as the tables; in memory (`MemStore`), so no store work is counted in.
 fn kenesh_crypto() -> (Duration, Duration) {
     use kenesh_workload_adapter::*;
     let w = Workload::with_records(50, 0, 0, DEFAULT_SEED);
@@ -188,21 +263,27 @@ fn table(size: Size, label: &str, runs: usize, crypto: (Duration, Duration)) {
     );
     println!();
     let mut rows: Vec<(&str, Run, Run)> = Vec::new();
+    let files = Cell::new((KioskFile::default(), KioskFile::default()));
+    let mut kenesh_files = [(KioskFile::default(), KioskFile::default()); 2];
     let peers: [(&str, &System<'_>); 4] = [
-        ("kenesh", &|e| kenesh_run(&w.initial, e)),
+        ("kenesh", &|e| kenesh_run(&w.initial, e, &files)),
         ("Automerge", &|e| automerge_peer::run(&w.initial, e)),
         ("Yrs v1", &|e| yrs_peer::run(&w.initial, e, Encoding::V1)),
         ("Yrs v2", &|e| yrs_peer::run(&w.initial, e, Encoding::V2)),
     ];
     for (name, f) in peers {
         let inc = median_of(runs, || f(&w.incremental));
+        let inc_files = files.get();
         let conf = median_of(runs, || f(&w.conflicting));
+        if name == "kenesh" {
+            kenesh_files = [inc_files, files.get()];
+        }
         rows.push((name, inc, conf));
     }
     println!(
-        "| system | scenario | bytes up | bytes down | total | messages | round trips | CPU ms | converged | = Model | kenesh/peer bytes | kenesh/peer CPU |"
+        "| system | scenario | bytes up | bytes down | total | messages | round trips | CPU ms | peak heap | stored, kiosk | stored, server | peak / stored (kiosk) | converged | = Model | kenesh/peer bytes | kenesh/peer CPU |"
     );
-    println!("|---|---|---:|---:|---:|---:|---:|---:|---|---|---:|---:|");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|");
     let kenesh = (rows[0].1, rows[0].2);
     for (name, inc, conf) in &rows {
         for (scenario, x, k) in [
@@ -218,7 +299,7 @@ fn table(size: Size, label: &str, runs: usize, crypto: (Duration, Duration)) {
                 }
             };
             println!(
-                "| {name} | {scenario} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                "| {name} | {scenario} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.2}× | {} | {} | {} | {} |",
                 thousands(x.up),
                 thousands(x.down),
                 thousands(x.total()),
@@ -229,6 +310,10 @@ fn table(size: Size, label: &str, runs: usize, crypto: (Duration, Duration)) {
                     x.round_trips.to_string()
                 },
                 ms(x.cpu),
+                thousands(x.peak),
+                thousands(x.stored),
+                thousands(x.stored_server),
+                x.peak as f64 / x.stored as f64,
                 if x.same { "yes" } else { "**no**" },
                 if *name == "kenesh" {
                     "(own tests)"
@@ -243,18 +328,46 @@ fn table(size: Size, label: &str, runs: usize, crypto: (Duration, Duration)) {
         }
     }
     println!();
+    println!(
+        "CPU is the thread's CPU time of the whole exchange, both sides (one thread). Peak heap: the peak of the heap during the exchange above the heap at its start, both sides together (one process; a counting global allocator), median of the runs. Stored: what each side holds durably after the exchange — kenesh: its redb file's size; Automerge: `save()` of its document; Yrs: its whole document as one update (`encode_state_as_update_v1`/`_v2` from the empty state vector)."
+    );
+    println!();
+    let (initial_file, inc_file) = kenesh_files[0];
+    let conf_file = kenesh_files[1].1;
+    let am = |x: &Exchange| x.stored as f64;
+    println!(
+        "kenesh kiosk's redb file: {} bytes after the initial sync (records {} bytes, redb pages allocated {}), {} after the incremental (records {}, allocated {}), {} after the conflicting (records {}, allocated {}); file / Automerge's `save()`: {:.3}×, {:.3}×, {:.3}×; records / Automerge's: {:.3}×, {:.3}×, {:.3}×.",
+        thousands(initial_file.file as usize),
+        thousands(initial_file.records as usize),
+        thousands(initial_file.allocated as usize),
+        thousands(inc_file.file as usize),
+        thousands(inc_file.records as usize),
+        thousands(inc_file.allocated as usize),
+        thousands(conf_file.file as usize),
+        thousands(conf_file.records as usize),
+        thousands(conf_file.allocated as usize),
+        initial_file.file as f64 / am(&rows[1].1.initial),
+        inc_file.file as f64 / am(&rows[1].1.edits),
+        conf_file.file as f64 / am(&rows[1].2.edits),
+        initial_file.records as f64 / am(&rows[1].1.initial),
+        inc_file.records as f64 / am(&rows[1].1.edits),
+        conf_file.records as f64 / am(&rows[1].2.edits),
+    );
+    println!();
     let mut cached: Vec<Exchange> = (0..runs.max(1))
         .map(|_| kenesh_initial_cached(&w.initial))
         .collect();
     cached.sort_by_key(|x| x.cpu);
     let cached = cached[cached.len() / 2];
     println!(
-        "kenesh initial for a second kiosk (snapshot already made and cached by the server): {} bytes down, {} up, {} messages, {} round trips, {} ms, converged {}; {:.2}× Yrs v2's CPU, {:.2}× Automerge's.",
+        "kenesh initial for a second kiosk (snapshot already made and cached by the server): {} bytes down, {} up, {} messages, {} round trips, {} ms, peak heap {}, its redb file {} bytes, converged {}; {:.2}× Yrs v2's CPU, {:.2}× Automerge's.",
         thousands(cached.down),
         thousands(cached.up),
         cached.messages,
         cached.round_trips,
         ms(cached.cpu),
+        thousands(cached.peak),
+        thousands(cached.stored),
         if cached.same { "yes" } else { "NO" },
         cached.cpu.as_secs_f64() / rows[3].1.initial.cpu.as_secs_f64(),
         cached.cpu.as_secs_f64() / rows[1].1.initial.cpu.as_secs_f64(),

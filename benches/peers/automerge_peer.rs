@@ -12,7 +12,7 @@ use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{ActorId, Automerge, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value};
 use kenesh_workload::{Change, Edit, Edits, Model, Record, RecordId};
 
-use super::{Exchange, Run, key, matches, parse_key, timed};
+use super::{Exchange, Run, key, matches, measured, parse_key};
 
 /// The server's actor id (16 bytes, as a random UUID would be).
 const SERVER: [u8; 16] = [0x53; 16];
@@ -131,7 +131,7 @@ pub fn exchange(kiosk: &mut Replica, server: &mut Replica) -> Exchange {
     let mut x = Exchange::default();
     let mut flights = 0;
     let mut last_with_changes: usize = 0;
-    let ((), cpu) = timed(|| {
+    let ((), cost) = measured(|| {
         loop {
             let up = kiosk.doc.generate_sync_message(&mut kiosk.state).map(|m| {
                 flights += 1;
@@ -173,7 +173,8 @@ pub fn exchange(kiosk: &mut Replica, server: &mut Replica) -> Exchange {
             }
         }
     });
-    x.cpu = cpu;
+    x.cpu = cost.cpu;
+    x.peak = cost.peak;
     x.round_trips = last_with_changes.div_ceil(2);
     x.flights = flights;
     x
@@ -226,7 +227,15 @@ pub fn contents(doc: &Automerge) -> BTreeMap<RecordId, Record> {
         .collect()
 }
 
+/// What a side holds durably: its document as `save()` writes it (what an Automerge app
+/// persists).
+pub fn stored(side: &Replica) -> usize {
+    side.doc.save().len()
+}
+
 fn check(x: &mut Exchange, kiosk: &Replica, server: &Replica, model: &Model) {
+    x.stored = stored(kiosk);
+    x.stored_server = stored(server);
     let k = contents(&kiosk.doc);
     let mut heads = (kiosk.doc.get_heads(), server.doc.get_heads());
     heads.0.sort();

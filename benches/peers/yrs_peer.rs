@@ -12,7 +12,7 @@ use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 use yrs::{Any, Doc, In, Map, MapPrelim, MapRef, Out, ReadTxn, StateVector, Transact, Update};
 
-use super::{Exchange, Run, key, matches, parse_key, timed};
+use super::{Exchange, Run, key, matches, measured, parse_key};
 
 /// Which update encoding.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -136,7 +136,7 @@ pub fn exchange(kiosk: &Replica, server: &Replica, encoding: Encoding) -> Exchan
         flights: 2,
         ..Exchange::default()
     };
-    let ((), cpu) = timed(|| {
+    let ((), cost) = measured(|| {
         let kiosk_sv = kiosk.doc.transact().state_vector().encode_v1();
         let server_sv = server.doc.transact().state_vector().encode_v1();
         x.up += kiosk_sv.len();
@@ -150,7 +150,8 @@ pub fn exchange(kiosk: &Replica, server: &Replica, encoding: Encoding) -> Exchan
         apply(&kiosk.doc, &down, encoding);
         apply(&server.doc, &up, encoding);
     });
-    x.cpu = cpu;
+    x.cpu = cost.cpu;
+    x.peak = cost.peak;
     x
 }
 
@@ -198,7 +199,15 @@ pub fn contents(side: &Replica) -> BTreeMap<RecordId, Record> {
         .collect()
 }
 
-fn check(x: &mut Exchange, kiosk: &Replica, server: &Replica, model: &Model) {
+/// What a side holds durably: its whole document as one update
+/// (`encode_state_as_update_v1`/`_v2` from the empty state vector), what a Yrs app persists.
+pub fn stored(side: &Replica, encoding: Encoding) -> usize {
+    update(&side.doc, &StateVector::default(), encoding).len()
+}
+
+fn check(x: &mut Exchange, kiosk: &Replica, server: &Replica, model: &Model, encoding: Encoding) {
+    x.stored = stored(kiosk, encoding);
+    x.stored_server = stored(server, encoding);
     let k = contents(kiosk);
     x.same = k == contents(server);
     x.model = matches(model, &k);
@@ -210,7 +219,7 @@ pub fn run(initial: &[Record], edits: &Edits, encoding: Encoding) -> Run {
     let kiosk = Replica::new(KIOSK);
     let mut model = Model::new(initial);
     let mut first = exchange(&kiosk, &server, encoding);
-    check(&mut first, &kiosk, &server, &model);
+    check(&mut first, &kiosk, &server, &model, encoding);
     edit(&kiosk, &edits.kiosk);
     edit(&server, &edits.server);
     let mut then = exchange(&kiosk, &server, encoding);
@@ -219,7 +228,7 @@ pub fn run(initial: &[Record], edits: &Edits, encoding: Encoding) -> Run {
         .iter()
         .chain(&edits.server)
         .for_each(|e| model.apply(e));
-    check(&mut then, &kiosk, &server, &model);
+    check(&mut then, &kiosk, &server, &model, encoding);
     Run {
         initial: first,
         edits: then,

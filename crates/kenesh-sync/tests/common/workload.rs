@@ -115,7 +115,18 @@ pub fn world(
     records: &[Record],
     config: ServerConfig,
 ) -> (Server<MemStore>, Device<MemStore>, Tracker) {
-    let mut s = Server::open(MemStore::new(), Secret::from_bytes([0xee; 32]), config).unwrap();
+    world_on(MemStore::new(), MemStore::new(), records, config)
+}
+
+/// [`world`] on the stores given: the server's on `server_store`, the kiosk's on
+/// `kiosk_store` (both empty).
+pub fn world_on<S: Store, K: Store>(
+    server_store: S,
+    kiosk_store: K,
+    records: &[Record],
+    config: ServerConfig,
+) -> (Server<S>, Device<K>, Tracker) {
+    let mut s = Server::open(server_store, Secret::from_bytes([0xee; 32]), config).unwrap();
     let mut tracker = Tracker::default();
     let mut fresh = fresh_keys(0xee);
     for r in records {
@@ -131,7 +142,7 @@ pub fn world(
     let secret = Secret::from_bytes([KIOSK as u8; 32]);
     let grants = kiosk_grants(records);
     s.enrol(KIOSK, secret.public(), grants).unwrap();
-    let d = Device::open(MemStore::new(), secret, KIOSK, s.public()).unwrap();
+    let d = Device::open(kiosk_store, secret, KIOSK, s.public()).unwrap();
     (s, d, tracker)
 }
 
