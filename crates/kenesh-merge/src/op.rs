@@ -366,18 +366,29 @@ impl Op {
                 max: MAX_PAYLOAD,
             });
         }
-        let bytes = postcard::to_allocvec(&envelope).map_err(OpError::Envelope)?;
-        if bytes.len() > MAX_ENVELOPE {
-            return Err(OpError::EnvelopeTooLarge {
-                len: bytes.len(),
-                max: MAX_ENVELOPE,
-            });
-        }
+        let bytes = encode_envelope(&envelope)?;
         Ok(Op {
             bytes,
             envelope,
             payload_hash: payload.hash(),
             payload: Some(payload),
+        })
+    }
+
+    /// An op held without its payload, from its envelope and the payload's hash (what a
+    /// snapshot or a peer without the read grant holds). The envelope is encoded here, so
+    /// it is canonical by construction.
+    ///
+    /// # Errors
+    /// When the envelope breaks a limit.
+    pub fn withheld_from(envelope: Envelope, payload_hash: [u8; 32]) -> Result<Op, OpError> {
+        check_envelope(&envelope)?;
+        let bytes = encode_envelope(&envelope)?;
+        Ok(Op {
+            bytes,
+            envelope,
+            payload_hash,
+            payload: None,
         })
     }
 
@@ -549,6 +560,45 @@ const PAYLOAD_CONTEXT_KEY: blake3::hazmat::ContextKey = [
     0xda, 0x03, 0x11, 0x5a, 0xf8, 0x67, 0x1b, 0x57, 0x82, 0x85, 0x32, 0xb5, 0xf8, 0x24, 0x3f, 0xc1,
     0xc4, 0x1b, 0xf9, 0xca, 0xc1, 0xcf, 0xf0, 0xff, 0x1b, 0xb4, 0x0a, 0xef, 0x70, 0xc8, 0x05, 0x84,
 ];
+
+/// An envelope's postcard bytes, in a buffer sized for a typical envelope (growing a `Vec`
+/// from empty reallocated several times per op), checked against [`MAX_ENVELOPE`].
+fn encode_envelope(envelope: &Envelope) -> Result<Vec<u8>, OpError> {
+    let bytes =
+        postcard::serialize_with_flavor(envelope, Grow(Vec::with_capacity(ENVELOPE_CAPACITY)))
+            .map_err(OpError::Envelope)?;
+    if bytes.len() > MAX_ENVELOPE {
+        return Err(OpError::EnvelopeTooLarge {
+            len: bytes.len(),
+            max: MAX_ENVELOPE,
+        });
+    }
+    Ok(bytes)
+}
+
+/// The first allocation for an encoded envelope: most are 50–120 bytes.
+const ENVELOPE_CAPACITY: usize = 128;
+
+/// A postcard output into a `Vec` given with its capacity.
+struct Grow(Vec<u8>);
+
+impl postcard::ser_flavors::Flavor for Grow {
+    type Output = Vec<u8>;
+
+    fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
+        self.0.extend_from_slice(data);
+        Ok(())
+    }
+
+    fn try_push(&mut self, data: u8) -> postcard::Result<()> {
+        self.0.push(data);
+        Ok(())
+    }
+
+    fn finalize(self) -> postcard::Result<Vec<u8>> {
+        Ok(self.0)
+    }
+}
 
 fn check_payload(p: &Payload) -> Result<(), OpError> {
     if p.bytes.len() > MAX_PAYLOAD {

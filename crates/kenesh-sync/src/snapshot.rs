@@ -348,12 +348,13 @@ pub(crate) fn decode(
             persons: who,
         };
         let salt = at(&c.salts, salts.get(c.salt[i], "salt")?, "salt")?;
-        let bytes = postcard::to_allocvec(&envelope).map_err(|_| SnapshotError::Op(i))?;
         let payload = |bytes: Vec<u8>| Payload { salt, bytes };
+        // The envelope is encoded once, from the values decoded here (canonical by
+        // construction); the set hash checked below proves every op is the server's.
         let op = match body {
             0 => {
                 let p = payload(raw_iter.next().ok_or(SnapshotError::Inconsistent("raw"))?);
-                Op::with_payload(&bytes, p)
+                Op::new(envelope, p)
             }
             1 => {
                 let fields = creates
@@ -368,19 +369,19 @@ pub(crate) fn decode(
                     cp.fields.push((f, v));
                 }
                 let p = payload(postcard::to_allocvec(&cp).map_err(|_| SnapshotError::Op(i))?);
-                Op::with_payload(&bytes, p)
+                Op::new(envelope, p)
             }
             2 => {
                 let h = hashes.next().ok_or(SnapshotError::Inconsistent("hashes"))?;
-                Op::from_parts(&bytes, h, None)
+                Op::withheld_from(envelope, h)
             }
             3 => {
-                let person = envelope
+                let person = *envelope
                     .persons
                     .first()
                     .ok_or(SnapshotError::Inconsistent("person"))?;
-                let p = payload(postcard::to_allocvec(person).map_err(|_| SnapshotError::Op(i))?);
-                Op::with_payload(&bytes, p)
+                let p = payload(postcard::to_allocvec(&person).map_err(|_| SnapshotError::Op(i))?);
+                Op::new(envelope, p)
             }
             _ => return Err(SnapshotError::Inconsistent("body")),
         }
