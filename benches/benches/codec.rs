@@ -1,8 +1,11 @@
 //! Codec throughput on the workload's ops: op envelopes encoded and decoded with postcard
 //! (kenesh's wire) beside serde_json and bincode of the same values; signed commit frames
-//! built, decoded and checked; and the per-(scope, tier) state hashes.
+//! built, decoded and checked; the per-(scope, tier) state hashes; and the CPU of whole sync
+//! sessions (both sides, in memory): the workload's S incremental exchange and a second
+//! kiosk's initial sync from the server's cached snapshot.
 //!
-//! `cargo bench -p kenesh-benches --bench codec`
+//! `cargo bench -p kenesh-benches --bench codec` (`-- session` for the sessions alone: each
+//! sample first builds its world, about half a second)
 
 #[path = "../../crates/kenesh-sync/tests/common/workload.rs"]
 #[allow(dead_code, unreachable_pub)]
@@ -10,7 +13,7 @@ mod workload;
 
 use std::hint::black_box;
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use kenesh_merge::{Envelope, Op, State};
 use kenesh_proto::Limits;
 use kenesh_sync::{Secret, SignedCommit};
@@ -151,5 +154,81 @@ fn codec(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, codec);
+/// A server holding S, a kiosk that synced it once, and both sides' incremental edits made:
+/// what the incremental exchange starts from.
+fn incremental_world() -> (
+    kenesh_sync::Server<kenesh_sync::MemStore>,
+    kenesh_sync::Device<kenesh_sync::MemStore>,
+    u64,
+) {
+    use kenesh_workload::{CREATION_SPAN_MS, EPOCH_MS};
+    let w = Workload::new(Size::S, DEFAULT_SEED);
+    let (mut s, mut d, mut t) = workload::world(&w.initial, kenesh_sync::ServerConfig::default());
+    workload::sync(&mut d, &mut s, 1, EPOCH_MS + CREATION_SPAN_MS);
+    let mut kt = t.clone();
+    workload::edit_kiosk(&mut d, &mut kt, &w.incremental.kiosk);
+    workload::edit_server(&mut s, &mut t, &w.incremental.server);
+    let now = w
+        .incremental
+        .server
+        .iter()
+        .chain(&w.incremental.kiosk)
+        .map(|e| e.at)
+        .max()
+        .unwrap_or(0);
+    (s, d, now)
+}
+
+/// A server holding S whose snapshot a first kiosk's sync made, and a second kiosk enrolled
+/// and empty.
+fn second_kiosk_world() -> (
+    kenesh_sync::Server<kenesh_sync::MemStore>,
+    kenesh_sync::Device<kenesh_sync::MemStore>,
+    u64,
+) {
+    use kenesh_workload::{CREATION_SPAN_MS, EPOCH_MS};
+    let w = Workload::new(Size::S, DEFAULT_SEED);
+    let (mut s, mut first, _) = workload::world(&w.initial, kenesh_sync::ServerConfig::default());
+    let now = EPOCH_MS + CREATION_SPAN_MS;
+    workload::sync(&mut first, &mut s, 1, now);
+    let id = workload::KIOSK + 1;
+    let secret = Secret::from_bytes([id as u8; 32]);
+    s.enrol(id, secret.public(), workload::kiosk_grants(&w.initial))
+        .unwrap();
+    let d =
+        kenesh_sync::Device::open(kenesh_sync::MemStore::new(), secret, id, s.public()).unwrap();
+    (s, d, now)
+}
+
+fn sessions(c: &mut Criterion) {
+    let mut g = c.benchmark_group("session");
+    g.sample_size(10);
+    g.bench_function("incremental S (20 + 100 edits), both sides", |b| {
+        b.iter_batched(
+            incremental_world,
+            // The world goes back out, so criterion drops it outside the timing.
+            |(mut s, mut d, now)| {
+                let t = workload::sync(&mut d, &mut s, 2, now);
+                (s, d, black_box(t.down))
+            },
+            BatchSize::PerIteration,
+        );
+    });
+    g.bench_function(
+        "initial S, second kiosk, cached snapshot, both sides",
+        |b| {
+            b.iter_batched(
+                second_kiosk_world,
+                |(mut s, mut d, now)| {
+                    let t = workload::sync(&mut d, &mut s, 3, now);
+                    (s, d, black_box(t.down))
+                },
+                BatchSize::PerIteration,
+            );
+        },
+    );
+    g.finish();
+}
+
+criterion_group!(benches, codec, sessions);
 criterion_main!(benches);
