@@ -18,6 +18,17 @@ use kenesh_sync::{Device, MemStore, Secret, Server, ServerConfig};
 use kenesh_workload::{CREATION_SPAN_MS, DEFAULT_SEED, EPOCH_MS, Size, Workload};
 use workload::*;
 
+/// A field of `/proc/self/status`, in kB (0 where there is none).
+fn rss(key: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with(key))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
 #[inline(never)]
 fn initial(d: &mut Device<MemStore>, s: &mut Server<MemStore>, now: u64) -> Traffic {
     sync(d, s, 3, now)
@@ -33,14 +44,22 @@ fn main() {
     s.enrol(id, secret.public(), kiosk_grants(&w.initial))
         .expect("enrol");
     let mut second = Device::open(MemStore::new(), secret, id, s.public()).expect("a device");
+    // Resident memory around the session (Linux): the peak is reset first (`clear_refs`),
+    // so it is the session's; what stays after it is mostly the second kiosk's state.
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    let before = rss("VmRSS:");
     let started = std::time::Instant::now();
     let t = initial(&mut second, &mut s, now);
     println!(
-        "initial S, second kiosk: up {} down {} bytes, {} messages, {:?}",
+        "initial S, second kiosk: up {} down {} bytes, {} messages, {:?}; resident {} kB \
+         before, {} kB peak, {} kB after",
         t.up,
         t.down,
         t.messages_up + t.messages_down,
-        started.elapsed()
+        started.elapsed(),
+        before,
+        rss("VmHWM:"),
+        rss("VmRSS:")
     );
     assert_eq!(second.state().state_hashes(), s.state().state_hashes());
 }
