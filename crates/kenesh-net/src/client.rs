@@ -68,19 +68,8 @@ impl ClientError {
             | ClientError::IdleTimeout
             | ClientError::AttemptTimeout => true,
             ClientError::Frame(f) => !matches!(f, FrameError::TooLarge { .. }),
-            ClientError::Session(kenesh_sync::SyncError::Refused(
-                kenesh_proto::RefuseReason::Busy,
-            )) => true,
-            // The server's own fault or timeout, or a seq gap (a new session starts from
-            // what the server holds).
-            ClientError::Session(kenesh_sync::SyncError::Peer { code, .. }) => [
-                kenesh_proto::ErrorCode::INTERNAL,
-                kenesh_proto::ErrorCode::TIMEOUT,
-                kenesh_proto::ErrorCode::SEQ_GAP,
-            ]
-            .iter()
-            .any(|c| c.0 == *code),
-            ClientError::Session(_) | ClientError::GaveUp { .. } => false,
+            ClientError::Session(e) => e.is_transient(),
+            ClientError::GaveUp { .. } => false,
         }
     }
 }

@@ -123,8 +123,53 @@ pub enum SyncError {
     Closed,
 }
 
+impl SyncError {
+    /// Whether a new session may succeed where this one failed: the server was busy, or it
+    /// reported its own fault, a timeout or a seq gap (a new session starts from what it
+    /// holds). A refusal for any other reason, a malformed or forged message, a store
+    /// failure here: a new session would fail the same way. (Failures of the link itself
+    /// are the transport's to judge: see `kenesh-net` and the facade.)
+    #[must_use]
+    pub fn is_transient(&self) -> bool {
+        match self {
+            SyncError::Refused(kenesh_proto::RefuseReason::Busy) => true,
+            SyncError::Peer { code, .. } => [
+                kenesh_proto::ErrorCode::INTERNAL,
+                kenesh_proto::ErrorCode::TIMEOUT,
+                kenesh_proto::ErrorCode::SEQ_GAP,
+            ]
+            .iter()
+            .any(|c| c.0 == *code),
+            _ => false,
+        }
+    }
+}
+
 impl From<kenesh_proto::DecodeError> for SyncError {
     fn from(e: kenesh_proto::DecodeError) -> Self {
         SyncError::Decode(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SyncError;
+    use kenesh_proto::{ErrorCode, RefuseReason};
+
+    /// A busy server and its own faults are worth a new session; anything that would only
+    /// repeat is not.
+    #[test]
+    fn which_session_failures_are_transient() {
+        let peer = |code: ErrorCode| SyncError::Peer {
+            code: code.0,
+            detail: String::new(),
+        };
+        assert!(SyncError::Refused(RefuseReason::Busy).is_transient());
+        assert!(peer(ErrorCode::INTERNAL).is_transient());
+        assert!(peer(ErrorCode::TIMEOUT).is_transient());
+        assert!(peer(ErrorCode::SEQ_GAP).is_transient());
+        assert!(!peer(ErrorCode::MALFORMED).is_transient());
+        assert!(!SyncError::Refused(RefuseReason::UnknownDevice).is_transient());
+        assert!(!SyncError::Closed.is_transient());
     }
 }

@@ -53,17 +53,7 @@ impl SyncError {
         match self {
             SyncError::Io(_) | SyncError::Eof { .. } => true,
             SyncError::TooLarge(_) => false,
-            SyncError::Session(kenesh_sync::SyncError::Refused(
-                kenesh_proto::RefuseReason::Busy,
-            )) => true,
-            SyncError::Session(kenesh_sync::SyncError::Peer { code, .. }) => [
-                kenesh_proto::ErrorCode::INTERNAL,
-                kenesh_proto::ErrorCode::TIMEOUT,
-                kenesh_proto::ErrorCode::SEQ_GAP,
-            ]
-            .iter()
-            .any(|c| c.0 == *code),
-            SyncError::Session(_) => false,
+            SyncError::Session(e) => e.is_transient(),
         }
     }
 }
