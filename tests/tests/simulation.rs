@@ -37,8 +37,9 @@
 //! or loses sensitive or personal read of its municipality, sensitive write (intake), or read
 //! of the other municipality; the partner gains or loses personal read, or read of another
 //! municipality; staff gain or lose sensitive read). A restore from backup brings back the
-//! grants of the backup; the operator re-applies the changes made since (the simulation does
-//! it at once). Staff change a legal case's owner (`change_owner`, the record's owner scope)
+//! grants of the backup; the operator re-applies the changes made since from a log kept apart
+//! from the backups, each with the seq it took effect after (`Server::reapply_grants`; the
+//! simulation does it at once, and checks each boundary the server records). Staff change a legal case's owner (`change_owner`, the record's owner scope)
 //! and its advocate (the person the case is assigned to), and kiosks an issue's owner.
 //!
 //! After every session, against the grants in force **during** it (the simulation records
@@ -46,14 +47,15 @@
 //! payload of a tier it could not read — nor, for a device whose grants ever changed, any op
 //! or payload sent to it in that session, so a payload sent again counts too — no new payload
 //! key of a tier it could read in no scope (a key names no scope), and no op the server
-//! applied in it (of any origin: held ops are released then) was outside its writer's write
-//! grants. After healing, every seed must show: replicas hold state hashes
-//! equal to the server's for every scope they read now (set aside: their own ops the server
-//! refused as outside their grants at the time, and — a known limit — another device's op a
-//! replica received in an epoch a restore lost, which its origin re-sent after losing the
-//! write grant, so the server refused it; counted); every payload of a tier a replica reads now
-//! is there (what a grant adds is backfilled); no commit acknowledged to its author is lost
-//! (refused ops excepted, each with its alarm and a grant set lacking the write); no replica
+//! applied in it (of any origin: held ops are released then) was outside the write grants
+//! its writer held when the server first received it (the grants of the last change made
+//! before its seq arrived, which a restore does not move). After healing, every seed must
+//! show: replicas hold state hashes equal to the server's for every scope they read now (set
+//! aside: their own ops the server refused as outside their grants at the time); every op of
+//! another device a replica holds, the server holds (one an epoch lost to a restore had
+//! accepted and served included); every payload of a tier a replica reads now is there (what
+//! a grant adds is backfilled); no commit acknowledged to its author is lost (refused ops
+//! excepted, each with its alarm and grants lacking the write at its seq); no replica
 //! holds a payload or a key outside every grant set it ever held; no erased payload and no
 //! erased person's key survives anywhere.
 //!
@@ -318,8 +320,9 @@ struct Node {
     grants: Grants,
     /// Every grant set it held.
     history: Vec<Grants>,
-    /// The server epoch in which it last newly received each op of another origin.
-    received_in: std::collections::BTreeMap<OpId, u64>,
+    /// The grants its ops are judged under, by seq, as the operator's changes set them:
+    /// `(after, grants)` judges the seqs above `after` (up to the next entry's).
+    timeline: Vec<(u64, Grants)>,
     link: Link,
     device: Option<Device<SimDisk>>,
     disk: Vec<u8>,
@@ -357,7 +360,10 @@ struct World {
     now: u64,
     server: Option<Server<SimDisk>>,
     server_disk: Vec<u8>,
-    backups: Vec<Vec<u8>>,
+    /// Each backup's image, and how many of the operator's grant changes it holds.
+    backups: Vec<(Vec<u8>, usize)>,
+    /// The operator's log of grant changes, kept apart from the backups (as the key file).
+    grant_log: Vec<kenesh_sync::GrantChange>,
     epoch: u64,
     nodes: Vec<Node>,
     erased: Vec<PersonId>,
@@ -391,8 +397,9 @@ struct Faults {
     owner_changes: u64,
     /// Ops the server refused as outside their writer's grants at the time (checked).
     refused_writes: u64,
-    /// Ops a replica kept from an epoch lost to a restore, refused when re-sent.
-    stranded: u64,
+    /// Ops applied under the grants of an earlier change, their writer lacking the write
+    /// when they were applied (re-sent after a restore, or released from being held).
+    rejudged: u64,
 }
 
 impl Faults {
@@ -414,7 +421,7 @@ impl Faults {
         self.grant_changes += f.grant_changes;
         self.owner_changes += f.owner_changes;
         self.refused_writes += f.refused_writes;
-        self.stranded += f.stranded;
+        self.rejudged += f.rejudged;
     }
 }
 
@@ -471,7 +478,7 @@ impl World {
                 id,
                 scope,
                 history: vec![grants.clone()],
-                received_in: std::collections::BTreeMap::new(),
+                timeline: vec![(0, grants.clone())],
                 grants,
                 link,
                 device: None,
@@ -486,6 +493,7 @@ impl World {
             server: Some(server),
             server_disk: Vec::new(),
             backups: Vec::new(),
+            grant_log: Vec::new(),
             epoch: 1,
             nodes,
             erased: Vec::new(),
@@ -629,36 +637,45 @@ impl World {
 
     /// What a session brought, against the grants in force during it.
     fn check_session(&mut self, k: usize, before: &Held) {
-        let writers: Vec<(u32, Grants)> = self
+        let writers: Vec<(u32, Vec<(u64, Grants)>)> = self
             .nodes
             .iter()
-            .map(|n| (n.id, n.grants.clone()))
+            .map(|n| (n.id, n.timeline.clone()))
             .collect();
         let server = self.server.as_ref().expect("open during a session");
+        let mut rejudged = 0;
         for op in server.state().all_ops() {
             if before.server_ops.contains(&op.id()) {
                 continue;
             }
             let e = op.envelope();
-            let (_, g) = writers
+            let (_, timeline) = writers
                 .iter()
                 .find(|(id, _)| *id == e.origin.0)
                 .expect("only the simulated devices write");
+            // The grants it was received under: those of the change before its seq (an op
+            // re-sent after a restore lost it is judged as the lost epoch judged it).
             assert!(
-                g.may_write(e.scope, e.tier),
+                grants_for(timeline, e.seq).may_write(e.scope, e.tier),
                 "server: applied op {:?} outside its writer's grants at the time",
                 op.id()
             );
+            // Its writer lacks that write now: accepted under the grants of an earlier change
+            // (re-sent after a restore lost it, or held for its create since then).
+            if !timeline
+                .last()
+                .is_some_and(|(_, g)| g.may_write(e.scope, e.tier))
+            {
+                rejudged += 1;
+            }
         }
-        let epoch = self.epoch;
+        self.faults.rejudged += rejudged;
         let node = &mut self.nodes[k];
         let (id, g) = (node.id, node.grants.clone());
-        let received_in = &mut node.received_in;
         let d = node.device.as_mut().expect("open during a session");
         for op in d.state().all_ops().filter(|o| o.envelope().origin.0 != id) {
             let e = op.envelope();
             if !before.ops.contains(&op.id()) {
-                received_in.insert(op.id(), epoch);
                 assert!(
                     g.reads_scope(e.scope) || e.action == kenesh_merge::Action::ERASE,
                     "node {id}: received an op of a scope it did not read at the time"
@@ -773,7 +790,8 @@ impl World {
 
     fn take_backup(&mut self) {
         let image = self.server().store().power_loss(0);
-        self.backups.push(image);
+        let changes = self.grant_log.len();
+        self.backups.push((image, changes));
     }
 
     fn restore(&mut self) {
@@ -781,7 +799,7 @@ impl World {
             return;
         }
         let i = self.rng.below(self.backups.len() as u64) as usize;
-        let image = self.backups[i].clone();
+        let (image, changes) = self.backups[i].clone();
         self.server = None;
         self.epoch += 1;
         let s = Server::restore(
@@ -796,14 +814,18 @@ impl World {
         self.server_disk = s.store().power_loss(0);
         self.server = Some(s);
         // The backup holds the grants of its day: the operator re-applies the changes made
-        // since (revocations first of all).
+        // since, from the log kept apart, each with the seq it took effect after.
+        let server = self.server.as_mut().expect("restored");
+        for change in &self.grant_log[changes..] {
+            server.reapply_grants(change).expect("grants re-applied");
+        }
         for node in &self.nodes {
-            let server = self.server.as_mut().expect("restored");
-            if server.device(node.id).map(|d| &d.grants) != Some(&node.grants) {
-                server
-                    .set_grants(node.id, node.grants.clone())
-                    .expect("grants re-applied");
-            }
+            assert_eq!(
+                server.device(node.id).map(|d| &d.grants),
+                Some(&node.grants),
+                "node {}: grants after re-applying the changes",
+                node.id
+            );
         }
         // Backups older than the restored one stay valid; newer ones belong to a lost epoch.
         self.backups.truncate(i + 1);
@@ -838,11 +860,23 @@ impl World {
         let grant = choices[self.rng.below(choices.len() as u64) as usize];
         let grants = toggle(&node.grants, grant);
         let id = node.id;
-        self.server()
+        let last = node.timeline.last().map_or(0, |t| t.0);
+        // The change judges the ops the server has not received yet, and none it holds (nor,
+        // after a restore, any a re-applied change left under earlier grants).
+        let held = self.server().device(id).map_or(0, |d| d.seq);
+        let after = held.max(last);
+        let change = self
+            .server()
             .set_grants(id, grants.clone())
             .expect("grants set");
+        assert_eq!(change.after_seq, after, "node {id}: the change's boundary");
+        self.grant_log.push(change);
         let node = &mut self.nodes[k];
         node.history.push(grants.clone());
+        match node.timeline.last_mut() {
+            Some(t) if t.0 == after => t.1 = grants.clone(),
+            _ => node.timeline.push((after, grants.clone())),
+        }
         node.grants = grants;
         self.faults.grant_changes += 1;
     }
@@ -992,12 +1026,10 @@ impl World {
             .collect();
         let scopes = [muni(1), muni(2)];
         let mut refused_writes = 0;
-        let mut stranded = 0;
-        let epoch = self.epoch;
-        let histories: Vec<(u32, Vec<Grants>)> = self
+        let timelines: Vec<(u32, Vec<(u64, Grants)>)> = self
             .nodes
             .iter()
-            .map(|n| (n.id, n.history.clone()))
+            .map(|n| (n.id, n.timeline.clone()))
             .collect();
         let refused_outside = |op: OpId| {
             server.alarms().iter().any(|a| {
@@ -1008,11 +1040,13 @@ impl World {
                 )
             })
         };
+        // The grants it was judged under (those of the change before its seq) lacked the
+        // write.
         let lacked_write = |e: &kenesh_merge::Envelope| {
-            histories
+            timelines
                 .iter()
                 .find(|(id, _)| *id == e.origin.0)
-                .is_some_and(|(_, h)| h.iter().any(|g| !g.may_write(e.scope, e.tier)))
+                .is_some_and(|(_, t)| !grants_for(t, e.seq).may_write(e.scope, e.tier))
         };
         for node in &mut self.nodes {
             let id = node.id;
@@ -1042,26 +1076,17 @@ impl World {
                 refused.insert(op.id());
             }
             refused_writes += refused.len() as u64;
-            // An op of another device it holds that the server does not: accepted in an
-            // epoch a restore from backup lost, then re-sent by its origin after a grant
-            // change and refused (the server re-judges it under the grants in force). It
-            // stays on the replicas that received it then: a known limit (RELIABILITY.md),
-            // counted, and allowed only exactly so.
-            let received_in = node.received_in.clone();
-            let d = node.device();
+            // Every op of another device it holds, the server holds: including one accepted
+            // in an epoch a restore from backup lost and re-sent by its origin after a grant
+            // change (judged as the lost epoch judged it: the change is re-applied with its
+            // boundary).
             for op in d.state().all_ops().filter(|o| o.envelope().origin.0 != id) {
-                if server.state().op(op.id()).is_some() {
-                    continue;
-                }
                 assert!(
-                    refused_outside(op.id())
-                        && lacked_write(op.envelope())
-                        && received_in.get(&op.id()).is_some_and(|e| *e < epoch),
-                    "node {id}: holds op {:?} the server does not",
-                    op.id()
+                    server.state().op(op.id()).is_some(),
+                    "node {id}: holds op {:?} of device {} the server does not",
+                    op.id(),
+                    op.envelope().origin.0
                 );
-                refused.insert(op.id());
-                stranded += 1;
             }
             // Equal state hashes for every scope it reads now, every tier (the refused ops
             // above set aside: they stay on the device only).
@@ -1183,8 +1208,17 @@ impl World {
         assert!(!server_hashes.is_empty());
         self.server = Some(server);
         self.faults.refused_writes += refused_writes;
-        self.faults.stranded += stranded;
     }
+}
+
+/// The grants of a timeline that judge `seq`: those of the last change before it.
+fn grants_for(timeline: &[(u64, Grants)], seq: u64) -> &Grants {
+    timeline
+        .iter()
+        .rev()
+        .find(|(after, _)| *after < seq)
+        .map(|(_, g)| g)
+        .expect("a timeline starts at seq 0")
 }
 
 /// Runs one session over `link`, message by message, in simulated milliseconds from `now`.
@@ -1374,9 +1408,9 @@ fn seeded_simulation_of_faults_converges_and_keeps_every_promise() {
         "simulation: {count} seeds in {:?}; {} sessions ({} completed), {} links cut, \
          {} messages lost ({} sessions stalled), {} duplicated, {} reordered ({} faulty \
          messages refused), {} sessions past their deadline, {} partitions ({} sessions \
-         refused), {} grant changes ({} writes refused as outside the grants then), {} owner \
-         changes, {} device power losses, {} server power losses, {} restores from backup ({} \
-         ops kept by a replica from a lost epoch, refused when re-sent)",
+         refused), {} grant changes ({} writes refused as outside the grants then, {} applied \
+         under the grants of their seq though their writer had lost the write), {} owner \
+         changes, {} device power losses, {} server power losses, {} restores from backup",
         started.elapsed(),
         t.syncs,
         t.completed,
@@ -1391,11 +1425,11 @@ fn seeded_simulation_of_faults_converges_and_keeps_every_promise() {
         t.partitioned_sessions,
         t.grant_changes,
         t.refused_writes,
+        t.rejudged,
         t.owner_changes,
         t.device_crashes,
         t.server_crashes,
-        t.restores,
-        t.stranded
+        t.restores
     );
     assert!(count > 0);
 }

@@ -58,7 +58,7 @@ pub use identity::{PublicKeys, Secret};
 pub use keys::{KeyError, KeyId, KeyStore, MemKeys};
 pub use server::SNAPSHOT_ZSTD_LEVEL;
 pub use server::{
-    Alarm, DeviceInfo, IngestError, OpenError, Refusal, Server, ServerConfig, Verdict,
+    Alarm, DeviceInfo, GrantChange, IngestError, OpenError, Refusal, Server, ServerConfig, Verdict,
 };
 pub use session::{ClientSession, ServerSession, SessionStats};
 pub use snapshot::{MAX_SNAPSHOT_BYTES, SNAPSHOT_WINDOW_LOG, SnapshotError};

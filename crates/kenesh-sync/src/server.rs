@@ -153,6 +153,9 @@ pub struct DeviceInfo {
     pub grants: Grants,
     /// Every grant set it held, by digest (to backfill what a change adds).
     pub(crate) history: BTreeMap<[u8; 8], Grants>,
+    /// The grants its ops are judged under, by seq: `(after, grants)` applies to the seqs
+    /// above `after` up to the next entry's. Ascending; the last entry is [`DeviceInfo::grants`].
+    pub(crate) timeline: Vec<(u64, Grants)>,
     /// Seqs from here on are refused.
     pub revoked_from: Option<u64>,
     /// The highest seq held (staged), contiguous from 1.
@@ -164,6 +167,52 @@ pub struct DeviceInfo {
     /// keys) only where the person's consent covers one of them. `None` for the
     /// programme's own devices.
     pub purposes: Option<Vec<Purpose>>,
+}
+
+impl DeviceInfo {
+    /// The grants an op of this device with `seq` is judged under: those in force when the
+    /// server received it (the grants of the change whose boundary is below it).
+    #[must_use]
+    pub fn grants_for(&self, seq: u64) -> &Grants {
+        self.timeline
+            .iter()
+            .rev()
+            .find(|(after, _)| *after < seq)
+            .map_or(&self.grants, |(_, g)| g)
+    }
+
+    /// Where a change made now takes effect: above every seq the server holds, and never
+    /// below an earlier change's boundary (one re-applied after a restore may lie above what
+    /// the restored server holds).
+    fn next_boundary(&self) -> u64 {
+        self.timeline.last().map_or(0, |(a, _)| *a).max(self.seq)
+    }
+
+    fn change_grants(&mut self, after: u64, grants: Grants) {
+        let after = after.max(self.timeline.last().map_or(0, |(a, _)| *a));
+        match self.timeline.last_mut() {
+            Some((a, g)) if *a == after => *g = grants.clone(),
+            _ => self.timeline.push((after, grants.clone())),
+        }
+        self.history.insert(grants.digest(), grants.clone());
+        self.grants = grants;
+    }
+}
+
+/// A change of a device's grants, as the server recorded it: the grants judge the device's
+/// ops with seqs above `after_seq` (those the server had not received when the change was
+/// made). Returned by [`Server::set_grants`] for the operator to keep apart from the store's
+/// backups (as the key file is): after [`Server::restore`], the changes made since the backup
+/// are re-applied with [`Server::reapply_grants`], so an op the lost epoch accepted and its
+/// origin re-sends is judged as it was then, and every replica that received it converges.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantChange {
+    /// The device.
+    pub device: u32,
+    /// The highest seq judged under the grants before.
+    pub after_seq: u64,
+    /// Its grants from then on.
+    pub grants: Grants,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -199,6 +248,9 @@ enum Rec {
         device: u32,
         purposes: Option<Vec<Purpose>>,
     },
+    /// A grant change with the seq it takes effect after (`SetGrants` took effect after the
+    /// seq held when it was applied; a store written before this record keeps meaning that).
+    Grants(GrantChange),
 }
 
 /// One entry of the serving log: an accepted op, at the store position that made it
@@ -432,12 +484,37 @@ impl<S: Store> Server<S> {
         Ok(())
     }
 
-    /// Changes a device's grants; its next session backfills what the change adds.
+    /// Changes a device's grants; its next session backfills what the change adds. The ops
+    /// the server holds from it were judged under the grants before, and stay so; its ops
+    /// received from now on are judged under these. Returns the change as recorded, for the
+    /// operator's log of changes kept apart from backups ([`GrantChange`]).
     ///
     /// # Errors
     /// When the store fails.
-    pub fn set_grants(&mut self, device: u32, grants: Grants) -> Result<(), StoreError> {
-        self.record(Rec::SetGrants { device, grants })?;
+    pub fn set_grants(&mut self, device: u32, grants: Grants) -> Result<GrantChange, StoreError> {
+        let after_seq = self
+            .devices
+            .get(&device)
+            .map_or(0, DeviceInfo::next_boundary);
+        let change = GrantChange {
+            device,
+            after_seq,
+            grants,
+        };
+        self.record(Rec::Grants(change.clone()))?;
+        self.sync()?;
+        Ok(change)
+    }
+
+    /// Re-applies a change recorded by [`Server::set_grants`] before a restore from backup
+    /// lost it, with its boundary: the device's ops up to `after_seq` are judged under the
+    /// grants before it, as the lost epoch judged them, whenever they arrive again. Apply the
+    /// changes made since the backup in the order they were made.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub fn reapply_grants(&mut self, change: &GrantChange) -> Result<(), StoreError> {
+        self.record(Rec::Grants(change.clone()))?;
         self.sync()?;
         Ok(())
     }
@@ -912,7 +989,6 @@ impl<S: Store> Server<S> {
         if commit.last_seq() <= info.seq {
             return Ok(vec![Verdict::Duplicate; ops.len()]);
         }
-        let grants = info.grants.clone();
         let (seq, revoked) = (info.seq, info.revoked_from);
         let mut overlay = BTreeMap::new();
         let verdicts: Vec<Verdict> = ops
@@ -926,7 +1002,7 @@ impl<S: Store> Server<S> {
                 } else if device == self.config.device {
                     Verdict::Accepted
                 } else {
-                    self.judge(op, &grants, &overlay)
+                    self.judge(op, info.grants_for(e.seq), &overlay)
                 };
                 if v == Verdict::Accepted && e.action == Action::CREATE {
                     overlay.entry((e.kind, e.entity)).or_insert(e.scope);
@@ -963,7 +1039,11 @@ impl<S: Store> Server<S> {
             };
             for id in waiting.clone() {
                 let Some(held) = self.op(id) else { continue };
-                let writer = self.devices.get(&id.origin.0).map(|d| d.grants.clone());
+                // Judged under the grants in force when it was received.
+                let writer = self
+                    .devices
+                    .get(&id.origin.0)
+                    .map(|d| d.grants_for(id.seq).clone());
                 match self.judge(&held, &writer.unwrap_or_default(), &BTreeMap::new()) {
                     Verdict::Accepted => accepted.push(id),
                     Verdict::Refused(why) => refused.push((id, why)),
@@ -990,19 +1070,29 @@ impl<S: Store> Server<S> {
                     keys,
                     grants: grants.clone(),
                     history: BTreeMap::new(),
+                    timeline: Vec::new(),
                     revoked_from: None,
                     seq: 0,
                     marks: Vec::new(),
                     purposes: None,
                 });
                 d.keys = keys;
-                d.history.insert(grants.digest(), grants.clone());
-                d.grants = grants;
+                let after = d.next_boundary();
+                d.change_grants(after, grants);
             }
             Rec::SetGrants { device, grants } => {
                 if let Some(d) = self.devices.get_mut(&device) {
-                    d.history.insert(grants.digest(), grants.clone());
-                    d.grants = grants;
+                    let after = d.next_boundary();
+                    d.change_grants(after, grants);
+                }
+            }
+            Rec::Grants(GrantChange {
+                device,
+                after_seq,
+                grants,
+            }) => {
+                if let Some(d) = self.devices.get_mut(&device) {
+                    d.change_grants(after_seq, grants);
                 }
             }
             Rec::Revoke { device, from_seq } => {

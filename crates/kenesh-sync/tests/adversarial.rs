@@ -416,6 +416,76 @@ fn a_server_restored_from_backup_resumes_every_device() {
     assert_eq!(b.state().state_hashes(), s.state().state_hashes());
 }
 
+/// Simulation seed 606: an op the server accepted and served to another replica, then lost
+/// to a restore from an older backup, is re-sent by its origin after it lost the write
+/// grant. The re-applied change keeps its boundary, so the op is judged as it was when first
+/// received: accepted again, and the replica that received it converges with the server.
+/// An op the origin makes after the change is refused.
+#[test]
+fn an_op_a_restore_lost_is_judged_under_the_grants_it_was_received_under() {
+    let scope = muni(1);
+    let mut s = server();
+    let mut a = device(&mut s, 10, kiosk_grants(scope));
+    let mut b = device(&mut s, 11, kiosk_grants(scope));
+    make_issues(&mut a, scope, 1, 100);
+    sync_ok(&mut a, &mut s, 1);
+    let backup = s.store().backup();
+    // After the backup: a writes two more issues, b receives all three.
+    make_issues(&mut a, scope, 2, 200);
+    sync_ok(&mut a, &mut s, 2);
+    sync_ok(&mut b, &mut s, 3);
+    assert_eq!(b.state().len(), 3);
+    // Then a loses its write grant: the change takes effect after seq 3, all it holds of a.
+    let read_only = Grants::none().up_to(scope, Tier::Personal, Access::Read);
+    let change = s.set_grants(10, read_only.clone()).unwrap();
+    assert_eq!(change.after_seq, 3);
+    assert_eq!(s.device(10).unwrap().grants_for(3), &kiosk_grants(scope));
+    assert_eq!(s.device(10).unwrap().grants_for(4), &read_only);
+    // The server is restored from the backup (it holds a's seq 1 only, under the old grants)
+    // and the operator re-applies the change from the log kept apart.
+    drop(s);
+    let mut s = Server::restore(
+        backup,
+        Secret::from_bytes([0xee; 32]),
+        ServerConfig::default(),
+        2,
+    )
+    .unwrap();
+    assert_eq!(s.device(10).unwrap().grants, kiosk_grants(scope));
+    s.reapply_grants(&change).unwrap();
+    assert_eq!(s.device(10).unwrap().grants, read_only);
+    // A change made now (the server holds a's seq 1) never reaches below the re-applied
+    // boundary: seqs 2–3 stay under the grants they were received under.
+    let again = s.set_grants(10, read_only.clone()).unwrap();
+    assert_eq!(again.after_seq, 3);
+    assert_eq!(s.device(10).unwrap().grants_for(2), &kiosk_grants(scope));
+    // a makes one more issue, now outside its grants, and re-sends everything the restored
+    // server lacks: seqs 2–3 as the lost epoch judged them, seq 4 refused.
+    make_issues(&mut a, scope, 1, 300);
+    sync_ok(&mut a, &mut s, 4);
+    sync_ok(&mut b, &mut s, 5);
+    let issue = |n: u128| {
+        s.state()
+            .record(EntityKind::Issue, Id::from_u128(n))
+            .is_some()
+    };
+    assert!(issue(100) && issue(200) && issue(201));
+    assert!(!issue(300));
+    assert!(s.alarms().iter().any(|x| matches!(
+        x,
+        Alarm::Refused { op, why: Refusal::OutsideGrants } if op.seq == 4
+    )));
+    assert_eq!(
+        s.alarms()
+            .iter()
+            .filter(|x| matches!(x, Alarm::Refused { .. }))
+            .count(),
+        1
+    );
+    assert_eq!(b.state().len(), 3);
+    assert_eq!(b.state().state_hashes(), s.state().state_hashes());
+}
+
 #[test]
 fn a_device_restarted_from_its_store_resumes_where_it_was() {
     let scope = muni(1);
