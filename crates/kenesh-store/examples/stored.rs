@@ -102,6 +102,9 @@ fn main() {
     let mut kiosk = d.into_store();
     kiosk.compact().unwrap();
     line("kiosk, compacted", &kiosk);
+    kiosk.seal_tail().unwrap();
+    kiosk.compact().unwrap();
+    line("kiosk, tail sealed and compacted", &kiosk);
     let mut server = s.into_store();
     server.compact().unwrap();
     line("server, compacted", &server);

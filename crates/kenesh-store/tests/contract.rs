@@ -83,6 +83,40 @@ fn reopen_after_sync_keeps_everything_durable<B: Backend>() {
     assert_eq!(all(&s).last().unwrap(), &(6, rec(6)));
 }
 
+/// Tidying reorganises how records are held, never what they are or which are durable:
+/// a staged record stays staged, and positions go on.
+fn tidy_keeps_every_record_and_mark<B: Backend>() {
+    let mut s = B::fresh();
+    s.tidy().unwrap();
+    for i in 1..=40 {
+        s.stage(&rec(i)).unwrap();
+        if i % 9 == 0 {
+            s.sync().unwrap();
+        }
+    }
+    let want = all(&s);
+    assert_eq!((s.durable(), s.staged()), (36, 40));
+    s.tidy().unwrap();
+    assert_eq!(
+        (s.durable(), s.staged()),
+        (36, 40),
+        "staged records stay staged"
+    );
+    assert_eq!(all(&s), want);
+    assert_eq!(s.sync().unwrap(), 40);
+    s.tidy().unwrap();
+    assert_eq!((s.durable(), s.staged()), (40, 40));
+    assert_eq!(all(&s), want);
+    let mut s = s.reopen();
+    assert_eq!(all(&s), want);
+    assert_eq!(s.stage(&rec(41)).unwrap(), 41);
+    assert_eq!(s.sync().unwrap(), 41);
+    s.tidy().unwrap();
+    let s = s.reopen();
+    assert_eq!(all(&s).len(), 41);
+    assert_eq!(all(&s).last().unwrap(), &(41, rec(41)));
+}
+
 fn records_up_to_the_limit<B: Backend>() {
     let mut s = B::fresh();
     s.stage(b"first").unwrap();
@@ -195,6 +229,10 @@ macro_rules! contract {
             #[test]
             fn reopen_after_sync_keeps_everything_durable() {
                 super::reopen_after_sync_keeps_everything_durable::<$backend>();
+            }
+            #[test]
+            fn tidy_keeps_every_record_and_mark() {
+                super::tidy_keeps_every_record_and_mark::<$backend>();
             }
             #[test]
             fn records_up_to_the_limit() {

@@ -89,6 +89,19 @@ fn reads_match_a_model_across_segments_and_reopens() {
             if rng.random_ratio(1, 3) {
                 check_reads(&s, &model, &mut rng);
             }
+            if rng.random_ratio(1, 12) {
+                // Going idle: the tail (and what is staged) sealed, however small.
+                // Its sync may seal segments of a target's size first; the rest is sealed
+                // whatever its size.
+                let tail = s.staged() - s.sealed();
+                assert!(s.seal_tail().unwrap() as u64 <= tail);
+                model.sync().unwrap();
+                assert_eq!(
+                    (s.sealed(), s.durable()),
+                    (model.durable(), model.durable())
+                );
+                check_reads(&s, &model, &mut rng);
+            }
             assert_eq!(s.sync().unwrap(), model.sync().unwrap());
             assert_eq!(s.durable(), model.durable());
             if rng.random_ratio(1, 10) {
@@ -129,6 +142,62 @@ fn small_syncs_seal_each_segment_once() {
     assert_eq!(st.segments, total / per);
     // Text-like records compress: the segments are well under the raw bytes.
     assert!(st.segment_bytes < st.sealed * 1_020 / 2, "{st:?}");
+}
+
+/// An idle replica seals its tail and compacts: the same records read back, before and
+/// after reopening, in a file no larger than before; the next syncs start a new tail.
+#[test]
+fn a_sealed_tail_and_compaction_keep_every_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.redb");
+    let mut s = RedbStore::open(&path).unwrap();
+    let mut model = MemStore::new();
+    for i in 0..300u64 {
+        let r = record(i, 400 + (i as usize * 37) % 1_200);
+        s.stage(&r).unwrap();
+        model.stage(&r).unwrap();
+        if i % 7 == 0 {
+            s.sync().unwrap();
+            model.sync().unwrap();
+        }
+    }
+    // Staged records are synced by the seal.
+    let before = s.stats().unwrap();
+    assert!(before.tail_records > 0 && s.staged() > s.durable());
+    let tail = s.staged() - s.sealed();
+    assert_eq!(s.seal_tail().unwrap() as u64, tail);
+    model.sync().unwrap();
+    assert_eq!(s.seal_tail().unwrap(), 0, "nothing left to seal");
+    let len = std::fs::metadata(&path).unwrap().len();
+    s.compact().unwrap();
+    let st = s.stats().unwrap();
+    assert_eq!((st.sealed, st.tail_records), (model.durable(), 0));
+    // The sealed records are stored compressed.
+    let raw: usize = model
+        .read(before.sealed + 1, usize::MAX)
+        .unwrap()
+        .iter()
+        .map(|(_, r)| r.len())
+        .sum();
+    assert!(
+        (st.segment_bytes - before.segment_bytes) * 3 < raw as u64 * 2,
+        "{raw} raw bytes: {before:?} → {st:?}"
+    );
+    assert!(std::fs::metadata(&path).unwrap().len() <= len);
+    let all = |s: &RedbStore| s.read(1, usize::MAX).unwrap();
+    assert_eq!(all(&s), model.read(1, usize::MAX).unwrap());
+    drop(s);
+    let mut s = RedbStore::open(&path).unwrap();
+    assert!(s.check_integrity().unwrap());
+    assert_eq!(all(&s), model.read(1, usize::MAX).unwrap());
+    // Later records join a new tail after the small segment.
+    for i in 0..5u64 {
+        let r = record(1_000 + i, 900);
+        assert_eq!(s.stage(&r).unwrap(), model.stage(&r).unwrap());
+    }
+    assert_eq!(s.sync().unwrap(), model.sync().unwrap());
+    assert_eq!(s.stats().unwrap().tail_records, 5);
+    assert_eq!(all(&s), model.read(1, usize::MAX).unwrap());
 }
 
 /// Writes `n` records in syncs of 1–9, enough for several segments.

@@ -595,6 +595,15 @@ impl<S: Store> Device<S> {
     pub fn store(&self) -> &S {
         &self.store
     }
+    /// Lets the store tidy itself while the device is idle ([`Store::tidy`]: a redb store
+    /// seals its tail and compacts its file): the records, the state and what is durable
+    /// stay as they are.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub fn tidy(&mut self) -> Result<(), StoreError> {
+        self.store.tidy()
+    }
     /// The store, to take it back (a simulated crash).
     #[must_use]
     pub fn into_store(self) -> S {

@@ -55,6 +55,16 @@ pub trait Store {
     /// # Errors
     /// When the store failed.
     fn read(&self, from: u64, max: usize) -> Result<Vec<(u64, Vec<u8>)>, StoreError>;
+
+    /// The replica is idle (after a sync, nothing staged): the store may reorganise how it
+    /// holds its records — compress, compact — never what they are or which are durable.
+    /// Does nothing by default.
+    ///
+    /// # Errors
+    /// When the store failed; its records are then as they were.
+    fn tidy(&mut self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 /// A store in memory: perfect durability, for tests and short-lived replicas.

@@ -266,6 +266,18 @@ impl<S: Store> Replica<S> {
         self.device.purge()
     }
 
+    /// Tidies the op store while the replica is idle: the redb store seals its last
+    /// uncompressed records into a compressed segment and compacts its file to what it
+    /// holds (redb grows a file by doubling it). The records, the state and what is durable
+    /// are unchanged. It rewrites part of the file, so call it now and then while no one
+    /// waits, not after every write: a kiosk does it after a successful sync once a day.
+    ///
+    /// # Errors
+    /// When the store fails; it is then as it was.
+    pub fn tidy(&mut self) -> Result<(), StoreError> {
+        self.device.tidy()
+    }
+
     /// This device's commits the server has not acknowledged yet (they wait for a sync).
     #[must_use]
     pub fn commits_waiting(&self) -> usize {

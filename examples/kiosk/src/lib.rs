@@ -75,7 +75,14 @@ pub struct SyncState {
     pub last_error_key: Option<&'static str>,
     /// Keys destroyed by public-kiosk purges so far.
     pub purged_keys: usize,
+    /// When the op store was last tidied (its tail sealed, its file compacted: after a
+    /// successful background sync, once a day).
+    pub last_tidy_ms: Option<u64>,
 }
+
+/// How often the background sync tidies the op store after a successful sync: it rewrites
+/// part of the file, so not after every sync.
+pub const TIDY_INTERVAL_MS: u64 = 24 * 60 * 60 * 1000;
 
 /// Why one sync did not happen.
 #[derive(Debug, thiserror::Error)]
@@ -384,7 +391,16 @@ impl Kiosk {
                 }
                 first = false;
                 let delay = match kiosk.sync_once() {
-                    Ok(_) => base,
+                    Ok(_) => {
+                        let due = kiosk
+                            .sync_state()
+                            .last_tidy_ms
+                            .is_none_or(|t| now_ms().saturating_sub(t) >= TIDY_INTERVAL_MS);
+                        if due && let Err(e) = kiosk.tidy() {
+                            eprintln!("kiosk: tidying the op store failed: {e}");
+                        }
+                        base
+                    }
                     Err(e) => {
                         let failures = kiosk.sync_state().failures.min(16);
                         eprintln!("kiosk: sync failed ({failures} in a row): {e}");
@@ -401,6 +417,21 @@ impl Kiosk {
                 }
             }
         }))
+    }
+
+    /// Tidies the op store now ([`Replica::tidy`]: the last records compressed, the file
+    /// compacted to what it holds); the background sync does it once a day. Holds the
+    /// replica meanwhile, as a sync does.
+    ///
+    /// # Errors
+    /// When the store fails (it is then as it was).
+    pub fn tidy(&self) -> Result<(), kenesh_sync::StoreError> {
+        let mut replica = lock(&self.replica);
+        self.syncing.store(true, Ordering::Relaxed);
+        let _done = Syncing(&self.syncing);
+        replica.tidy()?;
+        lock(&self.sync).last_tidy_ms = Some(now_ms());
+        Ok(())
     }
 
     /// Whether a sync holds the replica now (pages wait for it, or say so).

@@ -136,6 +136,10 @@ async fn the_kiosk_works_offline_and_its_commits_reach_the_server_later() {
             .get::<LegalAidRequest>(request.meta.id)
             .is_none()
     );
+    // The first successful background sync tidied the op store (tail sealed, file
+    // compacted); the kiosk still holds what it took.
+    assert!(kiosk.sync_state().last_tidy_ms.is_some());
+    assert!(kiosk.replica().get::<Issue>(issue.meta.id).is_some());
     kiosk.stop();
     handle.join().unwrap();
 }

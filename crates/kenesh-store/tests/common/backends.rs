@@ -77,4 +77,7 @@ impl Store for TempRedb {
     fn read(&self, from: u64, max: usize) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
         self.store().read(from, max)
     }
+    fn tidy(&mut self) -> Result<(), StoreError> {
+        self.s().tidy()
+    }
 }
