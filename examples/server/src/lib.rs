@@ -1,6 +1,12 @@
 //! The kenesh sync server program, as a library the binary and the tests call: the TOML
-//! configuration, the data directory (the server's identity, its op store and key file), and
-//! enrolment and revocation of devices.
+//! configuration, the data directory (the server's identity, its op store, key file and admin
+//! log), enrolment and revocation of devices, and restore from a backup.
+//!
+//! A backup is a copy of `server.redb` taken while the server is stopped. `kenesh-server
+//! restore --config … --from <backup>` opens it in a new epoch and re-applies, in order, the
+//! grant changes and revocations of `admin.log` (each grant change with the device seq it took
+//! effect after), so ops a kiosk re-sends are judged as they were before the backup was
+//! needed. Keep `admin.log` and `keys.bin` out of what a restore overwrites.
 //!
 //! ```toml
 //! listen = "127.0.0.1:7447"
@@ -31,8 +37,8 @@ use std::path::{Path, PathBuf};
 
 use kenesh_model::{Id, MunicipalityId, OrganisationId, Purpose, Scope, Tier};
 use kenesh_store::{KeyFile, RedbStore};
-use kenesh_sync::{Access, Grants, PublicKeys, Secret, Server, ServerConfig};
-use serde::Deserialize;
+use kenesh_sync::{Access, GrantChange, Grants, PublicKeys, Secret, Server, ServerConfig};
+use serde::{Deserialize, Serialize};
 
 /// The server's own device number (the sync library's default).
 pub const SERVER_DEVICE: u32 = 0;
@@ -89,6 +95,25 @@ pub enum Error {
     #[error("the server stopped: {0}")]
     Serve(String),
 }
+
+/// A change the operator made that a restore from backup must make again: kept in
+/// `admin.log` in the data directory, apart from the store and its backups (as the key file
+/// is), and re-applied in order by [`DataDir::restore`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AdminChange {
+    /// A device's grants changed, after the seq the server held of it then.
+    Grants(GrantChange),
+    /// A device was revoked from a seq on.
+    Revoke {
+        /// The device.
+        device: u32,
+        /// Its first seq refused.
+        from_seq: u64,
+    },
+}
+
+/// The largest entry of the admin log (a grant set is a few hundred bytes).
+const MAX_ADMIN_ENTRY: usize = 64 * 1024;
 
 /// One grant of a device, as written in the configuration.
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
@@ -348,9 +373,10 @@ impl DataDir {
             match info {
                 Some(i) if i.keys == keys => {
                     if i.grants != grants {
-                        server
+                        let change = server
                             .set_grants(d.id, grants)
                             .map_err(|e| store_err(e.to_string()))?;
+                        self.log_change(&AdminChange::Grants(change))?;
                     }
                 }
                 _ => server
@@ -364,6 +390,138 @@ impl DataDir {
             }
         }
         Ok(server)
+    }
+}
+
+impl DataDir {
+    fn admin_log(&self) -> PathBuf {
+        self.0.join("admin.log")
+    }
+
+    /// Appends a change to the admin log and syncs it to disk.
+    ///
+    /// # Errors
+    /// [`Error::DataDir`] when the log cannot be written.
+    pub fn log_change(&self, change: &AdminChange) -> Result<(), Error> {
+        use std::io::Write;
+        let path = self.admin_log();
+        let err = |source| Error::DataDir {
+            path: path.clone(),
+            source,
+        };
+        let bytes =
+            postcard::to_allocvec(change).map_err(|e| err(std::io::Error::other(e.to_string())))?;
+        let mut entry = (bytes.len() as u32).to_le_bytes().to_vec();
+        entry.extend_from_slice(&bytes);
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(&path)
+            .map_err(err)?;
+        f.write_all(&entry).map_err(err)?;
+        f.sync_all().map_err(err)
+    }
+
+    /// The changes in the admin log, in the order they were made. A last entry torn by a
+    /// crash while it was appended (never confirmed) is left out; damage anywhere else is an
+    /// error.
+    ///
+    /// # Errors
+    /// [`Error::DataDir`] when the log cannot be read or is damaged.
+    pub fn admin_changes(&self) -> Result<Vec<AdminChange>, Error> {
+        let path = self.admin_log();
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(source) => return Err(Error::DataDir { path, source }),
+        };
+        let damaged = |at: usize| Error::DataDir {
+            path: path.clone(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("the admin log is damaged at byte {at}"),
+            ),
+        };
+        let mut out = Vec::new();
+        let mut at = 0;
+        while at < bytes.len() {
+            let Some(len) = bytes.get(at..at + 4) else {
+                break; // a torn length: the last entry was never confirmed
+            };
+            let len = u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize;
+            if len > MAX_ADMIN_ENTRY {
+                return Err(damaged(at));
+            }
+            let Some(body) = bytes.get(at + 4..at + 4 + len) else {
+                break; // a torn body, likewise
+            };
+            out.push(postcard::from_bytes(body).map_err(|_| damaged(at))?);
+            at += 4 + len;
+        }
+        Ok(out)
+    }
+
+    /// Restores the server's store from `backup` (a copy of `server.redb` taken while the
+    /// server was stopped): the copy is opened in a new epoch (above the replaced store's,
+    /// and the time in milliseconds, so no device's cursor names it), the admin log's changes
+    /// are re-applied in order — grant changes with their boundaries, so an op the lost
+    /// epoch accepted is judged the same when its device re-sends it — and it replaces
+    /// `server.redb`, which is kept as `server.redb.replaced`. The key file is not touched
+    /// (keys only move forward). The server must be stopped. Returns the new epoch and how
+    /// many changes were re-applied.
+    ///
+    /// # Errors
+    /// [`Error::Store`] when the backup cannot be opened or the store written;
+    /// [`Error::DataDir`] when a file cannot be copied or renamed.
+    pub fn restore(&self, backup: &Path, now_ms: u64) -> Result<(u64, usize), Error> {
+        let store_err = |detail: String| Error::Store {
+            path: self.0.clone(),
+            detail,
+        };
+        let live = self.0.join("server.redb");
+        let staging = self.0.join("server.redb.restoring");
+        let io = |path: &Path| {
+            let path = path.to_owned();
+            move |source| Error::DataDir { path, source }
+        };
+        let secret = self.identity()?;
+        // The replaced store's epoch, if it still opens.
+        let old_epoch = RedbStore::open(&live)
+            .ok()
+            .and_then(|s| Server::open(s, secret.clone(), ServerConfig::default()).ok())
+            .map_or(0, |s| s.epoch());
+        let changes = self.admin_changes()?;
+        match std::fs::remove_file(&staging) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io(&staging)(e)),
+        }
+        std::fs::copy(backup, &staging).map_err(io(backup))?;
+        let store = RedbStore::open(&staging).map_err(|e| store_err(e.to_string()))?;
+        let probe = Server::open(store, secret.clone(), ServerConfig::default())
+            .map_err(|e| store_err(e.to_string()))?;
+        let epoch = old_epoch.max(probe.epoch()).saturating_add(1).max(now_ms);
+        drop(probe);
+        let store = RedbStore::open(&staging).map_err(|e| store_err(e.to_string()))?;
+        let mut server = Server::restore(store, secret, ServerConfig::default(), epoch)
+            .map_err(|e| store_err(e.to_string()))?;
+        for c in &changes {
+            match c {
+                AdminChange::Grants(g) => server.reapply_grants(g),
+                AdminChange::Revoke { device, from_seq } => server.revoke(*device, *from_seq),
+            }
+            .map_err(|e| store_err(e.to_string()))?;
+        }
+        server.sync().map_err(|e| store_err(e.to_string()))?;
+        drop(server);
+        if live.exists() {
+            std::fs::rename(&live, self.0.join("server.redb.replaced")).map_err(io(&live))?;
+        }
+        std::fs::rename(&staging, &live).map_err(io(&staging))?;
+        std::fs::File::open(&self.0)
+            .and_then(|d| d.sync_all())
+            .map_err(io(&self.0))?;
+        Ok((epoch, changes.len()))
     }
 }
 

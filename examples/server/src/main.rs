@@ -14,7 +14,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use kenesh_server::{Config, DataDir, DeviceSpec, Error, GrantSpec, Lang, bind, headline};
+use kenesh_server::{
+    AdminChange, Config, DataDir, DeviceSpec, Error, GrantSpec, Lang, bind, headline,
+};
 
 #[derive(Parser)]
 #[command(name = "kenesh-server", version, about = "The kenesh sync server")]
@@ -69,6 +71,17 @@ enum Command {
         /// The first seq refused (default: the first it has not yet sent).
         #[arg(long)]
         from_seq: Option<u64>,
+    },
+    /// Restore the store from a backup (a copy of server.redb taken while the server was
+    /// stopped), in a new epoch, re-applying the grant changes and revocations made since
+    /// (admin.log). The server must not be running.
+    Restore {
+        /// The configuration file.
+        #[arg(long)]
+        config: PathBuf,
+        /// The backup to restore.
+        #[arg(long)]
+        from: PathBuf,
     },
 }
 
@@ -143,7 +156,24 @@ fn run(cli: Cli) -> Result<(), Error> {
             server
                 .revoke(device, from)
                 .map_err(|e| Error::Serve(e.to_string()))?;
+            dir.log_change(&AdminChange::Revoke {
+                device,
+                from_seq: from,
+            })?;
             println!("device {device} revoked from seq {from}");
+            Ok(())
+        }
+        Command::Restore { config, from } => {
+            let config = Config::load(&config)?;
+            let dir = DataDir::prepare(&config.data_dir)?;
+            let now_ms = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+            let (epoch, changes) = dir.restore(&from, now_ms)?;
+            println!(
+                "restored from {}: epoch {epoch}, {changes} admin changes re-applied",
+                from.display()
+            );
             Ok(())
         }
     }

@@ -329,3 +329,140 @@ fn a_server_killed_mid_transfer_restarts_and_the_sync_resumes() {
     server.kill().unwrap();
     server.wait().unwrap();
 }
+
+/// Files issue `n` on `d` (one op, one commit).
+fn file_issue(d: &mut Device<MemStore>, n: u128) {
+    let mut bld = d.builder();
+    bld.scope(muni()).at(NOW + n as u64);
+    let op = bld
+        .create(
+            EntityKind::Issue,
+            Id::from_u128(n),
+            vec![(1, format!("маселе {n}").into_bytes()), (9, vec![1])],
+        )
+        .unwrap();
+    d.commit(&[op]).unwrap();
+}
+
+/// Syncs until a session completes and the server has acknowledged every own commit.
+fn sync_fully(d: &mut Device<MemStore>, addr: &str) {
+    for attempt in 0..20 {
+        let mut s = connect(addr);
+        let mut r = s.try_clone().unwrap();
+        if sync(d, &mut s, &mut r, attempt) && d.acked_seq() == d.own_seq() {
+            return;
+        }
+    }
+    panic!("device {} could not sync", d.state().len());
+}
+
+fn stop(mut server: Child) {
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
+
+/// The operator's restore from backup: a kiosk loses its write grant after the backup, then
+/// the server is restored from it. The kiosk re-sends what the restore lost; what it sent
+/// while it could write is judged as it was then (the grant change is re-applied from the
+/// admin log with its boundary), so the replica that received it then converges with the
+/// server; what it writes afterwards is refused.
+#[test]
+fn a_restore_reapplies_grant_changes_with_their_boundaries() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (a, b) = (Secret::from_bytes([10; 32]), Secret::from_bytes([11; 32]));
+    let (a_hex, b_hex) = (a.public().to_hex(), b.public().to_hex());
+    let read = "{ municipality = \"1\", tier = \"personal\", access = \"read\" }";
+    let write = "{ municipality = \"1\", tier = \"personal\", access = \"write\" }";
+    let config_for = |grants_of_10: &str| {
+        write_config(
+            dir.path(),
+            &format!(
+                "listen = \"127.0.0.1:0\"\ndata_dir = {:?}\n\
+                 [[device]]\nid = 10\npublic_keys = \"{}\"\ngrants = [{grants_of_10}]\n\
+                 [[device]]\nid = 11\npublic_keys = \"{}\"\ngrants = [{read}]\n",
+                data.to_str().unwrap(),
+                a_hex,
+                b_hex
+            ),
+        )
+    };
+    let config = config_for(&format!("{read}, {write}"));
+    let (ok, keys, err) = run(&["keys", "--config", &config], "en");
+    assert!(ok, "{err}");
+    let server_keys = PublicKeys::from_hex(keys.trim()).expect("the keys it printed");
+    let mut kiosk = Device::open(MemStore::new(), a, 10, server_keys).unwrap();
+    let mut other = Device::open(MemStore::new(), b, 11, server_keys).unwrap();
+
+    // Issue 1 reaches the server; the server is stopped and its store backed up.
+    file_issue(&mut kiosk, 1);
+    let (server, addr) = start(&config);
+    sync_fully(&mut kiosk, &addr);
+    stop(server);
+    let backup = dir.path().join("backup.redb");
+    std::fs::copy(data.join("server.redb"), &backup).unwrap();
+
+    // Issues 2 and 3 reach the server and the other device.
+    file_issue(&mut kiosk, 2);
+    file_issue(&mut kiosk, 3);
+    let (server, addr) = start(&config);
+    sync_fully(&mut kiosk, &addr);
+    sync_fully(&mut other, &addr);
+    stop(server);
+    assert_eq!(other.state().len(), 3);
+
+    // The kiosk loses its write grant (applied when the server starts, and logged).
+    let config = config_for(read);
+    let (server, _) = start(&config);
+    stop(server);
+    let changes = kenesh_server::DataDir(data.clone())
+        .admin_changes()
+        .unwrap();
+    match changes.as_slice() {
+        [kenesh_server::AdminChange::Grants(c)] => assert_eq!((c.device, c.after_seq), (10, 3)),
+        other => panic!("{other:?}"),
+    }
+
+    // The store is restored from the backup.
+    let (ok, out, err) = run(
+        &[
+            "restore",
+            "--config",
+            &config,
+            "--from",
+            backup.to_str().unwrap(),
+        ],
+        "en",
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("1 admin changes re-applied"), "{out}");
+    assert!(data.join("server.redb.replaced").exists());
+
+    // The kiosk files issue 4 and re-sends 2–4; the other device syncs.
+    file_issue(&mut kiosk, 4);
+    let (server, addr) = start(&config);
+    sync_fully(&mut kiosk, &addr);
+    sync_fully(&mut other, &addr);
+    stop(server);
+    let server = kenesh_server::DataDir(data.clone())
+        .open_server(&[])
+        .unwrap();
+    let held = |n: u128| {
+        server
+            .state()
+            .record(EntityKind::Issue, Id::from_u128(n))
+            .is_some()
+    };
+    assert!(
+        held(1) && held(2) && held(3),
+        "what the lost epoch accepted"
+    );
+    assert!(!held(4), "written after the grant was lost");
+    assert_eq!(other.state().len(), 3);
+    for tier in [kenesh_model::Tier::Public, kenesh_model::Tier::Personal] {
+        assert_eq!(
+            other.state().state_hash(muni(), tier),
+            server.state().state_hash(muni(), tier)
+        );
+    }
+}
