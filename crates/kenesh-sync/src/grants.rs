@@ -24,6 +24,9 @@ pub struct Grants(BTreeSet<(Scope, Tier, Access)>);
 
 const TIERS: [Tier; 3] = [Tier::Public, Tier::Personal, Tier::Sensitive];
 
+/// No grants, as a constant (what an op of a seq no grant set covers is judged under).
+pub(crate) static NO_GRANTS: Grants = Grants(BTreeSet::new());
+
 impl Grants {
     /// No grants.
     #[must_use]

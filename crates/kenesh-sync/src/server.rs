@@ -178,14 +178,21 @@ impl DeviceInfo {
             .iter()
             .rev()
             .find(|(after, _)| *after < seq)
-            .map_or(&self.grants, |(_, g)| g)
+            .map_or(&crate::grants::NO_GRANTS, |(_, g)| g)
+    }
+
+    /// The boundary of the last grant change: seqs above it are judged under
+    /// [`DeviceInfo::grants`].
+    #[must_use]
+    pub fn last_boundary(&self) -> u64 {
+        self.timeline.last().map_or(0, |(a, _)| *a)
     }
 
     /// Where a change made now takes effect: above every seq the server holds, and never
     /// below an earlier change's boundary (one re-applied after a restore may lie above what
     /// the restored server holds).
     fn next_boundary(&self) -> u64 {
-        self.timeline.last().map_or(0, |(a, _)| *a).max(self.seq)
+        self.last_boundary().max(self.seq)
     }
 
     fn change_grants(&mut self, after: u64, grants: Grants) {
@@ -465,7 +472,9 @@ impl<S: Store> Server<S> {
         Ok(position)
     }
 
-    /// Enrols a device with its public keys and grants.
+    /// Enrols a device with its public keys and grants (or re-keys and re-grants one: the
+    /// grants then take effect as with [`Server::set_grants`]). Returns the grants as a
+    /// change with its boundary, for the operator's log.
     ///
     /// # Errors
     /// When the store fails.
@@ -474,14 +483,22 @@ impl<S: Store> Server<S> {
         device: u32,
         keys: PublicKeys,
         grants: Grants,
-    ) -> Result<(), StoreError> {
+    ) -> Result<GrantChange, StoreError> {
+        let after_seq = self
+            .devices
+            .get(&device)
+            .map_or(0, DeviceInfo::next_boundary);
         self.record(Rec::Enrol {
             device,
             keys,
-            grants,
+            grants: grants.clone(),
         })?;
         self.sync()?;
-        Ok(())
+        Ok(GrantChange {
+            device,
+            after_seq,
+            grants,
+        })
     }
 
     /// Changes a device's grants; its next session backfills what the change adds. The ops
@@ -509,14 +526,21 @@ impl<S: Store> Server<S> {
     /// Re-applies a change recorded by [`Server::set_grants`] before a restore from backup
     /// lost it, with its boundary: the device's ops up to `after_seq` are judged under the
     /// grants before it, as the lost epoch judged them, whenever they arrive again. Apply the
-    /// changes made since the backup in the order they were made.
+    /// changes in the order they were made; a change whose boundary lies below the device's
+    /// last one is already held or superseded, and is skipped, so the whole log of changes
+    /// may be re-applied (so is one for a device the server does not know). Returns whether
+    /// it was applied.
     ///
     /// # Errors
     /// When the store fails.
-    pub fn reapply_grants(&mut self, change: &GrantChange) -> Result<(), StoreError> {
+    pub fn reapply_grants(&mut self, change: &GrantChange) -> Result<bool, StoreError> {
+        match self.devices.get(&change.device) {
+            Some(d) if change.after_seq >= d.last_boundary() => {}
+            _ => return Ok(false),
+        }
         self.record(Rec::Grants(change.clone()))?;
         self.sync()?;
-        Ok(())
+        Ok(true)
     }
 
     /// Makes a device a third-party recipient whose use falls under `purposes` (`None`: one
@@ -1039,12 +1063,16 @@ impl<S: Store> Server<S> {
             };
             for id in waiting.clone() {
                 let Some(held) = self.op(id) else { continue };
+                let Some(writer) = self.devices.get(&id.origin.0) else {
+                    continue;
+                };
+                if writer.revoked_from.is_some_and(|r| id.seq >= r) {
+                    refused.push((id, Refusal::Revoked));
+                    continue;
+                }
                 // Judged under the grants in force when it was received.
-                let writer = self
-                    .devices
-                    .get(&id.origin.0)
-                    .map(|d| d.grants_for(id.seq).clone());
-                match self.judge(&held, &writer.unwrap_or_default(), &BTreeMap::new()) {
+                let writer = writer.grants_for(id.seq).clone();
+                match self.judge(&held, &writer, &BTreeMap::new()) {
                     Verdict::Accepted => accepted.push(id),
                     Verdict::Refused(why) => refused.push((id, why)),
                     _ => {}

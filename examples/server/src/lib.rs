@@ -101,6 +101,13 @@ pub enum Error {
 /// is), and re-applied in order by [`DataDir::restore`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AdminChange {
+    /// A device was enrolled, or re-keyed and re-granted.
+    Enrol {
+        /// Its public keys.
+        keys: PublicKeys,
+        /// Its grants, with the seq they took effect after.
+        change: GrantChange,
+    },
     /// A device's grants changed, after the seq the server held of it then.
     Grants(GrantChange),
     /// A device was revoked from a seq on.
@@ -114,6 +121,17 @@ pub enum AdminChange {
 
 /// The largest entry of the admin log (a grant set is a few hundred bytes).
 const MAX_ADMIN_ENTRY: usize = 64 * 1024;
+
+/// An admin log entry's check: the first 4 bytes of the BLAKE3 hash of its body.
+fn admin_check(body: &[u8]) -> [u8; 4] {
+    let h = blake3::hash(body);
+    [
+        h.as_bytes()[0],
+        h.as_bytes()[1],
+        h.as_bytes()[2],
+        h.as_bytes()[3],
+    ]
+}
 
 /// One grant of a device, as written in the configuration.
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
@@ -379,9 +397,12 @@ impl DataDir {
                         self.log_change(&AdminChange::Grants(change))?;
                     }
                 }
-                _ => server
-                    .enrol(d.id, keys, grants)
-                    .map_err(|e| store_err(e.to_string()))?,
+                _ => {
+                    let change = server
+                        .enrol(d.id, keys, grants)
+                        .map_err(|e| store_err(e.to_string()))?;
+                    self.log_change(&AdminChange::Enrol { keys, change })?;
+                }
             }
             if server.device(d.id).map(|i| i.purposes.clone()) != Some(purposes.clone()) {
                 server
@@ -398,10 +419,11 @@ impl DataDir {
         self.0.join("admin.log")
     }
 
-    /// Appends a change to the admin log and syncs it to disk.
+    /// Appends a change to the admin log and syncs it to disk. A last entry torn by a crash
+    /// (never confirmed) is cut off first.
     ///
     /// # Errors
-    /// [`Error::DataDir`] when the log cannot be written.
+    /// [`Error::DataDir`] when the log cannot be written or is damaged.
     pub fn log_change(&self, change: &AdminChange) -> Result<(), Error> {
         use std::io::Write;
         let path = self.admin_log();
@@ -409,15 +431,20 @@ impl DataDir {
             path: path.clone(),
             source,
         };
-        let bytes =
+        let (_, good) = self.read_admin_log()?;
+        let body =
             postcard::to_allocvec(change).map_err(|e| err(std::io::Error::other(e.to_string())))?;
-        let mut entry = (bytes.len() as u32).to_le_bytes().to_vec();
-        entry.extend_from_slice(&bytes);
+        let mut entry = (body.len() as u32).to_le_bytes().to_vec();
+        entry.extend_from_slice(&admin_check(&body));
+        entry.extend_from_slice(&body);
         let mut f = std::fs::OpenOptions::new()
-            .append(true)
+            .write(true)
             .create(true)
+            .truncate(false)
             .open(&path)
             .map_err(err)?;
+        f.set_len(good).map_err(err)?;
+        std::io::Seek::seek(&mut f, std::io::SeekFrom::Start(good)).map_err(err)?;
         f.write_all(&entry).map_err(err)?;
         f.sync_all().map_err(err)
     }
@@ -429,10 +456,15 @@ impl DataDir {
     /// # Errors
     /// [`Error::DataDir`] when the log cannot be read or is damaged.
     pub fn admin_changes(&self) -> Result<Vec<AdminChange>, Error> {
+        Ok(self.read_admin_log()?.0)
+    }
+
+    /// The log's entries and the length of its good part (a torn last entry after it).
+    fn read_admin_log(&self) -> Result<(Vec<AdminChange>, u64), Error> {
         let path = self.admin_log();
         let bytes = match std::fs::read(&path) {
             Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), 0)),
             Err(source) => return Err(Error::DataDir { path, source }),
         };
         let damaged = |at: usize| Error::DataDir {
@@ -445,20 +477,29 @@ impl DataDir {
         let mut out = Vec::new();
         let mut at = 0;
         while at < bytes.len() {
-            let Some(len) = bytes.get(at..at + 4) else {
-                break; // a torn length: the last entry was never confirmed
+            let Some(head) = bytes.get(at..at + 8) else {
+                break; // a torn header: the last entry was never confirmed
             };
-            let len = u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize;
+            let len = u32::from_le_bytes([head[0], head[1], head[2], head[3]]) as usize;
             if len > MAX_ADMIN_ENTRY {
                 return Err(damaged(at));
             }
-            let Some(body) = bytes.get(at + 4..at + 4 + len) else {
+            let Some(body) = bytes.get(at + 8..at + 8 + len) else {
                 break; // a torn body, likewise
             };
-            out.push(postcard::from_bytes(body).map_err(|_| damaged(at))?);
-            at += 4 + len;
+            if admin_check(body) != head[4..8] {
+                if at + 8 + len == bytes.len() {
+                    break; // the last entry, torn within its length
+                }
+                return Err(damaged(at));
+            }
+            match postcard::take_from_bytes::<AdminChange>(body) {
+                Ok((change, [])) => out.push(change),
+                _ => return Err(damaged(at)),
+            }
+            at += 8 + len;
         }
-        Ok(out)
+        Ok((out, at as u64))
     }
 
     /// Restores the server's store from `backup` (a copy of `server.redb` taken while the
@@ -466,7 +507,7 @@ impl DataDir {
     /// and the time in milliseconds, so no device's cursor names it), the admin log's changes
     /// are re-applied in order — grant changes with their boundaries, so an op the lost
     /// epoch accepted is judged the same when its device re-sends it — and it replaces
-    /// `server.redb`, which is kept as `server.redb.replaced`. The key file is not touched
+    /// `server.redb` in one rename (the old file is kept as `server.redb.replaced-<its epoch>`). The key file is not touched
     /// (keys only move forward). The server must be stopped. Returns the new epoch and how
     /// many changes were re-applied.
     ///
@@ -478,44 +519,73 @@ impl DataDir {
             path: self.0.clone(),
             detail,
         };
-        let live = self.0.join("server.redb");
-        let staging = self.0.join("server.redb.restoring");
         let io = |path: &Path| {
             let path = path.to_owned();
             move |source| Error::DataDir { path, source }
         };
+        let live = self.0.join("server.redb");
+        let staging = self.0.join("server.redb.restoring");
         let secret = self.identity()?;
-        // The replaced store's epoch, if it still opens.
-        let old_epoch = RedbStore::open(&live)
-            .ok()
-            .and_then(|s| Server::open(s, secret.clone(), ServerConfig::default()).ok())
-            .map_or(0, |s| s.epoch());
         let changes = self.admin_changes()?;
+        // A running server holds the store's lock: refuse rather than pull it away.
+        let old_epoch = if live.exists() {
+            let f = std::fs::File::open(&live).map_err(io(&live))?;
+            if let Err(std::fs::TryLockError::WouldBlock) = f.try_lock() {
+                return Err(store_err(
+                    "server.redb is in use: stop the server before restoring".into(),
+                ));
+            }
+            drop(f);
+            // The replaced store's epoch, if it still opens (it may be why we restore).
+            RedbStore::open(&live)
+                .ok()
+                .and_then(|s| Server::open(s, secret.clone(), ServerConfig::default()).ok())
+                .map_or(0, |s| s.epoch())
+        } else {
+            0
+        };
         match std::fs::remove_file(&staging) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(io(&staging)(e)),
         }
         std::fs::copy(backup, &staging).map_err(io(backup))?;
-        let store = RedbStore::open(&staging).map_err(|e| store_err(e.to_string()))?;
-        let probe = Server::open(store, secret.clone(), ServerConfig::default())
-            .map_err(|e| store_err(e.to_string()))?;
-        let epoch = old_epoch.max(probe.epoch()).saturating_add(1).max(now_ms);
-        drop(probe);
-        let store = RedbStore::open(&staging).map_err(|e| store_err(e.to_string()))?;
-        let mut server = Server::restore(store, secret, ServerConfig::default(), epoch)
+        let open_staging = || RedbStore::open(&staging).map_err(|e| store_err(e.to_string()));
+        let backup_epoch = Server::open(open_staging()?, secret.clone(), ServerConfig::default())
+            .map_err(|e| store_err(e.to_string()))?
+            .epoch();
+        let epoch = old_epoch.max(backup_epoch).saturating_add(1).max(now_ms);
+        let mut server = Server::restore(open_staging()?, secret, ServerConfig::default(), epoch)
             .map_err(|e| store_err(e.to_string()))?;
         for c in &changes {
-            match c {
-                AdminChange::Grants(g) => server.reapply_grants(g),
+            let done = match c {
+                AdminChange::Enrol { keys, change } => {
+                    if server.device(change.device).is_none() {
+                        server
+                            .enrol(change.device, *keys, change.grants.clone())
+                            .map(|_| ())
+                    } else {
+                        // Its keys are the configuration's again at the next start.
+                        server.reapply_grants(change).map(|_| ())
+                    }
+                }
+                AdminChange::Grants(g) => server.reapply_grants(g).map(|_| ()),
                 AdminChange::Revoke { device, from_seq } => server.revoke(*device, *from_seq),
-            }
-            .map_err(|e| store_err(e.to_string()))?;
+            };
+            done.map_err(|e| store_err(e.to_string()))?;
         }
         server.sync().map_err(|e| store_err(e.to_string()))?;
         drop(server);
+        // The replaced store is kept (never overwritten), then the restored one takes its
+        // place in one rename: there is no moment without a server.redb.
         if live.exists() {
-            std::fs::rename(&live, self.0.join("server.redb.replaced")).map_err(io(&live))?;
+            let mut keep = self.0.join(format!("server.redb.replaced-{old_epoch}"));
+            let mut n = 1;
+            while keep.exists() {
+                keep = self.0.join(format!("server.redb.replaced-{old_epoch}-{n}"));
+                n += 1;
+            }
+            std::fs::copy(&live, &keep).map_err(io(&keep))?;
         }
         std::fs::rename(&staging, &live).map_err(io(&staging))?;
         std::fs::File::open(&self.0)

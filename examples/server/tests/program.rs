@@ -414,29 +414,46 @@ fn a_restore_reapplies_grant_changes_with_their_boundaries() {
     // The kiosk loses its write grant (applied when the server starts, and logged).
     let config = config_for(read);
     let (server, _) = start(&config);
+    // Not while the server runs.
+    let restore = [
+        "restore",
+        "--config",
+        &config,
+        "--from",
+        backup.to_str().unwrap(),
+    ];
+    let (ok, _, err) = run(&restore, "en");
+    assert!(!ok && err.contains("stop the server"), "{err}");
     stop(server);
     let changes = kenesh_server::DataDir(data.clone())
         .admin_changes()
         .unwrap();
-    match changes.as_slice() {
-        [kenesh_server::AdminChange::Grants(c)] => assert_eq!((c.device, c.after_seq), (10, 3)),
-        other => panic!("{other:?}"),
-    }
+    let grants: Vec<_> = changes
+        .iter()
+        .filter_map(|c| match c {
+            kenesh_server::AdminChange::Grants(g) => Some((g.device, g.after_seq)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(grants, [(10, 3)]);
+    assert_eq!(
+        changes.len(),
+        3,
+        "two enrolments and the change: {changes:?}"
+    );
 
     // The store is restored from the backup.
-    let (ok, out, err) = run(
-        &[
-            "restore",
-            "--config",
-            &config,
-            "--from",
-            backup.to_str().unwrap(),
-        ],
-        "en",
-    );
+    let (ok, out, err) = run(&restore, "en");
     assert!(ok, "{err}");
-    assert!(out.contains("1 admin changes re-applied"), "{out}");
-    assert!(data.join("server.redb.replaced").exists());
+    assert!(out.contains("3 admin changes re-applied"), "{out}");
+    let kept = std::fs::read_dir(&data)
+        .unwrap()
+        .filter(|e| {
+            let name = e.as_ref().unwrap().file_name();
+            name.to_string_lossy().starts_with("server.redb.replaced-")
+        })
+        .count();
+    assert_eq!(kept, 1, "the replaced store is kept");
 
     // The kiosk files issue 4 and re-sends 2–4; the other device syncs.
     file_issue(&mut kiosk, 4);
@@ -465,4 +482,48 @@ fn a_restore_reapplies_grant_changes_with_their_boundaries() {
             server.state().state_hash(muni(), tier)
         );
     }
+}
+
+/// The admin log: a last entry torn by a crash is left out, and cut off before the next
+/// append; damage before the last entry is an error, not a wrong change.
+#[test]
+fn the_admin_log_survives_a_torn_append_and_refuses_damage() {
+    use kenesh_server::{AdminChange, DataDir};
+    let dir = tempfile::tempdir().unwrap();
+    let data = DataDir::prepare(dir.path()).unwrap();
+    let revoke = |device| AdminChange::Revoke {
+        device,
+        from_seq: 7,
+    };
+    data.log_change(&revoke(1)).unwrap();
+    data.log_change(&revoke(2)).unwrap();
+    let path = dir.path().join("admin.log");
+    let good = std::fs::read(&path).unwrap();
+    // Every torn third entry: a prefix of it after the two.
+    data.log_change(&revoke(3)).unwrap();
+    let full = std::fs::read(&path).unwrap();
+    for cut in good.len()..full.len() {
+        std::fs::write(&path, &full[..cut]).unwrap();
+        assert_eq!(
+            data.admin_changes().unwrap(),
+            [revoke(1), revoke(2)],
+            "cut at {cut}"
+        );
+    }
+    // The next append replaces the torn tail.
+    data.log_change(&revoke(4)).unwrap();
+    assert_eq!(
+        data.admin_changes().unwrap(),
+        [revoke(1), revoke(2), revoke(4)]
+    );
+    // A flipped byte in the first entry is damage, reported with its place.
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[9] ^= 0x40;
+    std::fs::write(&path, &bytes).unwrap();
+    let err = data.admin_changes().unwrap_err().to_string();
+    assert!(err.contains("damaged at byte 0"), "{err}");
+    assert!(
+        data.log_change(&revoke(5)).is_err(),
+        "nothing appended after damage"
+    );
 }
