@@ -78,6 +78,8 @@ pub struct NetStats {
     pub refused_cap: u64,
     /// Connections open now.
     pub active: u64,
+    /// The most connections open at once (never above `NetConfig::max_connections`).
+    pub peak_active: u64,
     /// Sessions closed because their device held too many.
     pub refused_device: u64,
     /// Connections closed for announcing a message over the limit.
@@ -108,6 +110,7 @@ struct Counters {
     accepted: AtomicU64,
     refused_cap: AtomicU64,
     active: AtomicU64,
+    peak_active: AtomicU64,
     refused_device: AtomicU64,
     oversized: AtomicU64,
     handshake_timeouts: AtomicU64,
@@ -131,6 +134,7 @@ impl Counters {
             accepted: g(&self.accepted),
             refused_cap: g(&self.refused_cap),
             active: g(&self.active),
+            peak_active: g(&self.peak_active),
             refused_device: g(&self.refused_device),
             oversized: g(&self.oversized),
             handshake_timeouts: g(&self.handshake_timeouts),
@@ -665,6 +669,12 @@ async fn supervise<S: Store + Send + 'static>(
                     };
                     next_conn += 1;
                     bump(&handle.counters.accepted);
+                    let open = config.max_connections.min(Semaphore::MAX_PERMITS)
+                        - limit.available_permits();
+                    handle
+                        .counters
+                        .peak_active
+                        .fetch_max(open as u64, Ordering::Relaxed);
                     let conn = Connection {
                         id: next_conn,
                         config: config.clone(),

@@ -194,8 +194,15 @@ async fn a_thousand_idle_connections_do_not_lock_devices_out() {
         r.attempts
     );
     assert!(synced < Duration::from_secs(5), "{synced:?}");
-    assert!(stats.refused_cap >= 1000 - 32, "{stats:?}");
-    assert!(stats.accepted <= 32 + u64::from(r.attempts), "{stats:?}");
+    // Never more than the cap open at once; every connection was accepted or refused at
+    // accept. (How many idle ones got in depends on how many handshake deadlines passed
+    // while the 1,000 were opening, freeing slots: on a loaded machine, some.)
+    assert!(stats.peak_active <= 32, "{stats:?}");
+    assert_eq!(
+        stats.accepted + stats.refused_cap,
+        1000 + u64::from(r.attempts),
+        "{stats:?}"
+    );
     assert_eq!(stats.completed, 1, "{stats:?}");
     // Responsive afterwards: another sync goes through at once.
     make_issues(&mut good, 1, 650);

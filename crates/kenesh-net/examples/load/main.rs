@@ -297,10 +297,11 @@ async fn answer<C: Control>(mut server: C) -> Result<()> {
             "stats" => {
                 let s = server.stats().await?;
                 println!(
-                    "STATS {} {} {} {} {} {} {} {} {} {} {} {} {}",
+                    "STATS {} {} {} {} {} {} {} {} {} {} {} {} {} {}",
                     s.accepted,
                     s.refused_cap,
                     s.active,
+                    s.peak_active,
                     s.refused_device,
                     s.oversized,
                     s.handshake_timeouts,
@@ -419,6 +420,7 @@ impl Control for Child {
             accepted,
             refused_cap,
             active,
+            peak_active,
             refused_device,
             oversized,
             handshake_timeouts,
@@ -437,6 +439,7 @@ impl Control for Child {
             accepted,
             refused_cap,
             active,
+            peak_active,
             refused_device,
             oversized,
             handshake_timeouts,

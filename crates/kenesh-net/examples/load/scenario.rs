@@ -394,6 +394,7 @@ fn diff(after: NetStats, before: NetStats) -> NetStats {
         accepted: after.accepted - before.accepted,
         refused_cap: after.refused_cap - before.refused_cap,
         active: after.active,
+        peak_active: after.peak_active,
         refused_device: after.refused_device - before.refused_device,
         oversized: after.oversized - before.oversized,
         handshake_timeouts: after.handshake_timeouts - before.handshake_timeouts,
