@@ -575,35 +575,37 @@ impl RedbStore {
     /// Seals the tail — the durable records after the last segment, fewer than a segment's
     /// target — into one segment however small, so that they too are stored compressed.
     /// For a replica going idle, before [`RedbStore::compact`]: the next records start a new
-    /// tail, and each record is still written twice at most. Staged records are synced
-    /// first (which may seal segments of the target size as any sync does). Returns how many
-    /// records the tail left by that sync held, now sealed.
+    /// tail, and each record is still written twice at most. Staged records are made durable
+    /// in the same transaction (with segments of the target size sealed, as any sync does).
+    /// Returns how many records the last, small segment holds.
     ///
     /// # Errors
     /// When redb fails; the store is then as it was.
     pub fn seal_tail(&mut self) -> Result<usize, StoreError> {
-        self.sync()?;
-        if self.tail.is_empty() {
+        if self.tail.is_empty() && self.staged.is_empty() {
             return Ok(0);
         }
+        self.commit(true)
+    }
+
+    /// One write transaction: the staged records written (and, with `seal_all`, everything
+    /// after the last segment sealed), committed with [`Durability::Immediate`]. Returns how
+    /// many records the last segment it sealed holds.
+    fn commit(&mut self, seal_all: bool) -> Result<usize, StoreError> {
         let mut w = self.db.begin_write().map_err(io)?;
         w.set_durability(Durability::Immediate).map_err(io)?;
-        {
-            let seg = segment::seal(self.tail.iter().map(Vec::as_slice)).map_err(io)?;
-            let mut segments = w.open_table(SEGMENTS).map_err(io)?;
-            put_segment(&mut segments, self.sealed + 1, &seg).map_err(io)?;
-            let mut tail = w.open_table(TAIL).map_err(io)?;
-            for i in 0..self.tail.len() {
-                tail.remove(self.sealed + 1 + i as u64).map_err(io)?;
-            }
-        }
+        let end = self.staged();
+        let cuts = self.write(&w, seal_all)?;
         w.commit().map_err(io)?;
-        let n = self.tail.len();
-        self.sealed += n as u64;
-        self.tail.clear();
-        self.segments += 1;
+        let sealed_now = cuts.last().copied().unwrap_or(0);
+        let before = cuts.len().checked_sub(2).map_or(0, |i| cuts[i]);
+        self.tail.append(&mut self.staged);
+        self.tail.drain(..sealed_now);
+        self.sealed += sealed_now as u64;
+        self.segments += cuts.len() as u64;
+        self.durable = end;
         self.syncs += 1;
-        Ok(n)
+        Ok(sealed_now - before)
     }
 
     /// Checks the file's integrity (redb's checksums over every page).
@@ -614,16 +616,21 @@ impl RedbStore {
         self.db.check_integrity().map_err(storage)
     }
 
-    /// Writes the staged records (after the tail) in `w`; returns how many records of the
-    /// tail and the staged ones were sealed, and how many segments.
-    fn write(&self, w: &WriteTransaction) -> Result<(usize, u64), StoreError> {
+    /// Writes the staged records (after the tail) in `w`, sealing a segment at each target
+    /// size and, with `seal_all`, the rest into one more; returns where the segments it
+    /// sealed end, counted in records of the tail and the staged ones.
+    fn write(&self, w: &WriteTransaction, seal_all: bool) -> Result<Vec<usize>, StoreError> {
         let all = || {
             self.tail
                 .iter()
                 .chain(self.staged.iter())
                 .map(Vec::as_slice)
         };
-        let cuts = cuts(all());
+        let mut cuts = cuts(all());
+        let count = self.tail.len() + self.staged.len();
+        if seal_all && cuts.last().copied().unwrap_or(0) < count {
+            cuts.push(count);
+        }
         let sealed_now = cuts.last().copied().unwrap_or(0);
         {
             let mut segments = w.open_table(SEGMENTS).map_err(io)?;
@@ -644,7 +651,7 @@ impl RedbStore {
             let mut meta = w.open_table(META).map_err(io)?;
             meta.insert(META_DURABLE, self.staged()).map_err(io)?;
         }
-        Ok((sealed_now, cuts.len() as u64))
+        Ok(cuts)
     }
 }
 
@@ -664,18 +671,8 @@ impl Store for RedbStore {
         if self.staged.is_empty() {
             return Ok(self.durable);
         }
-        let mut w = self.db.begin_write().map_err(io)?;
-        w.set_durability(Durability::Immediate).map_err(io)?;
-        let end = self.staged();
-        let (sealed_now, segments) = self.write(&w)?;
-        w.commit().map_err(io)?;
-        self.tail.append(&mut self.staged);
-        self.tail.drain(..sealed_now);
-        self.sealed += sealed_now as u64;
-        self.segments += segments;
-        self.durable = end;
-        self.syncs += 1;
-        Ok(end)
+        self.commit(false)?;
+        Ok(self.durable)
     }
 
     fn durable(&self) -> u64 {

@@ -196,7 +196,7 @@ impl DeviceInfo {
     }
 
     fn change_grants(&mut self, after: u64, grants: Grants) {
-        let after = after.max(self.timeline.last().map_or(0, |(a, _)| *a));
+        let after = after.max(self.last_boundary());
         match self.timeline.last_mut() {
             Some((a, g)) if *a == after => *g = grants.clone(),
             _ => self.timeline.push((after, grants.clone())),
@@ -472,6 +472,13 @@ impl<S: Store> Server<S> {
         Ok(position)
     }
 
+    /// Where a grant change for `device` made now takes effect (0 for a device not enrolled).
+    fn next_boundary(&self, device: u32) -> u64 {
+        self.devices
+            .get(&device)
+            .map_or(0, DeviceInfo::next_boundary)
+    }
+
     /// Enrols a device with its public keys and grants (or re-keys and re-grants one: the
     /// grants then take effect as with [`Server::set_grants`]). Returns the grants as a
     /// change with its boundary, for the operator's log.
@@ -484,10 +491,7 @@ impl<S: Store> Server<S> {
         keys: PublicKeys,
         grants: Grants,
     ) -> Result<GrantChange, StoreError> {
-        let after_seq = self
-            .devices
-            .get(&device)
-            .map_or(0, DeviceInfo::next_boundary);
+        let after_seq = self.next_boundary(device);
         self.record(Rec::Enrol {
             device,
             keys,
@@ -509,10 +513,7 @@ impl<S: Store> Server<S> {
     /// # Errors
     /// When the store fails.
     pub fn set_grants(&mut self, device: u32, grants: Grants) -> Result<GrantChange, StoreError> {
-        let after_seq = self
-            .devices
-            .get(&device)
-            .map_or(0, DeviceInfo::next_boundary);
+        let after_seq = self.next_boundary(device);
         let change = GrantChange {
             device,
             after_seq,
