@@ -221,7 +221,11 @@ pub fn proto_frame(data: &[u8]) {
             assert_eq!(k.iter().count(), k.len());
             assert!(k.iter().all(|e| matches!(e.tier, 1 | 2)));
         }
-        Message::Welcome(_) | Message::Refuse(_) | Message::SnapshotHeader(_) | Message::Bye => {}
+        Message::Welcome(_)
+        | Message::Refuse(_)
+        | Message::SnapshotHeader(_)
+        | Message::Bye
+        | Message::Receipt(_) => {}
     }
 }
 
@@ -1128,7 +1132,8 @@ pub mod sessions {
 
     /// A message neither side takes where it arrives, or does: any type, fields from input.
     fn other_message(inp: &mut Input<'_>) -> Vec<u8> {
-        match inp.u8() % 4 {
+        let sel = inp.u8();
+        match sel % 4 {
             0 => encode(&Message::Welcome(Welcome {
                 version: inp.u16(),
                 caps: Caps(inp.u32()),
@@ -1153,6 +1158,14 @@ pub mod sessions {
                 chunks: inp.u32(),
                 raw_bytes: inp.u64(),
                 state_hash: [inp.u8(); 32],
+            })),
+            // A receipt: of a small epoch and seq, its tag from the input (never the
+            // server's MAC: refused by the server; kept by a device only for its session's
+            // epoch and seqs it made).
+            _ if sel & 0x80 != 0 => encode(&Message::Receipt(kenesh_proto::Receipt {
+                epoch: u64::from(inp.u8() % 3),
+                seq: u64::from(inp.u8() % 8),
+                tag: [inp.u8(); kenesh_proto::RECEIPT_TAG_LEN],
             })),
             _ => {
                 let data = inp.small();
@@ -1204,7 +1217,8 @@ pub mod sessions {
 
     /// Up to five frames from the device to the server: raw bytes, a Hello built from fields
     /// (valid unless the input says otherwise), the planned commits (as they are, damaged or
-    /// cut), Acks, Bye, Errors, and messages the server does not take.
+    /// cut), Acks, Bye, Errors, receipts with tags from the input, and messages the server
+    /// does not take.
     fn server_frames(inp: &mut Input<'_>, commits: &[SignedCommit]) -> Vec<Vec<u8>> {
         let mut out = Vec::new();
         for _ in 0..inp.u8() % 6 {
@@ -1369,7 +1383,7 @@ pub mod sessions {
     }
 
     /// Up to five frames from the server to the device: raw bytes, Welcome, Chunks (raw or
-    /// laid out as the server does), Acks, Refuse, Error, Bye, and messages the device does
+    /// laid out as the server does), Acks, Refuse, Error, Bye, receipts, and messages the device does
     /// not take.
     fn client_frames(inp: &mut Input<'_>, relayed: &[SignedCommit]) -> Vec<Vec<u8>> {
         let mut out = Vec::new();

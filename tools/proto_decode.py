@@ -15,7 +15,8 @@ import sys
 
 DEFAULT_MAX_FRAME, HARD_MAX_FRAME = 16 * 1024, 1024 * 1024
 MAX_CURSOR, MAX_SIGNATURE, MAX_ERROR_DETAIL = 64, 64, 256
-TYPES = ["Hello", "Welcome", "Refuse", "Commit", "Chunk", "Ack", "SnapshotHeader", "Error", "Bye", "Keys"]
+TYPES = ["Hello", "Welcome", "Refuse", "Commit", "Chunk", "Ack", "SnapshotHeader", "Error", "Bye", "Keys",
+         "Receipt"]
 KEY_ENTRY, MAX_KEY_ENTRIES = 53, 1024
 
 
@@ -182,6 +183,9 @@ def decode(frame, max_frame):
         if any(data[i * KEY_ENTRY + 16] not in (1, 2) for i in range(m["count"])):
             raise Refused("Malformed")
         m["entries"] = data
+    elif t == "Receipt":
+        m.update(epoch=r.u64(), seq=r.u64(), tag=r.take(16))
+        r.end()
     else:  # Bye
         r.end()
     return m, r.padded

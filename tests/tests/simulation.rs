@@ -328,6 +328,11 @@ struct Node {
     changed_in: Vec<u64>,
     /// The server epoch in which it last newly received each op of another origin.
     received_in: std::collections::BTreeMap<OpId, u64>,
+    /// The most of its seqs each epoch held durably, as seen after its sessions: what the
+    /// receipts it can show were issued for.
+    acked_in: std::collections::BTreeMap<u64, u64>,
+    /// The receipts the server took from it, as last seen (to count new ones).
+    taken_seen: std::collections::BTreeMap<u64, u64>,
     link: Link,
     device: Option<Device<SimDisk>>,
     disk: Vec<u8>,
@@ -336,6 +341,26 @@ struct Node {
 }
 
 impl Node {
+    /// The grants its ops are judged under, by seq, once the server has taken the receipts
+    /// `taken` (epoch → seq) of lost epochs: a change made after such an epoch takes effect
+    /// above the seq that epoch held (the enrolment, the first entry, never moves).
+    fn judged(&self, taken: &std::collections::BTreeMap<u64, u64>) -> Vec<(u64, Grants)> {
+        self.timeline
+            .iter()
+            .zip(&self.changed_in)
+            .enumerate()
+            .map(|(i, ((after, g), made))| {
+                let raised = taken
+                    .iter()
+                    .filter(|(e, _)| i > 0 && **e < *made)
+                    .map(|(_, s)| *s)
+                    .max()
+                    .unwrap_or(0);
+                ((*after).max(raised), g.clone())
+            })
+            .collect()
+    }
+
     fn secret(&self) -> Secret {
         Secret::from_bytes([self.id as u8; 32])
     }
@@ -405,9 +430,9 @@ struct Faults {
     /// Ops applied under the grants of an earlier change, their writer lacking the write
     /// when they were applied (re-sent after a restore, or released from being held).
     rejudged: u64,
-    /// Ops a replica kept from an epoch lost to a restore, refused on re-send under a
-    /// change made after the restore (the known limit).
-    stranded: u64,
+    /// Receipts of a lost epoch a device showed a restored server that raised a grant
+    /// change's boundary (its re-sent ops then judged as the lost epoch judged them).
+    receipts_taken: u64,
 }
 
 impl Faults {
@@ -430,7 +455,7 @@ impl Faults {
         self.owner_changes += f.owner_changes;
         self.refused_writes += f.refused_writes;
         self.rejudged += f.rejudged;
-        self.stranded += f.stranded;
+        self.receipts_taken += f.receipts_taken;
     }
 }
 
@@ -490,6 +515,8 @@ impl World {
                 timeline: vec![(0, grants.clone())],
                 changed_in: vec![1],
                 received_in: std::collections::BTreeMap::new(),
+                acked_in: std::collections::BTreeMap::new(),
+                taken_seen: std::collections::BTreeMap::new(),
                 grants,
                 link,
                 device: None,
@@ -648,12 +675,39 @@ impl World {
 
     /// What a session brought, against the grants in force during it.
     fn check_session(&mut self, k: usize, before: &Held) {
+        let server = self.server.as_ref().expect("open during a session");
+        // The receipts the server took from this node are ones an earlier epoch issued:
+        // for no more than that epoch held of it.
+        let (id, epoch) = (self.nodes[k].id, self.epoch);
+        let held = server.durable_seq(id);
+        let acked_in = &mut self.nodes[k].acked_in;
+        let most = acked_in.entry(epoch).or_insert(0);
+        *most = (*most).max(held);
+        let taken = server.device(id).expect("enrolled").receipts.clone();
+        for (e, s) in &taken {
+            assert!(
+                *e < epoch && acked_in.get(e).is_some_and(|m| m >= s),
+                "node {id}: the server took a receipt of epoch {e} for seq {s}, which that \
+                 epoch did not acknowledge ({:?})",
+                acked_in.get(e)
+            );
+        }
+        let seen = &mut self.nodes[k].taken_seen;
+        self.faults.receipts_taken += taken
+            .iter()
+            .filter(|(e, s)| seen.get(*e).is_none_or(|x| x < *s))
+            .count() as u64;
+        *seen = taken;
         let writers: Vec<(u32, Vec<(u64, Grants)>)> = self
             .nodes
             .iter()
-            .map(|n| (n.id, n.timeline.clone()))
+            .map(|n| {
+                (
+                    n.id,
+                    n.judged(&server.device(n.id).expect("enrolled").receipts),
+                )
+            })
             .collect();
-        let server = self.server.as_ref().expect("open during a session");
         let mut rejudged = 0;
         for op in server.state().all_ops() {
             if before.server_ops.contains(&op.id()) {
@@ -837,10 +891,11 @@ impl World {
         for node in &self.nodes {
             let d = server.device(node.id).expect("enrolled");
             assert_eq!(d.grants, node.grants, "node {}: grants now", node.id);
-            for (after, g) in &node.timeline {
+            let judged = node.judged(&d.receipts);
+            for (after, _) in &judged {
                 assert_eq!(
                     d.grants_for(after + 1),
-                    g,
+                    grants_for(&judged, after + 1),
                     "node {}: the grants of seq {}",
                     node.id,
                     after + 1
@@ -880,9 +935,11 @@ impl World {
         let grant = choices[self.rng.below(choices.len() as u64) as usize];
         let grants = toggle(&node.grants, grant);
         let id = node.id;
-        let last = node.timeline.last().map_or(0, |t| t.0);
+        let taken = self.server().device(id).expect("enrolled").receipts.clone();
+        let last = self.nodes[k].judged(&taken).last().map_or(0, |t| t.0);
         // The change judges the ops the server has not received yet, and none it holds (nor,
-        // after a restore, any a re-applied change left under earlier grants).
+        // after a restore, any a re-applied change or a receipt shown left under earlier
+        // grants).
         let held = self.server().device(id).map_or(0, |d| d.seq);
         let after = held.max(last);
         let change = self
@@ -894,9 +951,8 @@ impl World {
         let node = &mut self.nodes[k];
         node.history.push(grants.clone());
         match node.timeline.last_mut() {
-            Some(t) if t.0 == after => {
+            Some(t) if t.0 == after && node.changed_in.last() == Some(&self.epoch) => {
                 t.1 = grants.clone();
-                *node.changed_in.last_mut().expect("parallel") = self.epoch;
             }
             _ => {
                 node.timeline.push((after, grants.clone()));
@@ -1052,25 +1108,17 @@ impl World {
             .collect();
         let scopes = [muni(1), muni(2)];
         let mut refused_writes = 0;
-        let mut stranded = 0;
-        let epoch = self.epoch;
+        // The grants each device's ops are judged under, with the receipts it showed.
         let timelines: Vec<(u32, Vec<(u64, Grants)>)> = self
             .nodes
             .iter()
-            .map(|n| (n.id, n.timeline.clone()))
+            .map(|n| {
+                (
+                    n.id,
+                    n.judged(&server.device(n.id).expect("enrolled").receipts),
+                )
+            })
             .collect();
-        // In which epoch the change judging an op's seq was made.
-        let changes_in: Vec<(u32, Vec<u64>)> = self
-            .nodes
-            .iter()
-            .map(|n| (n.id, n.changed_in.clone()))
-            .collect();
-        let judged_by_change_of = |e: &kenesh_merge::Envelope| {
-            let (_, t) = timelines.iter().find(|(id, _)| *id == e.origin.0)?;
-            let (_, c) = changes_in.iter().find(|(id, _)| *id == e.origin.0)?;
-            let k = t.iter().rposition(|(after, _)| *after < e.seq)?;
-            c.get(k).copied()
-        };
         let refused_outside = |op: OpId| {
             server.alarms().iter().any(|a| {
                 matches!(
@@ -1118,32 +1166,20 @@ impl World {
             refused_writes += refused.len() as u64;
             // Every op of another device it holds, the server holds: including one accepted
             // in an epoch a restore from backup lost and re-sent by its origin after a grant
-            // change (judged as the lost epoch judged it: the change is re-applied with its
-            // boundary). Set aside, counted, the one case left (a known limit,
-            // RELIABILITY.md): the op was received here in an epoch since lost, and the change
-            // that refused it on re-send was made after that epoch — after the restore, so
-            // its boundary is what the restored server held, below what the lost epoch had
-            // accepted.
+            // change — made before the restore (re-applied with its boundary) or after it
+            // (its boundary raised by the lost epoch's receipt the origin showed).
             let received_in = node.received_in.clone();
             let d = node.device();
             for op in d.state().all_ops().filter(|o| o.envelope().origin.0 != id) {
-                if server.state().op(op.id()).is_some() {
-                    continue;
-                }
-                let got = received_in.get(&op.id()).copied();
                 assert!(
-                    refused_outside(op.id())
-                        && lacked_write(op.envelope())
-                        && got.is_some_and(|r| r < epoch)
-                        && judged_by_change_of(op.envelope())
-                            .zip(got)
-                            .is_some_and(|(changed, r)| changed > r),
-                    "node {id}: holds op {:?} of device {} the server does not",
+                    server.state().op(op.id()).is_some(),
+                    "node {id}: holds op {:?} of device {} the server does not (received in \
+                     epoch {:?}, now {})",
                     op.id(),
-                    op.envelope().origin.0
+                    op.envelope().origin.0,
+                    received_in.get(&op.id()),
+                    self.epoch,
                 );
-                refused.insert(op.id());
-                stranded += 1;
             }
             // Equal state hashes for every scope it reads now, every tier (the refused ops
             // above set aside: they stay on the device only).
@@ -1265,7 +1301,6 @@ impl World {
         assert!(!server_hashes.is_empty());
         self.server = Some(server);
         self.faults.refused_writes += refused_writes;
-        self.faults.stranded += stranded;
     }
 }
 
@@ -1468,9 +1503,8 @@ fn seeded_simulation_of_faults_converges_and_keeps_every_promise() {
          messages refused), {} sessions past their deadline, {} partitions ({} sessions \
          refused), {} grant changes ({} writes refused as outside the grants then, {} applied \
          under the grants of their seq though their writer had lost the write), {} owner \
-         changes, {} device power losses, {} server power losses, {} restores from backup ({} ops \
-         kept by a replica from a lost epoch, refused on re-send under a change made after the \
-         restore)",
+         changes, {} device power losses, {} server power losses, {} restores from backup ({} \
+         receipts of a lost epoch shown that raised a grant change's boundary)",
         started.elapsed(),
         t.syncs,
         t.completed,
@@ -1490,7 +1524,7 @@ fn seeded_simulation_of_faults_converges_and_keeps_every_promise() {
         t.device_crashes,
         t.server_crashes,
         t.restores,
-        t.stranded
+        t.receipts_taken
     );
     assert!(count > 0);
 }

@@ -54,8 +54,8 @@ pub use frame::{
 pub use message::{
     Ack, Body, Caps, Chunk, ChunkKind, ChunkRef, Commit, CommitBuilder, Compression, Entries,
     Entry, ErrorCode, ErrorMessage, Hello, KEY_ENTRY_LEN, KeyEntry, Keys, MAX_CURSOR,
-    MAX_ERROR_DETAIL, MAX_KEY_ENTRIES, MAX_SIGNATURE, Message, MessageType, Refuse, RefuseReason,
-    SnapshotHeader, Welcome,
+    MAX_ERROR_DETAIL, MAX_KEY_ENTRIES, MAX_SIGNATURE, Message, MessageType, RECEIPT_TAG_LEN,
+    Receipt, Refuse, RefuseReason, SnapshotHeader, Welcome,
 };
 
 /// The protocol version this build speaks at most.

@@ -32,6 +32,8 @@ pub enum MessageType {
     Bye = 8,
     /// [`Keys`].
     Keys = 9,
+    /// [`Receipt`].
+    Receipt = 10,
 }
 
 impl MessageType {
@@ -49,6 +51,7 @@ impl MessageType {
             7 => MessageType::Error,
             8 => MessageType::Bye,
             9 => MessageType::Keys,
+            10 => MessageType::Receipt,
             _ => return None,
         })
     }
@@ -71,6 +74,9 @@ impl Caps {
     /// The peer takes [`Keys`] messages: payloads sealed with per-person keys
     /// (crypto-shredding) and the keys that open them.
     pub const KEYS: Caps = Caps(1 << 4);
+    /// The peer takes [`Receipt`]s: the server's authenticated word of how far it holds the
+    /// device's ops, which the device shows a server restored from an older backup.
+    pub const RECEIPTS: Caps = Caps(1 << 5);
 
     /// Whether every bit of `other` is set.
     #[must_use]
@@ -320,6 +326,26 @@ pub struct Ack<'a> {
     pub chunk: Option<ChunkRef>,
 }
 
+/// The length of a [`Receipt`]'s tag.
+pub const RECEIPT_TAG_LEN: usize = 16;
+
+/// The server's authenticated word that, in `epoch`, it held the receiving device's ops up
+/// to `seq` durably. The server sends one beside each acknowledgement of the device's ops
+/// (the [`Welcome`]'s `stored_seq`, an [`Ack`]'s `durable_seq`); the device keeps the
+/// latest of each epoch and, when a later epoch holds less of it (a restore from an older
+/// backup), shows them back before re-sending, so the restored server judges the re-sent
+/// ops as the lost epoch did. The tag is a MAC only the server can make and check
+/// (PROTOCOL.md §5.6); the device treats it as opaque.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receipt {
+    /// The server's epoch when it held them.
+    pub epoch: u64,
+    /// The highest seq of the device's ops it held durably, contiguous from 1.
+    pub seq: u64,
+    /// The server's MAC over the device, the epoch and the seq.
+    pub tag: [u8; RECEIPT_TAG_LEN],
+}
+
 /// The header of a scope's snapshot; its columns follow in [`Chunk`]s of kind
 /// [`ChunkKind::Snapshot`]. (The column layout is specified with the sessions.)
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -501,6 +527,8 @@ pub enum Message<'a> {
     Bye,
     /// Type 9.
     Keys(Keys<'a>),
+    /// Type 10.
+    Receipt(Receipt),
 }
 
 fn take<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<(T, &'a [u8]), DecodeError> {
@@ -537,6 +565,7 @@ impl<'a> Message<'a> {
             Message::Error(_) => MessageType::Error,
             Message::Bye => MessageType::Bye,
             Message::Keys(_) => MessageType::Keys,
+            Message::Receipt(_) => MessageType::Receipt,
         }
     }
 
@@ -701,6 +730,7 @@ impl<'a> Message<'a> {
                 }
                 Message::Keys(Keys::new(rest)?)
             }
+            MessageType::Receipt => Message::Receipt(exact(body)?),
         })
     }
 
@@ -772,6 +802,7 @@ impl<'a> Message<'a> {
                 rest.copy_from_slice(k.entries);
                 n + k.entries.len()
             }
+            Message::Receipt(r) => put(r, body)?,
         };
         Ok(n + 1)
     }

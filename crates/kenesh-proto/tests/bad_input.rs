@@ -332,7 +332,7 @@ fn keys_messages_that_lie() {
 
 #[test]
 fn unknown_message_type() {
-    for t in [10u8, 42, 0x7f, 0xff] {
+    for t in [11u8, 42, 0x7f, 0xff] {
         assert_eq!(decode(&[t]), Err(DecodeError::UnknownType(t)));
         assert_eq!(decode(&[t, 1, 2, 3]), Err(DecodeError::UnknownType(t)));
     }

@@ -225,6 +225,12 @@ fn render(m: &Message<'_>) -> String {
         Message::Error(e) => format!("Error {{ code: {}, detail: {} }}", e.code.0, text(e.detail)),
         Message::Bye => "Bye".into(),
         Message::Keys(k) => format!("Keys {{ count: {}, entries: {} }}", k.len(), hex(k.bytes())),
+        Message::Receipt(r) => format!(
+            "Receipt {{ epoch: {}, seq: {}, tag: {} }}",
+            r.epoch,
+            r.seq,
+            hex(&r.tag)
+        ),
     }
 }
 
@@ -647,7 +653,7 @@ fn the_notation_can_fail() {
     // The checker itself: a wrong field, a wrong byte and a wrong error are all caught.
     let doc = "```vector\nname: a\nexpect: ok\nmessage: Bye\nframe: 08\n```\n\
                ```vector\nname: b\nexpect: ok\nmessage: Hello { min_version: 1, max_version: 1, caps: 3, device: 18, own_seq: 42, cursor: None }\nframe: 00 01 01 03 11 2a 00\n```\n\
-               ```vector\nname: c\nexpect: error Truncated\nframe: 0a\n```\n\
+               ```vector\nname: c\nexpect: error Truncated\nframe: 0b\n```\n\
                ```vector\nname: d\nexpect: ok non-canonical\nmessage: Bye\nframe: 08\ncanonical: 08\n```\n";
     let v = parse_vectors(doc).unwrap();
     assert_eq!(v.len(), 4);

@@ -45,7 +45,13 @@ enum Rec {
     },
     /// All pieces are held: load it.
     SnapshotDone,
+    /// The server's receipt for our seqs up to its `seq` in its `epoch`.
+    Receipt(kenesh_proto::Receipt),
 }
+
+/// The most receipts a device keeps (the latest of each of the last epochs); an older one
+/// is dropped. It is shown only to a server restored from a backup older than it.
+pub const MAX_RECEIPTS: usize = 8;
 
 /// What a snapshot's header announced.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -86,6 +92,8 @@ pub struct Device<S: Store> {
     pub(crate) max_frame: usize,
     pub(crate) own: BTreeMap<u64, SignedCommit>,
     pub(crate) acked: (u64, u64),
+    /// The server's receipts: the latest of each epoch, by epoch (at most [`MAX_RECEIPTS`]).
+    receipts: Vec<kenesh_proto::Receipt>,
     pub(crate) cursor: Option<Vec<u8>>,
     pub(crate) partial: Partial,
     state: State,
@@ -136,6 +144,7 @@ impl<S: Store> Device<S> {
             max_frame: kenesh_proto::DEFAULT_MAX_FRAME,
             own: BTreeMap::new(),
             acked: (0, 0),
+            receipts: Vec::new(),
             cursor: None,
             partial: Partial::default(),
             state: State::new(),
@@ -189,6 +198,7 @@ impl<S: Store> Device<S> {
                 self.take_received(cursor, ops);
             }
             Rec::Acked { epoch, seq } => self.acked = (epoch, seq),
+            Rec::Receipt(r) => self.keep_receipt(r),
             Rec::SnapshotStart(info) => {
                 // The server starts this device over: the old cursor no longer applies.
                 self.cursor = None;
@@ -243,6 +253,56 @@ impl<S: Store> Device<S> {
     fn stage(&mut self, rec: Rec) -> Result<(), SyncError> {
         self.store.stage(&encode(&rec))?;
         self.try_apply(rec).map_err(SyncError::Snapshot)
+    }
+
+    /// Keeps a receipt: the latest of its epoch, the epochs in order, the oldest dropped
+    /// past [`MAX_RECEIPTS`].
+    fn keep_receipt(&mut self, r: kenesh_proto::Receipt) {
+        match self.receipts.binary_search_by_key(&r.epoch, |x| x.epoch) {
+            Ok(k) if self.receipts[k].seq < r.seq => self.receipts[k] = r,
+            Ok(_) => {}
+            Err(k) => {
+                self.receipts.insert(k, r);
+                if self.receipts.len() > MAX_RECEIPTS {
+                    self.receipts.remove(0);
+                }
+            }
+        }
+    }
+
+    /// Stages a receipt the server sent, unless one of its epoch covers it; returns
+    /// whether it was new (the session then syncs).
+    pub(crate) fn take_receipt(&mut self, r: kenesh_proto::Receipt) -> Result<bool, SyncError> {
+        let known = self
+            .receipts
+            .iter()
+            .any(|x| x.epoch == r.epoch && x.seq >= r.seq);
+        if known {
+            return Ok(false);
+        }
+        self.stage(Rec::Receipt(r))?;
+        Ok(true)
+    }
+
+    /// The receipts this device holds: the latest of each of the last [`MAX_RECEIPTS`]
+    /// epochs, by epoch.
+    #[must_use]
+    pub fn receipts(&self) -> &[kenesh_proto::Receipt] {
+        &self.receipts
+    }
+
+    /// The receipts to show a server in `epoch` that holds our seqs up to `stored_seq`:
+    /// those of earlier epochs that held more.
+    pub(crate) fn receipts_to_show(
+        &self,
+        epoch: u64,
+        stored_seq: u64,
+    ) -> Vec<kenesh_proto::Receipt> {
+        self.receipts
+            .iter()
+            .filter(|r| r.epoch < epoch && r.seq > stored_seq)
+            .copied()
+            .collect()
     }
 
     /// The cursor to present in Hello: where the server left this device, or the snapshot

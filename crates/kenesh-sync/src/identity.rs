@@ -124,6 +124,25 @@ impl Secret {
         salt
     }
 
+    /// The tag of a receipt (PROTOCOL.md §5.12): BLAKE3 keyed with a key derived from the
+    /// secret, over the device (4 bytes), the epoch and the seq (8 each), little-endian; its
+    /// first 16 bytes.
+    pub(crate) fn receipt_tag(
+        &self,
+        device: u32,
+        epoch: u64,
+        seq: u64,
+    ) -> [u8; kenesh_proto::RECEIPT_TAG_LEN] {
+        let key = blake3::derive_key("kenesh 2026 receipt v1", &self.0);
+        let mut h = blake3::Hasher::new_keyed(&key);
+        h.update(&device.to_le_bytes());
+        h.update(&epoch.to_le_bytes());
+        h.update(&seq.to_le_bytes());
+        let mut tag = [0; kenesh_proto::RECEIPT_TAG_LEN];
+        tag.copy_from_slice(&h.finalize().as_bytes()[..kenesh_proto::RECEIPT_TAG_LEN]);
+        tag
+    }
+
     /// Signs a commit digest.
     pub(crate) fn sign(&self, message: &[u8]) -> [u8; 64] {
         self.signing_key().sign(message).to_bytes()

@@ -52,13 +52,14 @@ pub use channel::{
 };
 pub use commit::{CommitError, SignedCommit};
 pub use cursor::Cursor;
-pub use device::{Device, ReceiveStats};
+pub use device::{Device, MAX_RECEIPTS, ReceiveStats};
 pub use grants::{Access, Grants};
 pub use identity::{PublicKeys, Secret};
 pub use keys::{KeyError, KeyId, KeyStore, MemKeys};
 pub use server::SNAPSHOT_ZSTD_LEVEL;
 pub use server::{
-    Alarm, DeviceInfo, GrantChange, IngestError, OpenError, Refusal, Server, ServerConfig, Verdict,
+    Alarm, DeviceInfo, GrantChange, IngestError, OpenError, ReceiptError, Refusal, Server,
+    ServerConfig, Verdict,
 };
 pub use session::{ClientSession, ServerSession, SessionStats};
 pub use snapshot::{MAX_SNAPSHOT_BYTES, SNAPSHOT_WINDOW_LOG, SnapshotError};

@@ -153,9 +153,12 @@ pub struct DeviceInfo {
     pub grants: Grants,
     /// Every grant set it held, by digest (to backfill what a change adds).
     pub(crate) history: BTreeMap<[u8; 8], Grants>,
-    /// The grants its ops are judged under, by seq: `(after, grants)` applies to the seqs
-    /// above `after` up to the next entry's. Ascending; the last entry is [`DeviceInfo::grants`].
-    pub(crate) timeline: Vec<(u64, Grants)>,
+    /// The grants its ops are judged under, by seq: an entry applies to the seqs above its
+    /// `after` up to the next entry's. Ascending; the last entry is [`DeviceInfo::grants`].
+    pub(crate) timeline: Vec<Judging>,
+    /// The [`Receipt`](kenesh_proto::Receipt)s of lost epochs it showed that raised a
+    /// boundary: epoch → the highest seq that epoch held of it.
+    pub receipts: BTreeMap<u64, u64>,
     /// Seqs from here on are refused.
     pub revoked_from: Option<u64>,
     /// The highest seq held (staged), contiguous from 1.
@@ -169,6 +172,17 @@ pub struct DeviceInfo {
     pub purposes: Option<Vec<Purpose>>,
 }
 
+/// One entry of a device's grant timeline.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Judging {
+    /// The highest seq judged under the entry before.
+    pub(crate) after: u64,
+    /// The grants of the seqs above it.
+    pub(crate) grants: Grants,
+    /// The server epoch the change was made in.
+    pub(crate) epoch: u64,
+}
+
 impl DeviceInfo {
     /// The grants an op of this device with `seq` is judged under: those in force when the
     /// server received it (the grants of the change whose boundary is below it).
@@ -177,15 +191,39 @@ impl DeviceInfo {
         self.timeline
             .iter()
             .rev()
-            .find(|(after, _)| *after < seq)
-            .map_or(&crate::grants::NO_GRANTS, |(_, g)| g)
+            .find(|j| j.after < seq)
+            .map_or(&crate::grants::NO_GRANTS, |j| &j.grants)
     }
 
     /// The boundary of the last grant change: seqs above it are judged under
     /// [`DeviceInfo::grants`].
     #[must_use]
     pub fn last_boundary(&self) -> u64 {
-        self.timeline.last().map_or(0, |(a, _)| *a)
+        self.timeline.last().map_or(0, |j| j.after)
+    }
+
+    /// Whether a receipt of `epoch` for `seq` raises a boundary: a change made in a later
+    /// epoch (after that epoch was lost) whose boundary lies below `seq`. The first entry
+    /// (the enrolment: no op of the device comes before it) is never raised, whatever epoch
+    /// it was recorded in (a restore enrols anew a device the backup did not know).
+    fn raised_by(&self, epoch: u64, seq: u64) -> bool {
+        self.timeline
+            .iter()
+            .skip(1)
+            .any(|j| j.epoch > epoch && j.after < seq)
+    }
+
+    /// Raises to `seq` the boundary of every change made after `epoch` (the enrolment
+    /// aside): the ops up to `seq` were held in `epoch`, before those changes were made, so
+    /// they are judged under the grants `epoch` judged them by.
+    fn raise(&mut self, epoch: u64, seq: u64) {
+        for j in self.timeline.iter_mut().skip(1) {
+            if j.epoch > epoch && j.after < seq {
+                j.after = seq;
+            }
+        }
+        let held = self.receipts.entry(epoch).or_insert(0);
+        *held = (*held).max(seq);
     }
 
     /// Where a change made now takes effect: above every seq the server holds, and never
@@ -195,11 +233,18 @@ impl DeviceInfo {
         self.last_boundary().max(self.seq)
     }
 
-    fn change_grants(&mut self, after: u64, grants: Grants) {
+    fn change_grants(&mut self, after: u64, grants: Grants, epoch: u64) {
         let after = after.max(self.last_boundary());
         match self.timeline.last_mut() {
-            Some((a, g)) if *a == after => *g = grants.clone(),
-            _ => self.timeline.push((after, grants.clone())),
+            // A change at the same boundary in the same epoch supersedes the last (it judged
+            // no seq). One of another epoch does not: a receipt may raise one and not the
+            // other.
+            Some(j) if j.after == after && j.epoch == epoch => j.grants = grants.clone(),
+            _ => self.timeline.push(Judging {
+                after,
+                grants: grants.clone(),
+                epoch,
+            }),
         }
         self.history.insert(grants.digest(), grants.clone());
         self.grants = grants;
@@ -220,6 +265,20 @@ pub struct GrantChange {
     pub after_seq: u64,
     /// Its grants from then on.
     pub grants: Grants,
+    /// The server epoch the change was made in (a change re-applied after a restore keeps
+    /// the epoch it was made in).
+    pub epoch: u64,
+}
+
+/// Why the server did not take a [`Receipt`](kenesh_proto::Receipt).
+#[derive(Debug, thiserror::Error)]
+pub enum ReceiptError {
+    /// Its tag is not this server's for this device, epoch and seq.
+    #[error("a receipt this server did not issue")]
+    Forged,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 #[derive(Serialize, Deserialize)]
@@ -258,6 +317,13 @@ enum Rec {
     /// A grant change with the seq it takes effect after (`SetGrants` took effect after the
     /// seq held when it was applied; a store written before this record keeps meaning that).
     Grants(GrantChange),
+    /// A device showed a receipt of a lost epoch that raised boundaries
+    /// ([`DeviceInfo::receipts`]).
+    Receipt {
+        device: u32,
+        epoch: u64,
+        seq: u64,
+    },
 }
 
 /// One entry of the serving log: an accepted op, at the store position that made it
@@ -502,6 +568,7 @@ impl<S: Store> Server<S> {
             device,
             after_seq,
             grants,
+            epoch: self.epoch(),
         })
     }
 
@@ -518,6 +585,7 @@ impl<S: Store> Server<S> {
             device,
             after_seq,
             grants,
+            epoch: self.epoch(),
         };
         self.record(Rec::Grants(change.clone()))?;
         self.sync()?;
@@ -541,6 +609,61 @@ impl<S: Store> Server<S> {
         }
         self.record(Rec::Grants(change.clone()))?;
         self.sync()?;
+        Ok(true)
+    }
+
+    /// The receipt for `device` holding its ops up to `seq` in the current epoch
+    /// (PROTOCOL.md §5.12): a MAC with a key derived from the server's secret over the
+    /// device, the epoch and the seq.
+    #[must_use]
+    pub fn receipt(&self, device: u32, seq: u64) -> kenesh_proto::Receipt {
+        let epoch = self.epoch();
+        kenesh_proto::Receipt {
+            epoch,
+            seq,
+            tag: self.secret.receipt_tag(device, epoch, seq),
+        }
+    }
+
+    /// Takes a receipt `device` shows: one this server issued in an earlier epoch, for more
+    /// than a later epoch held (a restore from an older backup lost the rest). The ops up
+    /// to its seq were held before any grant change made since, so every such change's
+    /// boundary is raised to it: the device's re-sent ops are judged as the lost epoch judged
+    /// them, and every replica that received them there converges. Returns whether a
+    /// boundary moved (the raise is then recorded, staged: the commits that follow are judged
+    /// under it); a receipt of the current epoch, or one that moves nothing, changes nothing.
+    ///
+    /// # Errors
+    /// [`ReceiptError::Forged`] when the tag is not this server's for it (nothing changes);
+    /// the store's error.
+    pub fn take_receipt(
+        &mut self,
+        device: u32,
+        receipt: &kenesh_proto::Receipt,
+    ) -> Result<bool, ReceiptError> {
+        let tag = self.secret.receipt_tag(device, receipt.epoch, receipt.seq);
+        // Compared without an early exit.
+        if tag
+            .iter()
+            .zip(receipt.tag.iter())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            != 0
+        {
+            return Err(ReceiptError::Forged);
+        }
+        let raises = receipt.epoch < self.epoch()
+            && self
+                .devices
+                .get(&device)
+                .is_some_and(|d| d.raised_by(receipt.epoch, receipt.seq));
+        if !raises {
+            return Ok(false);
+        }
+        self.record(Rec::Receipt {
+            device,
+            epoch: receipt.epoch,
+            seq: receipt.seq,
+        })?;
         Ok(true)
     }
 
@@ -1088,6 +1211,8 @@ impl<S: Store> Server<S> {
 
     /// Applies a log record to the in-memory replica (when written, and when replayed).
     fn apply(&mut self, position: u64, rec: Rec) {
+        // The epoch a record was written in (a change's own epoch where it carries one).
+        let epoch = self.epoch();
         match rec {
             Rec::Enrol {
                 device,
@@ -1100,6 +1225,7 @@ impl<S: Store> Server<S> {
                     grants: grants.clone(),
                     history: BTreeMap::new(),
                     timeline: Vec::new(),
+                    receipts: BTreeMap::new(),
                     revoked_from: None,
                     seq: 0,
                     marks: Vec::new(),
@@ -1107,21 +1233,27 @@ impl<S: Store> Server<S> {
                 });
                 d.keys = keys;
                 let after = d.next_boundary();
-                d.change_grants(after, grants);
+                d.change_grants(after, grants, epoch);
             }
             Rec::SetGrants { device, grants } => {
                 if let Some(d) = self.devices.get_mut(&device) {
                     let after = d.next_boundary();
-                    d.change_grants(after, grants);
+                    d.change_grants(after, grants, epoch);
                 }
             }
             Rec::Grants(GrantChange {
                 device,
                 after_seq,
                 grants,
+                epoch,
             }) => {
                 if let Some(d) = self.devices.get_mut(&device) {
-                    d.change_grants(after_seq, grants);
+                    d.change_grants(after_seq, grants, epoch);
+                }
+            }
+            Rec::Receipt { device, epoch, seq } => {
+                if let Some(d) = self.devices.get_mut(&device) {
+                    d.raise(epoch, seq);
                 }
             }
             Rec::Revoke { device, from_seq } => {

@@ -429,9 +429,12 @@ impl ServerSession {
             return Ok(());
         }
         self.version = h.max_version.min(PROTOCOL_VERSION);
-        self.caps = h
-            .caps
-            .intersection(Caps::ZSTD.union(Caps::SNAPSHOT).union(Caps::KEYS));
+        self.caps = h.caps.intersection(
+            Caps::ZSTD
+                .union(Caps::SNAPSHOT)
+                .union(Caps::KEYS)
+                .union(Caps::RECEIPTS),
+        );
         self.cursor = h.cursor.and_then(Cursor::from_bytes);
         for f in &frames[1..] {
             if let Ok(Message::Keys(k)) = Message::decode(f, &limits) {
@@ -531,6 +534,21 @@ impl ServerSession {
                         });
                     }
                 }
+                Message::Receipt(r) => match server.take_receipt(self.device, &r) {
+                    Ok(_) => {}
+                    Err(e) => {
+                        let code = match e {
+                            crate::server::ReceiptError::Forged => ErrorCode::FORBIDDEN,
+                            crate::server::ReceiptError::Store(_) => ErrorCode::INTERNAL,
+                        };
+                        let detail = e.to_string();
+                        self.fail(code, &detail)?;
+                        return Err(SyncError::Peer {
+                            code: code.0,
+                            detail,
+                        });
+                    }
+                },
                 Message::Ack(a) => {
                     if let (Some(c), Some(s)) = (a.chunk, self.serve.as_mut())
                         && let Some(k) = s.sent.iter().position(|x| *x == (c.transfer, c.index))
@@ -604,6 +622,7 @@ impl ServerSession {
                             stored_seq,
                             epoch: server.epoch(),
                         })));
+                        self.push_receipt(server, stored_seq);
                         self.start_serving(server);
                         self.fill_window(server);
                         self.phase = ServerPhase::Open;
@@ -640,6 +659,8 @@ impl ServerSession {
                 let seq = server.durable_seq(self.device);
                 if seq > self.told_seq {
                     self.told_seq = seq;
+                    // The receipt first: a device that has the acknowledgement has it.
+                    self.push_receipt(server, seq);
                     self.queue.push(encode(&Message::Ack(Ack {
                         durable_seq: seq,
                         cursor: None,
@@ -658,6 +679,15 @@ impl ServerSession {
             ServerPhase::Handshake | ServerPhase::Closed => {}
         }
         Ok(())
+    }
+
+    /// Queues the receipt of `seq` beside the acknowledgement that tells it (right after a
+    /// Welcome, in the same Noise message; before an Ack), to a device that takes receipts.
+    fn push_receipt<S: Store>(&mut self, server: &Server<S>, seq: u64) {
+        if seq > 0 && self.caps.contains(Caps::RECEIPTS) {
+            self.queue
+                .push(encode(&Message::Receipt(server.receipt(self.device, seq))));
+        }
     }
 
     fn start_serving<S: Store>(&mut self, server: &mut Server<S>) {
@@ -1028,7 +1058,7 @@ impl ClientSession {
             next_chunk: (1, 0),
             snapshot: None,
             limits: Limits::new(device.max_frame),
-            caps: caps.union(Caps::KEYS),
+            caps: caps.union(Caps::KEYS).union(Caps::RECEIPTS),
             stats: SessionStats::default(),
         })
     }
@@ -1125,6 +1155,7 @@ impl ClientSession {
         payload: &[u8],
     ) -> Result<(), SyncError> {
         let mut stored: Option<ChunkRef> = None;
+        let mut took_receipt = false;
         for f in frames(payload)? {
             match Message::decode(f, &self.limits)? {
                 Message::Welcome(w) if self.phase == ClientPhase::Answer => {
@@ -1132,6 +1163,14 @@ impl ClientSession {
                     self.epoch = w.epoch;
                     self.caps = w.caps;
                     device.set_acked(w.epoch, w.stored_seq)?;
+                    // A server restored from an older backup holds less than an earlier
+                    // epoch did: show it that epoch's receipts before re-sending, so it
+                    // judges the re-sent ops as that epoch did.
+                    if w.caps.contains(Caps::RECEIPTS) {
+                        for r in device.receipts_to_show(w.epoch, w.stored_seq) {
+                            self.queue.push(encode(&Message::Receipt(r)));
+                        }
+                    }
                     // The server may hold less than we sent (restored from backup) or than
                     // we thought: resend from what it holds.
                     self.sent_upto = w.stored_seq;
@@ -1231,6 +1270,17 @@ impl ClientSession {
                 Message::Keys(k) if self.phase == ClientPhase::Open => {
                     device.take_keys(crate::keys::unpack_entries(&k))?;
                 }
+                Message::Receipt(r)
+                    if self.phase == ClientPhase::Open && self.caps.contains(Caps::RECEIPTS) =>
+                {
+                    // Before the Ack it goes with: for no more than the device made.
+                    if r.epoch != self.epoch || r.seq > device.own_seq() {
+                        return Err(SyncError::Unexpected(
+                            "a receipt for another epoch or for seqs not made",
+                        ));
+                    }
+                    took_receipt |= device.take_receipt(r)?;
+                }
                 Message::Bye => {
                     self.phase = ClientPhase::Done;
                     return Ok(());
@@ -1249,6 +1299,10 @@ impl ClientSession {
                 cursor: None,
                 chunk: Some(chunk),
             })));
+        } else if took_receipt {
+            // A receipt is kept durably at once: it is the device's only evidence of what
+            // the server held, should a restore lose it.
+            device.sync()?;
         }
         if self.phase == ClientPhase::Open {
             // Upstream in flights of one frame's worth, the next when these are acknowledged.

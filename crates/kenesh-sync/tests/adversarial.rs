@@ -9,8 +9,8 @@ use kenesh_model::schema::EntityKind;
 use kenesh_model::{Id, Tier};
 use kenesh_proto::{ErrorCode, Limits, Message, RefuseReason};
 use kenesh_sync::{
-    Access, Alarm, Device, Grants, MemStore, Refusal, Secret, Server, ServerConfig, ServerSession,
-    Store, SyncError,
+    Access, Alarm, Device, Grants, MemStore, ReceiptError, Refusal, Secret, Server, ServerConfig,
+    ServerSession, Store, SyncError,
 };
 use snow::resolvers::{CryptoResolver, DefaultResolver};
 
@@ -484,6 +484,143 @@ fn an_op_a_restore_lost_is_judged_under_the_grants_it_was_received_under() {
     );
     assert_eq!(b.state().len(), 3);
     assert_eq!(b.state().state_hashes(), s.state().state_hashes());
+}
+
+/// The case a re-applied log cannot cover: a grant change made *after* a restore, before
+/// the device re-sends what the lost epoch accepted (and served to others). The device shows
+/// the lost epoch's receipt; the change then takes effect above what that epoch held.
+#[test]
+fn a_change_made_after_a_restore_spares_what_the_lost_epoch_held_by_its_receipt() {
+    let scope = muni(1);
+    let mut s = server();
+    let mut a = device(&mut s, 10, kiosk_grants(scope));
+    let mut b = device(&mut s, 11, kiosk_grants(scope));
+    make_issues(&mut a, scope, 1, 100);
+    sync_ok(&mut a, &mut s, 1);
+    let backup = s.store().backup();
+    make_issues(&mut a, scope, 2, 200);
+    sync_ok(&mut a, &mut s, 2);
+    sync_ok(&mut b, &mut s, 3);
+    assert_eq!(b.state().len(), 3);
+    // a holds epoch 1's receipt for its seqs up to 3 (the latest of each epoch only).
+    assert_eq!(
+        a.receipts()
+            .iter()
+            .map(|r| (r.epoch, r.seq))
+            .collect::<Vec<_>>(),
+        vec![(1, 3)]
+    );
+    // Restored from the backup (a's seq 1), then a loses its write: the change is made now,
+    // when the server holds a's seq 1 only.
+    drop(s);
+    let mut s = Server::restore(
+        backup,
+        Secret::from_bytes([0xee; 32]),
+        ServerConfig::default(),
+        2,
+    )
+    .unwrap();
+    let read_only = Grants::none().up_to(scope, Tier::Personal, Access::Read);
+    let change = s.set_grants(10, read_only.clone()).unwrap();
+    assert_eq!((change.after_seq, change.epoch), (1, 2));
+    // a makes one more issue, now outside its grants, and re-sends what the server lacks,
+    // showing epoch 1's receipt first: seqs 2–3 are judged as epoch 1 judged them, seq 4
+    // under the change.
+    make_issues(&mut a, scope, 1, 300);
+    sync_ok(&mut a, &mut s, 4);
+    let d = s.device(10).unwrap();
+    assert_eq!(d.receipts, [(1, 3)].into_iter().collect());
+    assert_eq!(d.grants_for(3), &kiosk_grants(scope));
+    assert_eq!(d.grants_for(4), &read_only);
+    let issue = |s: &Server<MemStore>, n: u128| {
+        s.state()
+            .record(EntityKind::Issue, Id::from_u128(n))
+            .is_some()
+    };
+    assert!(issue(&s, 100) && issue(&s, 200) && issue(&s, 201));
+    assert!(!issue(&s, 300));
+    let refused: Vec<_> = s
+        .alarms()
+        .iter()
+        .filter_map(|x| match x {
+            Alarm::Refused { op, why } => Some((op.seq, *why)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(refused, vec![(4, Refusal::OutsideGrants)]);
+    // b, which received seqs 2–3 in the lost epoch, converges with the server.
+    sync_ok(&mut b, &mut s, 5);
+    assert_eq!(b.state().len(), 3);
+    assert_eq!(b.state().state_hashes(), s.state().state_hashes());
+    // The raise is in the store: a reopened server judges the same.
+    let reopened = Server::open(
+        s.store().backup(),
+        Secret::from_bytes([0xee; 32]),
+        ServerConfig::default(),
+    )
+    .unwrap();
+    let d = reopened.device(10).unwrap();
+    assert_eq!(d.receipts, [(1, 3)].into_iter().collect());
+    assert_eq!(d.grants_for(3), &kiosk_grants(scope));
+    assert_eq!(d.grants_for(4), &read_only);
+    // Shown again, it moves nothing and records nothing.
+    let shown = a.receipts()[0];
+    let staged = s.store().staged();
+    assert!(!s.take_receipt(10, &shown).unwrap());
+    assert_eq!(s.store().staged(), staged);
+}
+
+/// A receipt the server did not issue (forged, or another device's) is refused with a typed
+/// error and changes nothing; one of the current epoch tells nothing new.
+#[test]
+fn a_receipt_the_server_did_not_issue_is_refused_and_changes_nothing() {
+    let scope = muni(1);
+    let mut s = server();
+    let mut a = device(&mut s, 10, kiosk_grants(scope));
+    let _b = device(&mut s, 11, kiosk_grants(scope));
+    let backup = s.store().backup();
+    make_issues(&mut a, scope, 2, 100);
+    sync_ok(&mut a, &mut s, 1);
+    let genuine = a.receipts()[0];
+    assert_eq!((genuine.epoch, genuine.seq), (1, 2));
+    assert_eq!(genuine, s.receipt(10, 2));
+    drop(s);
+    let mut s = Server::restore(
+        backup,
+        Secret::from_bytes([0xee; 32]),
+        ServerConfig::default(),
+        2,
+    )
+    .unwrap();
+    s.set_grants(10, Grants::none()).unwrap();
+    let before = (
+        s.store().staged(),
+        s.device(10).unwrap().grants_for(2).clone(),
+    );
+    let mut forged = genuine;
+    forged.seq = 1_000;
+    let mut flipped = genuine;
+    flipped.tag[15] ^= 1;
+    for (device, r) in [(10, forged), (10, flipped), (11, genuine)] {
+        assert!(
+            matches!(s.take_receipt(device, &r), Err(ReceiptError::Forged)),
+            "{device} {r:?}"
+        );
+        assert_eq!(
+            (
+                s.store().staged(),
+                s.device(10).unwrap().grants_for(2).clone()
+            ),
+            before
+        );
+    }
+    // The current epoch's own receipt moves nothing.
+    let own = s.receipt(10, 2);
+    assert!(!s.take_receipt(10, &own).unwrap());
+    assert_eq!(s.store().staged(), before.0);
+    // The genuine one of epoch 1 raises the change made in epoch 2 above seq 2.
+    assert!(s.take_receipt(10, &genuine).unwrap());
+    assert_eq!(s.device(10).unwrap().grants_for(2), &kiosk_grants(scope));
 }
 
 #[test]

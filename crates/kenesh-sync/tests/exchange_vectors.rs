@@ -226,6 +226,12 @@ fn render(m: &Message<'_>) -> String {
             k.len(),
             hex(k.bytes(), 8)
         ),
+        Message::Receipt(r) => format!(
+            "Receipt {{ epoch: {}, seq: {}, tag: {} }}",
+            r.epoch,
+            r.seq,
+            hex(&r.tag, 8)
+        ),
     }
 }
 

@@ -1128,6 +1128,12 @@ fn message_json(m: &Message<'_>) -> Value {
                 "origin": e.origin,
             })).collect::<Vec<_>>(),
         }),
+        Message::Receipt(r) => json!({
+            "type": "receipt",
+            "epoch": r.epoch,
+            "seq": r.seq,
+            "tag": hex::encode(r.tag),
+        }),
     }
 }
 
