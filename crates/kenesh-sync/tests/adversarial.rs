@@ -396,13 +396,7 @@ fn a_server_restored_from_backup_resumes_every_device() {
     assert_eq!(b.state().len(), 7);
     // The server is lost and restored from the backup, in a new epoch.
     drop(s);
-    let mut s = Server::restore(
-        backup,
-        Secret::from_bytes([0xee; 32]),
-        ServerConfig::default(),
-        2,
-    )
-    .unwrap();
+    let mut s = restored(backup, 2);
     assert_eq!(s.epoch(), 2);
     assert_eq!(s.state().len(), 3);
     // Both devices re-send what the restored server lacks (its Welcome says what it holds).
@@ -416,6 +410,40 @@ fn a_server_restored_from_backup_resumes_every_device() {
     assert_eq!(b.state().state_hashes(), s.state().state_hashes());
 }
 
+/// Kiosks 10 (a) and 11 (b) in municipality 1: a makes issue 100 and syncs; the server's
+/// store is backed up; then a makes issues 200 and 201 and syncs, and b receives all three.
+/// Returns the server, a, b and the backup (which holds a's seq 1 only).
+fn a_lost_epoch_world() -> (
+    Server<MemStore>,
+    Device<MemStore>,
+    Device<MemStore>,
+    MemStore,
+) {
+    let scope = muni(1);
+    let mut s = server();
+    let mut a = device(&mut s, 10, kiosk_grants(scope));
+    let mut b = device(&mut s, 11, kiosk_grants(scope));
+    make_issues(&mut a, scope, 1, 100);
+    sync_ok(&mut a, &mut s, 1);
+    let backup = s.store().backup();
+    make_issues(&mut a, scope, 2, 200);
+    sync_ok(&mut a, &mut s, 2);
+    sync_ok(&mut b, &mut s, 3);
+    assert_eq!(b.state().len(), 3);
+    (s, a, b, backup)
+}
+
+/// The server restored from `backup` in `epoch`.
+fn restored(backup: MemStore, epoch: u64) -> Server<MemStore> {
+    Server::restore(
+        backup,
+        Secret::from_bytes([0xee; 32]),
+        ServerConfig::default(),
+        epoch,
+    )
+    .unwrap()
+}
+
 /// Simulation seed 606: an op the server accepted and served to another replica, then lost
 /// to a restore from an older backup, is re-sent by its origin after it lost the write
 /// grant. The re-applied change keeps its boundary, so the op is judged as it was when first
@@ -424,17 +452,7 @@ fn a_server_restored_from_backup_resumes_every_device() {
 #[test]
 fn an_op_a_restore_lost_is_judged_under_the_grants_it_was_received_under() {
     let scope = muni(1);
-    let mut s = server();
-    let mut a = device(&mut s, 10, kiosk_grants(scope));
-    let mut b = device(&mut s, 11, kiosk_grants(scope));
-    make_issues(&mut a, scope, 1, 100);
-    sync_ok(&mut a, &mut s, 1);
-    let backup = s.store().backup();
-    // After the backup: a writes two more issues, b receives all three.
-    make_issues(&mut a, scope, 2, 200);
-    sync_ok(&mut a, &mut s, 2);
-    sync_ok(&mut b, &mut s, 3);
-    assert_eq!(b.state().len(), 3);
+    let (mut s, mut a, mut b, backup) = a_lost_epoch_world();
     // Then a loses its write grant: the change takes effect after seq 3, all it holds of a.
     let read_only = Grants::none().up_to(scope, Tier::Personal, Access::Read);
     let change = s.set_grants(10, read_only.clone()).unwrap();
@@ -444,13 +462,7 @@ fn an_op_a_restore_lost_is_judged_under_the_grants_it_was_received_under() {
     // The server is restored from the backup (it holds a's seq 1 only, under the old grants)
     // and the operator re-applies the change from the log kept apart.
     drop(s);
-    let mut s = Server::restore(
-        backup,
-        Secret::from_bytes([0xee; 32]),
-        ServerConfig::default(),
-        2,
-    )
-    .unwrap();
+    let mut s = restored(backup, 2);
     assert_eq!(s.device(10).unwrap().grants, kiosk_grants(scope));
     s.reapply_grants(&change).unwrap();
     assert_eq!(s.device(10).unwrap().grants, read_only);
@@ -492,16 +504,7 @@ fn an_op_a_restore_lost_is_judged_under_the_grants_it_was_received_under() {
 #[test]
 fn a_change_made_after_a_restore_spares_what_the_lost_epoch_held_by_its_receipt() {
     let scope = muni(1);
-    let mut s = server();
-    let mut a = device(&mut s, 10, kiosk_grants(scope));
-    let mut b = device(&mut s, 11, kiosk_grants(scope));
-    make_issues(&mut a, scope, 1, 100);
-    sync_ok(&mut a, &mut s, 1);
-    let backup = s.store().backup();
-    make_issues(&mut a, scope, 2, 200);
-    sync_ok(&mut a, &mut s, 2);
-    sync_ok(&mut b, &mut s, 3);
-    assert_eq!(b.state().len(), 3);
+    let (s, mut a, mut b, backup) = a_lost_epoch_world();
     // a holds epoch 1's receipt for its seqs up to 3 (the latest of each epoch only).
     assert_eq!(
         a.receipts()
@@ -513,13 +516,7 @@ fn a_change_made_after_a_restore_spares_what_the_lost_epoch_held_by_its_receipt(
     // Restored from the backup (a's seq 1), then a loses its write: the change is made now,
     // when the server holds a's seq 1 only.
     drop(s);
-    let mut s = Server::restore(
-        backup,
-        Secret::from_bytes([0xee; 32]),
-        ServerConfig::default(),
-        2,
-    )
-    .unwrap();
+    let mut s = restored(backup, 2);
     let read_only = Grants::none().up_to(scope, Tier::Personal, Access::Read);
     let change = s.set_grants(10, read_only.clone()).unwrap();
     assert_eq!((change.after_seq, change.epoch), (1, 2));
@@ -585,13 +582,7 @@ fn a_receipt_the_server_did_not_issue_is_refused_and_changes_nothing() {
     assert_eq!((genuine.epoch, genuine.seq), (1, 2));
     assert_eq!(genuine, s.receipt(10, 2));
     drop(s);
-    let mut s = Server::restore(
-        backup,
-        Secret::from_bytes([0xee; 32]),
-        ServerConfig::default(),
-        2,
-    )
-    .unwrap();
+    let mut s = restored(backup, 2);
     s.set_grants(10, Grants::none()).unwrap();
     let before = (
         s.store().staged(),
