@@ -90,6 +90,13 @@ fn main() {
     let device = Device::open(store, secret(), KIOSK, server).expect("replays");
     let device_bytes = now() - base;
 
+    // Its own commits (none acknowledged here: all kept for re-sending), as a copy.
+    let base = now();
+    let own: Vec<_> = device.unacked().cloned().collect();
+    let own_bytes = now() - base;
+    let own_count = own.len();
+    drop(own);
+
     println!(
         "{records} records, {} ops; the store's records {} ({record_bytes} bytes)",
         device.state().len(),
@@ -112,5 +119,9 @@ fn main() {
         mb(device_bytes),
         device_bytes as f64 / record_bytes as f64,
         mb(device_bytes.saturating_sub(state_bytes))
+    );
+    println!(
+        "of which its {own_count} own commits (frames kept for re-sending, copied into a Vec): {}",
+        mb(own_bytes)
     );
 }
