@@ -49,12 +49,14 @@
 //! key of a tier it could read in no scope (a key names no scope), and no op the server
 //! applied in it (of any origin: held ops are released then) was outside the write grants
 //! its writer held when the server first received it (the grants of the last change made
-//! before its seq arrived, which a restore does not move). After healing, every seed must
+//! before its seq arrived, which a restore does not move, and which a lost epoch's receipt
+//! the device showed raises above what that epoch held; each receipt the server took is
+//! checked against what that epoch held of the device). After healing, every seed must
 //! show: replicas hold state hashes equal to the server's for every scope they read now (set
 //! aside: their own ops the server refused as outside their grants at the time); every op of
 //! another device a replica holds, the server holds (one an epoch lost to a restore had
-//! accepted and served included; set aside and counted, a known limit: such an op refused on
-//! re-send under a grant change made after the restore); every payload of a tier a replica reads now is there (what
+//! accepted and served included, re-sent after a grant change made before or after the
+//! restore); every payload of a tier a replica reads now is there (what
 //! a grant adds is backfilled); no commit acknowledged to its author is lost (refused ops
 //! excepted, each with its alarm and grants lacking the write at its seq); no replica
 //! holds a payload or a key outside every grant set it ever held; no erased payload and no
@@ -950,8 +952,11 @@ impl World {
         self.grant_log.push(change);
         let node = &mut self.nodes[k];
         node.history.push(grants.clone());
+        let entries = node.timeline.len();
         match node.timeline.last_mut() {
-            Some(t) if t.0 == after && node.changed_in.last() == Some(&self.epoch) => {
+            Some(t)
+                if t.0 == after && node.changed_in.last() == Some(&self.epoch) && entries > 1 =>
+            {
                 t.1 = grants.clone();
             }
             _ => {

@@ -291,6 +291,21 @@ impl<S: Store> Device<S> {
         &self.receipts
     }
 
+    /// Where a session's first flight starts: after the acknowledged seq, and after every
+    /// seq an earlier epoch's receipt covers. A server restored from an older backup must see
+    /// those receipts (after its Welcome) before it judges the ops they cover: sent in the
+    /// first flight, they would be judged first. Above what the server holds, they leave a
+    /// gap it skips, and the Welcome says where to resume.
+    pub(crate) fn first_flight_after(&self) -> u64 {
+        let (epoch, seq) = self.acked;
+        self.receipts
+            .iter()
+            .filter(|r| r.epoch < epoch)
+            .map(|r| r.seq)
+            .fold(seq, u64::max)
+            .min(self.own_seq())
+    }
+
     /// The receipts to show a server in `epoch` that holds our seqs up to `stored_seq`:
     /// those of earlier epochs that held more.
     pub(crate) fn receipts_to_show(

@@ -235,11 +235,15 @@ impl DeviceInfo {
 
     fn change_grants(&mut self, after: u64, grants: Grants, epoch: u64) {
         let after = after.max(self.last_boundary());
+        let entries = self.timeline.len();
         match self.timeline.last_mut() {
             // A change at the same boundary in the same epoch supersedes the last (it judged
             // no seq). One of another epoch does not: a receipt may raise one and not the
             // other.
-            Some(j) if j.after == after && j.epoch == epoch => j.grants = grants.clone(),
+            // The enrolment (the first entry) is never merged into: it never moves.
+            Some(j) if j.after == after && j.epoch == epoch && entries > 1 => {
+                j.grants = grants.clone();
+            }
             _ => self.timeline.push(Judging {
                 after,
                 grants: grants.clone(),
@@ -604,7 +608,13 @@ impl<S: Store> Server<S> {
     /// When the store fails.
     pub fn reapply_grants(&mut self, change: &GrantChange) -> Result<bool, StoreError> {
         match self.devices.get(&change.device) {
-            Some(d) if change.after_seq >= d.last_boundary() => {}
+            // Not one it holds already (the backup's own, or re-applied before).
+            Some(d)
+                if change.after_seq >= d.last_boundary()
+                    && !d.timeline.iter().any(|j| {
+                        (j.after, j.epoch, &j.grants)
+                            == (change.after_seq, change.epoch, &change.grants)
+                    }) => {}
             _ => return Ok(false),
         }
         self.record(Rec::Grants(change.clone()))?;

@@ -534,21 +534,23 @@ impl ServerSession {
                         });
                     }
                 }
-                Message::Receipt(r) => match server.take_receipt(self.device, &r) {
-                    Ok(_) => {}
-                    Err(e) => {
-                        let code = match e {
-                            crate::server::ReceiptError::Forged => ErrorCode::FORBIDDEN,
-                            crate::server::ReceiptError::Store(_) => ErrorCode::INTERNAL,
-                        };
-                        let detail = e.to_string();
-                        self.fail(code, &detail)?;
-                        return Err(SyncError::Peer {
-                            code: code.0,
-                            detail,
-                        });
+                Message::Receipt(r) if self.caps.contains(Caps::RECEIPTS) => {
+                    match server.take_receipt(self.device, &r) {
+                        Ok(_) => {}
+                        Err(e) => {
+                            let code = match e {
+                                crate::server::ReceiptError::Forged => ErrorCode::FORBIDDEN,
+                                crate::server::ReceiptError::Store(_) => ErrorCode::INTERNAL,
+                            };
+                            let detail = e.to_string();
+                            self.fail(code, &detail)?;
+                            return Err(SyncError::Peer {
+                                code: code.0,
+                                detail,
+                            });
+                        }
                     }
-                },
+                }
                 Message::Ack(a) => {
                     if let (Some(c), Some(s)) = (a.chunk, self.serve.as_mut())
                         && let Some(k) = s.sent.iter().position(|x| *x == (c.transfer, c.index))
@@ -1053,7 +1055,7 @@ impl ClientSession {
             queue: Vec::new(),
             phase: ClientPhase::Start,
             epoch: 0,
-            sent_upto: device.acked_seq(),
+            sent_upto: device.first_flight_after(),
             transfer_done: false,
             next_chunk: (1, 0),
             snapshot: None,

@@ -7,7 +7,7 @@ use common::*;
 use kenesh_merge::OpBuilder;
 use kenesh_model::schema::EntityKind;
 use kenesh_model::{Id, Tier};
-use kenesh_proto::{ErrorCode, Limits, Message, RefuseReason};
+use kenesh_proto::{Caps, ErrorCode, Limits, Message, RefuseReason};
 use kenesh_sync::{
     Access, Alarm, Device, Grants, MemStore, ReceiptError, Refusal, Secret, Server, ServerConfig,
     ServerSession, Store, SyncError,
@@ -565,6 +565,92 @@ fn a_change_made_after_a_restore_spares_what_the_lost_epoch_held_by_its_receipt(
     let staged = s.store().staged();
     assert!(!s.take_receipt(10, &shown).unwrap());
     assert_eq!(s.store().staged(), staged);
+}
+
+/// A device that re-sent part of what a lost epoch held when its link was cut, then lost the
+/// write: its next session's first flight must not carry the rest before the receipt is shown
+/// (the first flight is judged before the Welcome). It starts above every seq an earlier
+/// epoch's receipt covers; the server skips the gap, and after the Welcome the receipt goes
+/// first.
+#[test]
+fn a_partial_re_send_then_a_change_keeps_the_rest_for_after_the_receipt() {
+    let scope = muni(1);
+    const MADE: u64 = 200;
+    // The world up to a session cut part way through a's re-send to the restored server.
+    let partial = |cut: u64| {
+        let mut s = server();
+        let mut a = device(&mut s, 10, kiosk_grants(scope));
+        let mut b = device(&mut s, 11, kiosk_grants(scope));
+        make_issues(&mut a, scope, 1, 100);
+        sync_ok(&mut a, &mut s, 1);
+        let backup = s.store().backup();
+        make_issues(&mut a, scope, MADE as usize - 1, 1_000);
+        sync_ok(&mut a, &mut s, 2);
+        sync_ok(&mut b, &mut s, 3);
+        drop(s);
+        let mut s = restored(backup, 2);
+        // Uncompressed flights: more of them, so a cut can fall between two.
+        let _ = sync_with(&mut a, &mut s, 4, Some(cut), Caps::default());
+        (s, a, b)
+    };
+    let (mut s, mut a, mut b) = (1..400)
+        .map(|k| partial(k * 100))
+        .find(|(s, _, _)| (2..MADE).contains(&s.durable_seq(10)))
+        .expect("a cut point that leaves a's re-send part way");
+    let held = s.durable_seq(10);
+    assert_eq!(
+        a.acked_seq(),
+        held,
+        "acknowledged as far as the server holds"
+    );
+    // Now a loses its write; the change takes effect after what the server holds.
+    let read_only = Grants::none().up_to(scope, Tier::Personal, Access::Read);
+    assert_eq!(s.set_grants(10, read_only).unwrap().after_seq, held);
+    sync_ok(&mut a, &mut s, 5);
+    assert_eq!(s.durable_seq(10), MADE);
+    assert!(
+        !s.alarms()
+            .iter()
+            .any(|x| matches!(x, Alarm::Refused { .. })),
+        "every op the lost epoch held accepted again: {:?}",
+        s.alarms()
+    );
+    sync_ok(&mut b, &mut s, 6);
+    assert_eq!(b.state().len() as u64, MADE);
+    assert_eq!(b.state().state_hashes(), s.state().state_hashes());
+}
+
+/// A device the backup did not know (enrolled after it) is enrolled anew in the restore's
+/// epoch; a grant change made then, before it re-sends, must stay a change of its own (never
+/// merged into the enrolment, which no receipt raises) so its receipt raises it.
+#[test]
+fn a_device_enrolled_after_the_backup_is_raised_by_its_receipt() {
+    let scope = muni(1);
+    let mut s = server();
+    let mut a = device(&mut s, 10, kiosk_grants(scope));
+    let backup = s.store().backup();
+    let mut b = device(&mut s, 11, kiosk_grants(scope));
+    make_issues(&mut b, scope, 3, 100);
+    sync_ok(&mut b, &mut s, 1);
+    sync_ok(&mut a, &mut s, 2);
+    assert_eq!(a.state().len(), 3);
+    drop(s);
+    let mut s = restored(backup, 2);
+    assert!(s.device(11).is_none());
+    // The operator's log enrols it again (in this epoch), then its write is taken away.
+    s.enrol(11, b.public(), kiosk_grants(scope)).unwrap();
+    let read_only = Grants::none().up_to(scope, Tier::Personal, Access::Read);
+    let change = s.set_grants(11, read_only.clone()).unwrap();
+    assert_eq!((change.after_seq, change.epoch), (0, 2));
+    assert_eq!(s.device(11).unwrap().grants_for(1), &read_only);
+    sync_ok(&mut b, &mut s, 3);
+    let d = s.device(11).unwrap();
+    assert_eq!(d.grants_for(3), &kiosk_grants(scope));
+    assert_eq!(d.grants_for(4), &read_only);
+    assert_eq!(s.durable_seq(11), 3);
+    sync_ok(&mut a, &mut s, 4);
+    assert_eq!(a.state().state_hashes(), s.state().state_hashes());
+    assert_eq!(s.state().len(), 3);
 }
 
 /// A receipt the server did not issue (forged, or another device's) is refused with a typed

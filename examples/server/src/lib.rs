@@ -554,7 +554,25 @@ impl DataDir {
         let backup_epoch = Server::open(open_staging()?, secret.clone(), ServerConfig::default())
             .map_err(|e| store_err(e.to_string()))?
             .epoch();
-        let epoch = old_epoch.max(backup_epoch).saturating_add(1).max(now_ms);
+        // Above every epoch known: the replaced store's (if it opens), the backup's, and
+        // every epoch the admin log's changes were made in (the lost epoch's, should the
+        // replaced store be unreadable and the clock behind): devices show receipts of the
+        // epochs before this one only.
+        let logged_epoch = changes
+            .iter()
+            .filter_map(|c| match c {
+                AdminChange::Enrol { change, .. } | AdminChange::Grants(change) => {
+                    Some(change.epoch)
+                }
+                AdminChange::Revoke { .. } => None,
+            })
+            .max()
+            .unwrap_or(0);
+        let epoch = old_epoch
+            .max(backup_epoch)
+            .max(logged_epoch)
+            .saturating_add(1)
+            .max(now_ms);
         let mut server = Server::restore(open_staging()?, secret, ServerConfig::default(), epoch)
             .map_err(|e| store_err(e.to_string()))?;
         for c in &changes {
