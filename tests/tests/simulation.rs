@@ -39,7 +39,9 @@
 //! municipality; staff gain or lose sensitive read). A restore from backup brings back the
 //! grants of the backup; the operator re-applies the changes made since from a log kept apart
 //! from the backups, each with the seq it took effect after (`Server::reapply_grants`; the
-//! simulation does it at once, and checks each boundary the server records). Staff change a legal case's owner (`change_owner`, the record's owner scope)
+//! simulation does it at once, and checks each boundary the server records; in a third of
+//! the seeds the first backup predates kiosk 12's enrolment, and a restore from it enrols
+//! kiosk 12 anew). Staff change a legal case's owner (`change_owner`, the record's owner scope)
 //! and its advocate (the person the case is assigned to), and kiosks an issue's owner.
 //!
 //! After every session, against the grants in force **during** it (the simulation records
@@ -498,7 +500,14 @@ impl World {
             ),
         ];
         let mut nodes = Vec::new();
+        // In a third of the seeds a backup is taken before kiosk 12 is enrolled: a restore
+        // from it enrols kiosk 12 anew (as the server program does from its admin log).
+        let early_backup = rng.chance(33);
+        let mut backups = Vec::new();
         for (i, (id, scope, grants)) in plans.into_iter().enumerate() {
+            if id == 12 && early_backup {
+                backups.push(server.store().power_loss(0));
+            }
             let secret = Secret::from_bytes([id as u8; 32]);
             server
                 .enrol(id, secret.public(), grants.clone())
@@ -532,7 +541,7 @@ impl World {
             now: START,
             server: Some(server),
             server_disk: Vec::new(),
-            backups: Vec::new(),
+            backups,
             grant_log: Vec::new(),
             epoch: 1,
             nodes,
@@ -886,6 +895,14 @@ impl World {
         // kept apart, each with the seq it took effect after — all of it, as an operator
         // would: those the backup holds (or that a later one superseded) are skipped.
         let server = self.server.as_mut().expect("restored");
+        // A device the backup did not know is enrolled again, with its enrolment's grants.
+        for node in &self.nodes {
+            if server.device(node.id).is_none() {
+                server
+                    .enrol(node.id, node.secret().public(), node.history[0].clone())
+                    .expect("enrolled again");
+            }
+        }
         for change in &self.grant_log {
             server.reapply_grants(change).expect("grants re-applied");
         }

@@ -608,12 +608,14 @@ impl<S: Store> Server<S> {
     /// When the store fails.
     pub fn reapply_grants(&mut self, change: &GrantChange) -> Result<bool, StoreError> {
         match self.devices.get(&change.device) {
-            // Not one it holds already (the backup's own, or re-applied before).
+            // Not the last change it holds (re-applying it would change nothing). An earlier
+            // one that is held again at the last boundary is applied again: the changes
+            // after it in the log follow, so the grants end as the log leaves them.
             Some(d)
                 if change.after_seq >= d.last_boundary()
-                    && !d.timeline.iter().any(|j| {
+                    && d.timeline.last().is_none_or(|j| {
                         (j.after, j.epoch, &j.grants)
-                            == (change.after_seq, change.epoch, &change.grants)
+                            != (change.after_seq, change.epoch, &change.grants)
                     }) => {}
             _ => return Ok(false),
         }
