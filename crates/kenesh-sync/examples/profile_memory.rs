@@ -15,7 +15,7 @@ mod heap;
 mod workload;
 
 use kenesh_merge::{Op, State};
-use kenesh_sync::{Device, MemStore, Secret, Store};
+use kenesh_sync::{Device, MemStore, Secret, SignedCommit, Store};
 use kenesh_workload::{DEFAULT_SEED, Workload};
 use workload::{KIOSK, Tracker, create};
 
@@ -90,11 +90,26 @@ fn main() {
     let device = Device::open(store, secret(), KIOSK, server).expect("replays");
     let device_bytes = now() - base;
 
+    // Its state, as a copy (a clone allocates exactly what it holds).
+    let base = now();
+    let copy = device.state().clone();
+    let device_state_bytes = now() - base;
+    drop(copy);
     // Its own commits (none acknowledged here: all kept for re-sending), as a copy.
     let base = now();
     let own: Vec<_> = device.unacked().cloned().collect();
     let own_bytes = now() - base;
     let own_count = own.len();
+    // The same ops as the device holds them: parsed from its commits' frames.
+    let limits = kenesh_proto::Limits::new(kenesh_proto::HARD_MAX_FRAME);
+    let base = now();
+    let mut parsed: Vec<Op> = Vec::with_capacity(device.state().len());
+    for c in &own {
+        parsed.extend(SignedCommit::parse(c.frame(), &limits).expect("parses").1);
+    }
+    let parsed_bytes = now() - base;
+    let parsed_count = parsed.len();
+    drop(parsed);
     drop(own);
 
     println!(
@@ -121,7 +136,14 @@ fn main() {
         mb(device_bytes.saturating_sub(state_bytes))
     );
     println!(
-        "of which its {own_count} own commits (frames kept for re-sending, copied into a Vec): {}",
+        "of which its State (copied): {}; its {own_count} own commits (frames kept for re-sending, copied into a Vec): {}",
+        mb(device_state_bytes),
         mb(own_bytes)
+    );
+    println!(
+        "its {parsed_count} ops parsed from those frames (in a Vec): {} ({} beyond the ops as \
+         built)",
+        mb(parsed_bytes),
+        mb(parsed_bytes.saturating_sub(ops_bytes))
     );
 }
