@@ -17,9 +17,9 @@ use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use kenesh_store::RedbStore;
-use kenesh_sync::{Device, MemStore, Secret, ServerConfig, Store};
+use kenesh_sync::{Device, Secret, ServerConfig, Store};
 use kenesh_workload::{DEFAULT_SEED, Size, Workload};
-use workload::{KIOSK, Tracker, create, sync, world};
+use workload::{KIOSK, sync, world};
 
 /// Records in the open and read benches.
 const RECORDS: usize = 100_000;
@@ -32,33 +32,9 @@ fn kiosk_secret() -> Secret {
     Secret::from_bytes([KIOSK as u8; 32])
 }
 
-/// A kiosk's store records: `records / 5` issues created, each by its own commit, then
-/// the workload's mix of edits (40% status changes, 40% supporters added, 20% new issues),
-/// one commit each.
+/// A kiosk's store records ([`workload::kiosk_store`]).
 fn kiosk_records(records: usize) -> Vec<Vec<u8>> {
-    let creates = records / 5;
-    let w = Workload::with_records(creates, records - creates, 0, DEFAULT_SEED);
-    let mut d = Device::open(
-        MemStore::new(),
-        kiosk_secret(),
-        KIOSK,
-        server_secret().public(),
-    )
-    .unwrap();
-    let mut t = Tracker::default();
-    for r in &w.initial {
-        let mut b = d.builder();
-        let ops = create(&mut b, r);
-        d.commit(&ops).unwrap();
-        t.learn(r);
-    }
-    for e in &w.incremental.kiosk {
-        let mut b = d.builder();
-        let ops = t.op(&mut b, e);
-        d.commit(&ops).unwrap();
-    }
-    d.sync().unwrap();
-    d.store()
+    workload::kiosk_store(records)
         .read(1, usize::MAX)
         .unwrap()
         .into_iter()

@@ -14,9 +14,8 @@ use std::path::Path;
 use std::time::Instant;
 
 use kenesh_store::RedbStore;
-use kenesh_sync::{Device, MemStore, Secret, Store};
-use kenesh_workload::{DEFAULT_SEED, Workload};
-use workload::{KIOSK, Tracker, create};
+use kenesh_sync::{Device, Secret, Store};
+use workload::KIOSK;
 
 fn server_secret() -> Secret {
     Secret::from_bytes([0xee; 32])
@@ -42,30 +41,9 @@ fn rss() -> (u64, u64) {
 }
 
 fn make(path: &Path, records: usize) {
-    let creates = records / 5;
-    let w = Workload::with_records(creates, records - creates, 0, DEFAULT_SEED);
-    let mut d = Device::open(
-        MemStore::new(),
-        kiosk_secret(),
-        KIOSK,
-        server_secret().public(),
-    )
-    .expect("a new device");
-    let mut t = Tracker::default();
-    for r in &w.initial {
-        let mut b = d.builder();
-        let ops = create(&mut b, r);
-        d.commit(&ops).expect("commit");
-        t.learn(r);
-    }
-    for e in &w.incremental.kiosk {
-        let mut b = d.builder();
-        let ops = t.op(&mut b, e);
-        d.commit(&ops).expect("commit");
-    }
-    d.sync().expect("sync");
+    let d = workload::kiosk_store(records);
     let mut s = RedbStore::open(path).expect("a new store");
-    for batch in d.store().read(1, usize::MAX).expect("read").chunks(1_000) {
+    for batch in d.read(1, usize::MAX).expect("read").chunks(1_000) {
         for (_, r) in batch {
             s.stage(r).expect("stage");
         }

@@ -16,9 +16,8 @@ mod heap;
 mod workload;
 
 use kenesh_merge::Op;
-use kenesh_sync::{Device, MemStore, Secret, SignedCommit, Store};
-use kenesh_workload::{DEFAULT_SEED, Workload};
-use workload::{KIOSK, Tracker, create};
+use kenesh_sync::{Device, Secret, SignedCommit, Store};
+use workload::KIOSK;
 
 #[global_allocator]
 static GLOBAL: heap::Counting = heap::Counting;
@@ -44,28 +43,9 @@ fn main() {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(100_000);
-    let creates = records / 5;
-    let w = Workload::with_records(creates, records - creates, 0, DEFAULT_SEED);
     let secret = || Secret::from_bytes([KIOSK as u8; 32]);
     let server = Secret::from_bytes([0xee; 32]).public();
-    let mut d = Device::open(MemStore::new(), secret(), KIOSK, server).expect("opens");
-    let mut t = Tracker::default();
-    for r in &w.initial {
-        let mut b = d.builder();
-        let made = create(&mut b, r);
-        d.commit(&made).expect("commit");
-        t.learn(r);
-    }
-    for e in &w.incremental.kiosk {
-        let mut b = d.builder();
-        let made = t.op(&mut b, e);
-        d.commit(&made).expect("commit");
-    }
-    d.sync().expect("sync");
-    let store = d.store().clone();
-    drop(d);
-    drop(w);
-    drop(t);
+    let store = workload::kiosk_store(records);
 
     let mut record_bytes = 0usize;
     let mut from = 1;

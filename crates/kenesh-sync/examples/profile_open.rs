@@ -17,8 +17,7 @@ mod workload;
 use std::time::Instant;
 
 use kenesh_sync::{Device, MemStore, Secret, Store};
-use kenesh_workload::{DEFAULT_SEED, Workload};
-use workload::{KIOSK, Tracker, create};
+use workload::KIOSK;
 
 fn kiosk_secret() -> Secret {
     Secret::from_bytes([KIOSK as u8; 32])
@@ -38,25 +37,8 @@ fn main() {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(10_000);
-    let creates = records / 5;
-    let w = Workload::with_records(creates, records - creates, 0, DEFAULT_SEED);
-    let mut d = open(MemStore::new());
-    let mut t = Tracker::default();
-    for r in &w.initial {
-        let mut b = d.builder();
-        let ops = create(&mut b, r);
-        d.commit(&ops).expect("commit");
-        t.learn(r);
-    }
-    for e in &w.incremental.kiosk {
-        let mut b = d.builder();
-        let ops = t.op(&mut b, e);
-        d.commit(&ops).expect("commit");
-    }
-    d.sync().expect("sync");
-    let store = d.store().clone();
+    let store = workload::kiosk_store(records);
     let held = store.durable();
-    drop(d);
     let started = Instant::now();
     let d = open(store);
     println!(

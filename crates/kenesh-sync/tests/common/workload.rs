@@ -13,7 +13,7 @@ use kenesh_sync::{
     Access, ClientSession, Device, Grants, MemStore, Secret, Server, ServerConfig, ServerSession,
     SessionStats, Store,
 };
-use kenesh_workload::{Change, Edit, Record};
+use kenesh_workload::{Change, DEFAULT_SEED, Edit, Record, Workload};
 
 pub const KIOSK: u32 = 10;
 
@@ -245,4 +245,31 @@ pub fn sync<S: Store, T: Store>(
         }
         assert!(!(up.is_empty() && down.is_empty()), "stalled");
     }
+}
+
+/// A kiosk's store of `records` commit records, as the store bench and the memory and open
+/// profiles make it: `records / 5` issues created, each by its own commit, then the
+/// workload's mix of edits (40% status changes, 40% supporters added, 20% new issues), one
+/// commit each; synced. The kiosk is [`KIOSK`] (secret `KIOSK`×32), its server's secret
+/// `ee`×32.
+pub fn kiosk_store(records: usize) -> MemStore {
+    let creates = records / 5;
+    let w = Workload::with_records(creates, records - creates, 0, DEFAULT_SEED);
+    let server = Secret::from_bytes([0xee; 32]).public();
+    let secret = Secret::from_bytes([KIOSK as u8; 32]);
+    let mut d = Device::open(MemStore::new(), secret, KIOSK, server).expect("a new device");
+    let mut t = Tracker::default();
+    for r in &w.initial {
+        let mut b = d.builder();
+        let ops = create(&mut b, r);
+        d.commit(&ops).expect("commit");
+        t.learn(r);
+    }
+    for e in &w.incremental.kiosk {
+        let mut b = d.builder();
+        let ops = t.op(&mut b, e);
+        d.commit(&ops).expect("commit");
+    }
+    d.sync().expect("sync");
+    d.store().clone()
 }
