@@ -411,9 +411,11 @@ fn a_server_restored_from_backup_resumes_every_device() {
 }
 
 /// Kiosks 10 (a) and 11 (b) in municipality 1: a makes issue 100 and syncs; the server's
-/// store is backed up; then a makes issues 200 and 201 and syncs, and b receives all three.
-/// Returns the server, a, b and the backup (which holds a's seq 1 only).
-fn a_lost_epoch_world() -> (
+/// store is backed up; then a makes `later` more issues (200, 201, …) and syncs, and b
+/// receives them all. Returns the server, a, b and the backup (which holds a's seq 1 only).
+fn a_lost_epoch_world(
+    later: usize,
+) -> (
     Server<MemStore>,
     Device<MemStore>,
     Device<MemStore>,
@@ -426,10 +428,10 @@ fn a_lost_epoch_world() -> (
     make_issues(&mut a, scope, 1, 100);
     sync_ok(&mut a, &mut s, 1);
     let backup = s.store().backup();
-    make_issues(&mut a, scope, 2, 200);
+    make_issues(&mut a, scope, later, 200);
     sync_ok(&mut a, &mut s, 2);
     sync_ok(&mut b, &mut s, 3);
-    assert_eq!(b.state().len(), 3);
+    assert_eq!(b.state().len(), 1 + later);
     (s, a, b, backup)
 }
 
@@ -452,7 +454,7 @@ fn restored(backup: MemStore, epoch: u64) -> Server<MemStore> {
 #[test]
 fn an_op_a_restore_lost_is_judged_under_the_grants_it_was_received_under() {
     let scope = muni(1);
-    let (mut s, mut a, mut b, backup) = a_lost_epoch_world();
+    let (mut s, mut a, mut b, backup) = a_lost_epoch_world(2);
     // Then a loses its write grant: the change takes effect after seq 3, all it holds of a.
     let read_only = Grants::none().up_to(scope, Tier::Personal, Access::Read);
     let change = s.set_grants(10, read_only.clone()).unwrap();
@@ -504,7 +506,7 @@ fn an_op_a_restore_lost_is_judged_under_the_grants_it_was_received_under() {
 #[test]
 fn a_change_made_after_a_restore_spares_what_the_lost_epoch_held_by_its_receipt() {
     let scope = muni(1);
-    let (s, mut a, mut b, backup) = a_lost_epoch_world();
+    let (s, mut a, mut b, backup) = a_lost_epoch_world(2);
     // a holds epoch 1's receipt for its seqs up to 3 (the latest of each epoch only).
     assert_eq!(
         a.receipts()
@@ -578,15 +580,7 @@ fn a_partial_re_send_then_a_change_keeps_the_rest_for_after_the_receipt() {
     const MADE: u64 = 200;
     // The world up to a session cut part way through a's re-send to the restored server.
     let partial = |cut: u64| {
-        let mut s = server();
-        let mut a = device(&mut s, 10, kiosk_grants(scope));
-        let mut b = device(&mut s, 11, kiosk_grants(scope));
-        make_issues(&mut a, scope, 1, 100);
-        sync_ok(&mut a, &mut s, 1);
-        let backup = s.store().backup();
-        make_issues(&mut a, scope, MADE as usize - 1, 1_000);
-        sync_ok(&mut a, &mut s, 2);
-        sync_ok(&mut b, &mut s, 3);
+        let (s, mut a, b, backup) = a_lost_epoch_world(MADE as usize - 1);
         drop(s);
         let mut s = restored(backup, 2);
         // Uncompressed flights: more of them, so a cut can fall between two.
