@@ -98,10 +98,11 @@ pub struct NetStats {
     /// Disk syncs of the server's store made by the engine (one per round that staged
     /// anything, plus the final one).
     pub syncs: u64,
-    /// Messages that staged records (flights carrying commits or keys).
+    /// Messages that staged records (flights carrying commits or keys, and a device's
+    /// confirmation of its receipt).
     pub flights_staged: u64,
-    /// Records staged by sessions: one per commit received, plus the rare release of held
-    /// ops.
+    /// Records staged by sessions: one per commit received, one per confirmation that lets
+    /// a device's ops be served, plus the rare release of held ops.
     pub records_staged: u64,
 }
 

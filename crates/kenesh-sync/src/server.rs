@@ -1,7 +1,7 @@
 //! The server's replica: the devices it knows, the commits it holds, what it judged, and the
 //! serving log that cursors index.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use kenesh_merge::{Action, FixedClock, Hlc, HlcClock, Op, OpId, State};
 use kenesh_model::schema::{self, EntityKind};
@@ -161,6 +161,9 @@ pub struct DeviceInfo {
     pub receipts: BTreeMap<u64, u64>,
     /// Seqs from here on are refused.
     pub revoked_from: Option<u64>,
+    /// The highest seq whose receipt of the current epoch it showed back, having kept it
+    /// durably: its ops up to here are served to others ([`Server::take_receipt`]).
+    pub confirmed: u64,
     /// The highest seq held (staged), contiguous from 1.
     pub seq: u64,
     /// (log position, last seq) of each commit record, to find the durable seq.
@@ -328,6 +331,15 @@ enum Rec {
         epoch: u64,
         seq: u64,
     },
+    /// From here on, an accepted op is served to others only once its origin has shown
+    /// back the receipt covering it (a store written before this record served at once).
+    Gated,
+    /// A device showed back the current epoch's receipt for `seq`, kept durably: its
+    /// accepted ops up to `seq` join the serving log here.
+    Confirmed {
+        device: u32,
+        seq: u64,
+    },
 }
 
 /// One entry of the serving log: an accepted op, at the store position that made it
@@ -414,6 +426,12 @@ pub struct Server<S: Store> {
     where_op: BTreeMap<OpId, (u64, u32)>,
     digests: BTreeMap<OpId, [u8; 32]>,
     pub(crate) served: Vec<Served>,
+    /// Whether accepted ops wait for their origin's confirmation before they are served
+    /// (`Rec::Gated`).
+    gated: bool,
+    /// Accepted ops not served yet: their origin has not confirmed holding a receipt that
+    /// covers them.
+    unconfirmed: BTreeSet<OpId>,
     /// The scope of each created record.
     records: BTreeMap<(u16, Id), Scope>,
     held: BTreeMap<(u16, Id), Vec<OpId>>,
@@ -483,6 +501,8 @@ impl<S: Store> Server<S> {
             where_op: BTreeMap::new(),
             digests: BTreeMap::new(),
             served: Vec::new(),
+            gated: false,
+            unconfirmed: BTreeSet::new(),
             records: BTreeMap::new(),
             held: BTreeMap::new(),
             state: State::new(),
@@ -514,6 +534,11 @@ impl<S: Store> Server<S> {
                 keys,
                 grants: Grants::none(),
             })?;
+            s.record(Rec::Gated)?;
+            s.store.sync()?;
+        } else if !s.gated {
+            // A store written before serving waited for confirmations: from here on it does.
+            s.record(Rec::Gated)?;
             s.store.sync()?;
         }
         Ok(s)
@@ -637,13 +662,20 @@ impl<S: Store> Server<S> {
         }
     }
 
-    /// Takes a receipt `device` shows: one this server issued in an earlier epoch, for more
-    /// than a later epoch held (a restore from an older backup lost the rest). The ops up
-    /// to its seq were held before any grant change made since, so every such change's
-    /// boundary is raised to it: the device's re-sent ops are judged as the lost epoch judged
-    /// them, and every replica that received them there converges. Returns whether a
-    /// boundary moved (the raise is then recorded, staged: the commits that follow are judged
-    /// under it); a receipt of the current epoch, or one that moves nothing, changes nothing.
+    /// Takes a receipt `device` shows (PROTOCOL.md §5.12, §10.5). Returns whether it changed
+    /// anything (the change is then recorded, staged).
+    ///
+    /// - One of the **current** epoch is the device's confirmation that it keeps the receipt
+    ///   durably: its accepted ops up to the receipt's seq join the serving log. Until then
+    ///   they are served to no one, so every op another replica receives is covered by a
+    ///   receipt its origin holds, and survives a restore from an older backup (below).
+    /// - One of an **earlier** epoch, for more than a later epoch held (a restore from an
+    ///   older backup lost the rest): the ops up to its seq were held before any grant change
+    ///   made since, so every such change's boundary is raised to it. The device's re-sent
+    ///   ops are judged as the lost epoch judged them, and every replica that received them
+    ///   there converges.
+    ///
+    /// A receipt that moves nothing changes nothing.
     ///
     /// # Errors
     /// [`ReceiptError::Forged`] when the tag is not this server's for it (nothing changes);
@@ -663,20 +695,39 @@ impl<S: Store> Server<S> {
         {
             return Err(ReceiptError::Forged);
         }
-        let raises = receipt.epoch < self.epoch()
-            && self
-                .devices
-                .get(&device)
-                .is_some_and(|d| d.raised_by(receipt.epoch, receipt.seq));
-        if !raises {
+        let Some(d) = self.devices.get(&device) else {
             return Ok(false);
-        }
-        self.record(Rec::Receipt {
-            device,
-            epoch: receipt.epoch,
-            seq: receipt.seq,
-        })?;
+        };
+        let rec = if receipt.epoch == self.epoch() {
+            // Issued in this epoch for what it held (no more than it holds now).
+            let seq = receipt.seq.min(d.seq);
+            (seq > d.confirmed).then_some(Rec::Confirmed { device, seq })
+        } else {
+            (receipt.epoch < self.epoch() && d.raised_by(receipt.epoch, receipt.seq)).then_some(
+                Rec::Receipt {
+                    device,
+                    epoch: receipt.epoch,
+                    seq: receipt.seq,
+                },
+            )
+        };
+        let Some(rec) = rec else { return Ok(false) };
+        self.record(rec)?;
         Ok(true)
+    }
+
+    /// Serves `device`'s accepted ops up to the seq it holds at once, without waiting for
+    /// its confirmation: for a peer that does not take receipts (`Caps::RECEIPTS`), which
+    /// can show none back. (Such a device's ops keep the limit receipts close: RELIABILITY.md.)
+    pub(crate) fn serve_unconfirmed(&mut self, device: u32) -> Result<(), StoreError> {
+        let Some(d) = self.devices.get(&device) else {
+            return Ok(());
+        };
+        if self.gated && d.seq > d.confirmed {
+            let seq = d.seq;
+            self.record(Rec::Confirmed { device, seq })?;
+        }
+        Ok(())
     }
 
     /// Makes a device a third-party recipient whose use falls under `purposes` (`None`: one
@@ -1096,7 +1147,9 @@ impl<S: Store> Server<S> {
     }
 
     /// Takes a commit from `device` (its origin), judging each op against its grants.
-    /// Returns the verdicts, or nothing staged when the commit is refused whole.
+    /// Returns the verdicts, or nothing staged when the commit is refused whole. The
+    /// accepted ops are served to other replicas once the device has shown back the
+    /// receipt that covers them ([`Server::take_receipt`]).
     ///
     /// # Errors
     /// See [`IngestError`]; nothing is staged or applied then.
@@ -1239,6 +1292,7 @@ impl<S: Store> Server<S> {
                     timeline: Vec::new(),
                     receipts: BTreeMap::new(),
                     revoked_from: None,
+                    confirmed: 0,
                     seq: 0,
                     marks: Vec::new(),
                     purposes: None,
@@ -1251,6 +1305,21 @@ impl<S: Store> Server<S> {
                 if let Some(d) = self.devices.get_mut(&device) {
                     let after = d.next_boundary();
                     d.change_grants(after, grants, epoch);
+                }
+            }
+            Rec::Gated => self.gated = true,
+            Rec::Confirmed { device, seq } => {
+                if let Some(d) = self.devices.get_mut(&device) {
+                    d.confirmed = d.confirmed.max(seq);
+                }
+                let now: Vec<OpId> = self
+                    .unconfirmed
+                    .range(OpId::new(device, 0)..=OpId::new(device, seq))
+                    .copied()
+                    .collect();
+                for id in now {
+                    self.unconfirmed.remove(&id);
+                    self.served.push(Served { position, op: id });
                 }
             }
             Rec::Grants(GrantChange {
@@ -1290,7 +1359,7 @@ impl<S: Store> Server<S> {
                     if let Some(op) = self.op(*id) {
                         let key = (op.envelope().kind, op.envelope().entity);
                         self.unhold(key, *id);
-                        self.served.push(Served { position, op: *id });
+                        self.serve(position, *id);
                         self.state.apply(op);
                     }
                 }
@@ -1326,7 +1395,7 @@ impl<S: Store> Server<S> {
                     if e.action == Action::CREATE {
                         self.records.entry((e.kind, e.entity)).or_insert(e.scope);
                     }
-                    self.served.push(Served { position, op: id });
+                    self.serve(position, id);
                     self.state.apply(op);
                 }
                 Verdict::Held => self.held.entry((e.kind, e.entity)).or_default().push(id),
@@ -1342,6 +1411,23 @@ impl<S: Store> Server<S> {
         self.commits.insert(position, commit);
     }
 
+    /// Puts an accepted op in the serving log, or aside until its origin confirms holding
+    /// a receipt that covers it (the server's own ops, and those of a store written before
+    /// gating, go at once).
+    fn serve(&mut self, position: u64, id: OpId) {
+        let confirmed = !self.gated
+            || id.origin.0 == self.config.device
+            || self
+                .devices
+                .get(&id.origin.0)
+                .is_some_and(|d| d.confirmed >= id.seq);
+        if confirmed {
+            self.served.push(Served { position, op: id });
+        } else {
+            self.unconfirmed.insert(id);
+        }
+    }
+
     fn unhold(&mut self, key: (u16, Id), id: OpId) {
         if let Some(v) = self.held.get_mut(&key) {
             v.retain(|x| *x != id);
@@ -1349,5 +1435,98 @@ impl<S: Store> Server<S> {
                 self.held.remove(&key);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::grants::Access;
+    use crate::{Device, MemStore};
+    use kenesh_model::MunicipalityId;
+
+    fn open(store: MemStore) -> Server<MemStore> {
+        Server::open(
+            store,
+            Secret::from_bytes([0xee; 32]),
+            ServerConfig::default(),
+        )
+        .unwrap()
+    }
+
+    /// A server with kiosk 10's commit of one issue ingested (accepted, durable, not
+    /// confirmed).
+    fn with_one_op() -> (Server<MemStore>, OpId) {
+        let scope = Scope::Municipality(MunicipalityId(Id::from_u128(1)));
+        let mut s = open(MemStore::new());
+        let secret = Secret::from_bytes([10; 32]);
+        let grants = Grants::none().up_to(scope, Tier::Public, Access::Write);
+        s.enrol(10, secret.public(), grants).unwrap();
+        let mut d = Device::open(MemStore::new(), secret, 10, s.public()).unwrap();
+        let mut b = d.builder();
+        b.scope(scope).at(1_780_000_000_000);
+        let op = b
+            .create(
+                EntityKind::Issue,
+                Id::from_u128(7),
+                vec![(1, b"a".to_vec())],
+            )
+            .unwrap();
+        let id = op.id();
+        d.commit(&[op]).unwrap();
+        let commit = d.unacked().next().unwrap().clone();
+        assert_eq!(
+            s.ingest(10, &commit, 1_780_000_000_000).unwrap(),
+            vec![Verdict::Accepted]
+        );
+        s.sync().unwrap();
+        (s, id)
+    }
+
+    fn served(s: &Server<MemStore>, id: OpId) -> bool {
+        s.served.iter().any(|x| x.op == id)
+    }
+
+    #[test]
+    fn an_accepted_op_is_served_once_its_origin_shows_the_receipt_back() {
+        let (mut s, id) = with_one_op();
+        assert!(!served(&s, id) && s.unconfirmed.contains(&id));
+        // A receipt for less than it holds serves nothing of it.
+        assert!(!s.take_receipt(10, &s.receipt(10, 0)).unwrap());
+        assert!(!served(&s, id));
+        assert!(s.take_receipt(10, &s.receipt(10, 1)).unwrap());
+        assert!(served(&s, id) && s.unconfirmed.is_empty());
+        assert_eq!(s.device(10).unwrap().confirmed, 1);
+        // Recorded: a reopened server serves it too; shown again, nothing is recorded.
+        s.sync().unwrap();
+        let staged = s.store().staged();
+        assert!(!s.take_receipt(10, &s.receipt(10, 1)).unwrap());
+        assert_eq!(s.store().staged(), staged);
+        let reopened = open(s.store().backup());
+        assert!(served(&reopened, id));
+    }
+
+    #[test]
+    fn a_store_written_before_gating_keeps_serving_what_it_served_and_gates_from_then_on() {
+        let (s, id) = with_one_op();
+        // The same records without `Gated`: a store as an earlier build wrote it.
+        let mut old = MemStore::new();
+        for (_, bytes) in s.store().read(1, 1_000).unwrap() {
+            if !matches!(postcard::from_bytes::<Rec>(&bytes), Ok(Rec::Gated)) {
+                old.stage(&bytes).unwrap();
+            }
+        }
+        old.sync().unwrap();
+        let records = old.durable();
+        let reopened = open(old);
+        assert!(served(&reopened, id), "served at once, as that build did");
+        assert!(reopened.gated);
+        let last = reopened.store().read(records + 1, 10).unwrap();
+        assert_eq!(last.len(), 1);
+        assert!(matches!(
+            postcard::from_bytes::<Rec>(&last[0].1),
+            Ok(Rec::Gated)
+        ));
+        assert_eq!(reopened.store().durable(), records + 1);
     }
 }

@@ -480,6 +480,10 @@ impl ServerSession {
         let (commit, ops) = SignedCommit::parse(frame, &limits)
             .map_err(|e| (ErrorCode::MALFORMED, e.to_string()))?;
         match server.ingest_parsed(self.device, &commit, ops, self.now_ms) {
+            // A peer that shows no receipts back cannot confirm: its ops are served at once.
+            Ok(_) if !self.caps.contains(Caps::RECEIPTS) => server
+                .serve_unconfirmed(self.device)
+                .map_err(|e| (ErrorCode::INTERNAL, e.to_string())),
             Ok(_) => Ok(()),
             Err(IngestError::SeqGap { .. }) if first_flight => Ok(()),
             Err(e) => {
@@ -1020,6 +1024,9 @@ pub struct ClientSession {
     epoch: u64,
     sent_upto: u64,
     transfer_done: bool,
+    /// The current epoch's receipt taken and kept, to show back with the next message the
+    /// device sends (its confirmation: PROTOCOL.md §10.5).
+    confirm: Option<kenesh_proto::Receipt>,
     next_chunk: (u32, u32),
     /// The snapshot arriving: (transfer, next index, chunks).
     snapshot: Option<(u32, u32, u32)>,
@@ -1057,6 +1064,7 @@ impl ClientSession {
             epoch: 0,
             sent_upto: device.first_flight_after(),
             transfer_done: false,
+            confirm: None,
             next_chunk: (1, 0),
             snapshot: None,
             limits: Limits::new(device.max_frame),
@@ -1282,6 +1290,7 @@ impl ClientSession {
                         ));
                     }
                     took_receipt |= device.take_receipt(r)?;
+                    self.confirm = Some(r);
                 }
                 Message::Bye => {
                     self.phase = ClientPhase::Done;
@@ -1317,6 +1326,15 @@ impl ClientSession {
                 self.queue.push(encode(&Message::Bye));
                 self.phase = ClientPhase::Done;
             }
+        }
+        // The receipt kept is shown back first in the next message the device sends (no
+        // message of its own: at the latest, the one with the Bye). The server serves the
+        // ops it covers to others only then, so no replica holds an op of this device that
+        // no receipt the device keeps covers.
+        if !self.queue.is_empty()
+            && let Some(r) = self.confirm.take()
+        {
+            self.queue.insert(0, encode(&Message::Receipt(r)));
         }
         flush(
             &mut self.channel,

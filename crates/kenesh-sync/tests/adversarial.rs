@@ -729,6 +729,72 @@ fn a_receipt_the_server_did_not_issue_is_refused_and_changes_nothing() {
     assert_eq!(s.device(10).unwrap().grants_for(2), &kiosk_grants(scope));
 }
 
+/// Simulation seed 10457: the server must not serve an op before its origin keeps the
+/// receipt that covers it. Here the link is cut after the server made a's first flight
+/// durable and before the Welcome (with its receipt) reached a: b is served c's op, which c
+/// confirmed (its receipt shown back with its Bye), and nothing of a. Restored from a backup
+/// taken before, with a's write taken away after the restore, a's re-sent ops are refused
+/// (no receipt of a covers them; none was ever acknowledged to a) — and since no replica
+/// received them, every replica still converges.
+#[test]
+fn an_op_is_served_to_others_only_once_its_origin_keeps_the_receipt() {
+    let scope = muni(1);
+    let mut s = server();
+    let mut a = device(&mut s, 10, kiosk_grants(scope));
+    let mut b = device(&mut s, 11, kiosk_grants(scope));
+    let mut c = device(&mut s, 13, kiosk_grants(scope));
+    let backup = s.store().backup();
+    make_issues(&mut a, scope, 2, 100);
+    let mut cs = kenesh_sync::ClientSession::new(&a, Caps::ZSTD, [1; 32]).unwrap();
+    let mut ss = ServerSession::new(&s, [2; 32]).unwrap();
+    cs.start(&mut a).unwrap();
+    ss.receive(&mut s, &cs.take_output(), NOW).unwrap();
+    s.sync().unwrap();
+    ss.poll(&mut s).unwrap();
+    assert!(
+        !ss.take_output().is_empty(),
+        "the Welcome is written, and lost"
+    );
+    assert_eq!((s.durable_seq(10), a.acked_seq()), (2, 0));
+    assert_eq!(s.device(10).unwrap().confirmed, 0);
+    make_issues(&mut c, scope, 1, 500);
+    sync_ok(&mut c, &mut s, 3);
+    assert_eq!(s.device(13).unwrap().confirmed, 1);
+    // Both accepted and durable; only c's served.
+    assert_eq!(s.state().len(), 3);
+    sync_ok(&mut b, &mut s, 4);
+    let origins: Vec<u32> = b.state().all_ops().map(|o| o.id().origin.0).collect();
+    assert_eq!(origins, vec![13]);
+    // The server restored from the backup; a loses its write; a re-sends and is refused,
+    // c re-sends and is accepted.
+    drop(s);
+    let mut s = restored(backup, 2);
+    s.set_grants(
+        10,
+        Grants::none().up_to(scope, Tier::Personal, Access::Read),
+    )
+    .unwrap();
+    sync_ok(&mut a, &mut s, 5);
+    sync_ok(&mut c, &mut s, 6);
+    let refused = s
+        .alarms()
+        .iter()
+        .filter(|x| {
+            matches!(
+                x,
+                Alarm::Refused {
+                    why: Refusal::OutsideGrants,
+                    ..
+                }
+            )
+        })
+        .count();
+    assert_eq!((s.state().len(), refused), (1, 2));
+    sync_ok(&mut b, &mut s, 7);
+    assert_eq!(b.state().len(), 1);
+    assert_eq!(b.state().state_hashes(), s.state().state_hashes());
+}
+
 #[test]
 fn a_device_restarted_from_its_store_resumes_where_it_was() {
     let scope = muni(1);
