@@ -83,6 +83,14 @@ pub struct ReceiveStats {
     pub duplicates: u64,
 }
 
+/// One own commit: its seqs and its store position.
+#[derive(Clone, Copy, Debug)]
+struct OwnAt {
+    first_seq: u64,
+    last_seq: u64,
+    position: u64,
+}
+
 /// A device's replica.
 pub struct Device<S: Store> {
     pub(crate) store: S,
@@ -90,7 +98,9 @@ pub struct Device<S: Store> {
     pub(crate) id: u32,
     pub(crate) server: PublicKeys,
     pub(crate) max_frame: usize,
-    pub(crate) own: BTreeMap<u64, SignedCommit>,
+    /// Where its own commits are in the store, in seq order: their frames are read back
+    /// from there when sent, not kept in memory.
+    own: Vec<OwnAt>,
     pub(crate) acked: (u64, u64),
     /// The server's receipts: the latest of each epoch, by epoch (at most [`MAX_RECEIPTS`]).
     receipts: Vec<kenesh_proto::Receipt>,
@@ -101,8 +111,10 @@ pub struct Device<S: Store> {
     stats: ReceiveStats,
     /// Payload keys, apart from the op store.
     keys: Box<dyn KeyStore>,
-    /// Own keys and the first own seq sealed with each: sent with the flight holding it.
-    key_seqs: BTreeMap<KeyId, u64>,
+    /// Own keys with the first and the last own seq sealed with each: the key is sent with
+    /// the flight holding the first, and a public kiosk may purge it once the last is
+    /// confirmed.
+    key_seqs: BTreeMap<KeyId, (u64, u64)>,
     /// How many erased persons' keys were shredded (the state's erased count then).
     shredded: usize,
     /// The own seq the server had acknowledged as durable when the current session began:
@@ -142,7 +154,7 @@ impl<S: Store> Device<S> {
             id,
             server,
             max_frame: kenesh_proto::DEFAULT_MAX_FRAME,
-            own: BTreeMap::new(),
+            own: Vec::new(),
             acked: (0, 0),
             receipts: Vec::new(),
             cursor: None,
@@ -164,18 +176,18 @@ impl<S: Store> Device<S> {
             for (position, bytes) in batch {
                 let rec: Rec =
                     postcard::from_bytes(&bytes).map_err(|_| OpenError::Corrupt { position })?;
-                d.apply(rec);
+                d.apply(position, rec);
                 from = position + 1;
             }
         }
         Ok(d)
     }
 
-    fn apply(&mut self, rec: Rec) {
-        self.try_apply(rec).ok();
+    fn apply(&mut self, position: u64, rec: Rec) {
+        self.try_apply(position, rec).ok();
     }
 
-    fn try_apply(&mut self, rec: Rec) -> Result<(), SnapshotError> {
+    fn try_apply(&mut self, position: u64, rec: Rec) -> Result<(), SnapshotError> {
         let limits = kenesh_proto::Limits::new(kenesh_proto::HARD_MAX_FRAME);
         match rec {
             Rec::Own { frame } => {
@@ -186,7 +198,11 @@ impl<S: Store> Device<S> {
                         self.note_keys(&op);
                         self.state.apply(op);
                     }
-                    self.own.insert(c.first_seq(), c);
+                    self.own.push(OwnAt {
+                        first_seq: c.first_seq(),
+                        last_seq: c.last_seq(),
+                        position,
+                    });
                 }
             }
             Rec::Received { cursor, frames } => {
@@ -251,8 +267,8 @@ impl<S: Store> Device<S> {
     }
 
     fn stage(&mut self, rec: Rec) -> Result<(), SyncError> {
-        self.store.stage(&encode(&rec))?;
-        self.try_apply(rec).map_err(SyncError::Snapshot)
+        let position = self.store.stage(&encode(&rec))?;
+        self.try_apply(position, rec).map_err(SyncError::Snapshot)
     }
 
     /// Keeps a receipt: the latest of its epoch, the epochs in order, the oldest dropped
@@ -392,7 +408,7 @@ impl<S: Store> Device<S> {
             }));
         }
         let commit = SignedCommit::sign(&self.secret, ops, self.max_frame)?;
-        self.store.stage(&encode(&Rec::Own {
+        let position = self.store.stage(&encode(&Rec::Own {
             frame: commit.frame().to_vec(),
         }))?;
         for op in ops {
@@ -400,18 +416,23 @@ impl<S: Store> Device<S> {
             self.note_keys(op);
             self.state.apply(op.clone());
         }
-        self.own.insert(commit.first_seq(), commit.clone());
+        self.own.push(OwnAt {
+            first_seq: commit.first_seq(),
+            last_seq: commit.last_seq(),
+            position,
+        });
         Ok(commit)
     }
 
-    /// Remembers the first own seq sealed with each own key.
+    /// Remembers the first and the last own seq sealed with each own key.
     fn note_keys(&mut self, op: &Op) {
         let e = op.envelope();
         if e.origin.0 != self.id || op.payload().is_none() {
             return;
         }
         for id in crate::keys::op_key_ids(op) {
-            self.key_seqs.entry(id).or_insert(e.seq);
+            let seqs = self.key_seqs.entry(id).or_insert((e.seq, e.seq));
+            seqs.1 = seqs.1.max(e.seq);
         }
     }
 
@@ -487,7 +508,7 @@ impl<S: Store> Device<S> {
     pub(crate) fn keys_for(&self, from: u64, upto: u64) -> Vec<(KeyId, PayloadKey)> {
         self.key_seqs
             .iter()
-            .filter(|(_, seq)| **seq > from && **seq <= upto)
+            .filter(|(_, (first, _))| *first > from && *first <= upto)
             .filter_map(|(id, _)| Some((*id, self.keys.get(id)?)))
             .collect()
     }
@@ -513,26 +534,10 @@ impl<S: Store> Device<S> {
     /// (never on the first acknowledgement), so the server holds the payloads and the keys.
     #[must_use]
     pub fn purgeable_keys(&self) -> Vec<KeyId> {
-        let mut last_use: BTreeMap<KeyId, u64> = BTreeMap::new();
-        for c in self
-            .own
-            .values()
-            .filter(|c| c.last_seq() > self.purge_point)
-        {
-            // A key also used after the purge point stays until those ops are confirmed.
-            for op in c.ops() {
-                for id in crate::keys::op_key_ids(&op) {
-                    last_use.insert(id, op.envelope().seq);
-                }
-            }
-        }
+        // A key also used after the purge point stays until those ops are confirmed.
         self.key_seqs
             .iter()
-            .filter(|(id, first)| {
-                **first <= self.purge_point
-                    && !last_use.contains_key(id)
-                    && self.keys.get(id).is_some()
-            })
+            .filter(|(id, (_, last))| *last <= self.purge_point && self.keys.get(id).is_some())
             .map(|(id, _)| *id)
             .collect()
     }
@@ -589,7 +594,7 @@ impl<S: Store> Device<S> {
         if self.acked != (epoch, seq) {
             let rec = Rec::Acked { epoch, seq };
             self.store.stage(&encode(&rec))?;
-            self.apply(rec);
+            self.apply(0, rec);
         }
         Ok(())
     }
@@ -614,20 +619,64 @@ impl<S: Store> Device<S> {
     /// The highest seq it made.
     #[must_use]
     pub fn own_seq(&self) -> u64 {
-        self.own
-            .values()
-            .next_back()
-            .map_or(0, SignedCommit::last_seq)
+        self.own.last().map_or(0, |c| c.last_seq)
     }
     /// The highest own seq the server acknowledged as durable.
     #[must_use]
     pub fn acked_seq(&self) -> u64 {
         self.acked.1
     }
-    /// Its commits the server has not acknowledged.
-    pub fn unacked(&self) -> impl Iterator<Item = &SignedCommit> + '_ {
+    /// How many of its commits the server has not acknowledged.
+    #[must_use]
+    pub fn unacked_count(&self) -> usize {
         let acked = self.acked.1;
-        self.own.values().filter(move |c| c.last_seq() > acked)
+        self.own.len() - self.own.partition_point(|c| c.last_seq <= acked)
+    }
+    /// Its commits the server has not acknowledged, read back from the store.
+    ///
+    /// # Errors
+    /// When the store fails or no longer holds one of them as written.
+    pub fn unacked(&self) -> Result<Vec<SignedCommit>, StoreError> {
+        self.own_after(self.acked.1, usize::MAX)
+    }
+    /// Its commits holding seqs above `from`, in order, read back from the store, up to
+    /// `max_bytes` of frames with a 4-byte length prefix each (at least one commit).
+    pub(crate) fn own_after(
+        &self,
+        from: u64,
+        max_bytes: usize,
+    ) -> Result<Vec<SignedCommit>, StoreError> {
+        let limits = kenesh_proto::Limits::new(kenesh_proto::HARD_MAX_FRAME);
+        let first = self.own.partition_point(|c| c.last_seq <= from);
+        let mut out: Vec<SignedCommit> = Vec::new();
+        let mut bytes = 0;
+        for at in &self.own[first..] {
+            let record = self
+                .store
+                .read(at.position, 1)?
+                .into_iter()
+                .next()
+                .filter(|(p, _)| *p == at.position);
+            let commit = record
+                .and_then(|(_, bytes)| match postcard::from_bytes::<Rec>(&bytes) {
+                    Ok(Rec::Own { frame }) => SignedCommit::parse(&frame, &limits).ok(),
+                    _ => None,
+                })
+                .filter(|(c, _)| c.first_seq() == at.first_seq)
+                .ok_or_else(|| {
+                    StoreError::Io(format!(
+                        "own commit at position {} is missing or damaged",
+                        at.position
+                    ))
+                })?
+                .0;
+            bytes += commit.frame().len() + 4;
+            if !out.is_empty() && bytes > max_bytes {
+                break;
+            }
+            out.push(commit);
+        }
+        Ok(out)
     }
     /// The merged state.
     #[must_use]

@@ -1474,7 +1474,7 @@ mod tests {
             .unwrap();
         let id = op.id();
         d.commit(&[op]).unwrap();
-        let commit = d.unacked().next().unwrap().clone();
+        let commit = d.unacked().unwrap().remove(0);
         assert_eq!(
             s.ingest(10, &commit, 1_780_000_000_000).unwrap(),
             vec![Verdict::Accepted]

@@ -97,7 +97,11 @@ fn parse_chunk_data(data: &[u8]) -> Result<(Vec<u8>, Vec<Vec<u8>>), DecodeError>
 /// The next upstream flight: the device's commits after `from`, as many as fit in **one
 /// frame's worth** on the wire (one compressed chunk, or bare frames), so a cut link loses no
 /// more than that. Returns the frames and the last seq they carry.
-fn flight<S: Store>(device: &Device<S>, from: u64, zstd: bool) -> (Vec<Vec<u8>>, u64) {
+fn flight<S: Store>(
+    device: &Device<S>,
+    from: u64,
+    zstd: bool,
+) -> Result<(Vec<Vec<u8>>, u64), SyncError> {
     let max = device.max_frame;
     // Gather up to what one chunk may expand to, then halve until the flight fits.
     let raw_budget = if zstd {
@@ -105,15 +109,7 @@ fn flight<S: Store>(device: &Device<S>, from: u64, zstd: bool) -> (Vec<Vec<u8>>,
     } else {
         max
     };
-    let mut commits: Vec<&SignedCommit> = Vec::new();
-    let mut raw = 0;
-    for c in device.own.values().filter(|c| c.last_seq() > from) {
-        if !commits.is_empty() && raw + c.frame().len() + 4 > raw_budget {
-            break;
-        }
-        raw += c.frame().len() + 4;
-        commits.push(c);
-    }
+    let mut commits = device.own_after(from, raw_budget)?;
     loop {
         let frames = pack_upstream(commits.iter().map(|c| c.frame().to_vec()).collect(), zstd);
         let wire: usize = frames.iter().map(|f| f.len() + 4).sum();
@@ -122,7 +118,7 @@ fn flight<S: Store>(device: &Device<S>, from: u64, zstd: bool) -> (Vec<Vec<u8>>,
             // The keys that open the flight's sealed payloads go before its commits.
             let mut out = crate::keys::key_frames(&device.keys_for(from, upto), max);
             out.extend(frames);
-            return (out, upto);
+            return Ok((out, upto));
         }
         commits.truncate(commits.len() / 2);
     }
@@ -1093,7 +1089,7 @@ impl ClientSession {
             own_seq: device.own_seq(),
             cursor: cursor.as_deref(),
         }));
-        let (frames, upto) = flight(device, self.sent_upto, self.caps.contains(Caps::ZSTD));
+        let (frames, upto) = flight(device, self.sent_upto, self.caps.contains(Caps::ZSTD))?;
         self.sent_upto = upto;
         let mut payload = Vec::new();
         push_frame(&mut payload, &hello);
@@ -1318,7 +1314,8 @@ impl ClientSession {
         if self.phase == ClientPhase::Open {
             // Upstream in flights of one frame's worth, the next when these are acknowledged.
             if self.sent_upto <= device.acked_seq() {
-                let (frames, upto) = flight(device, self.sent_upto, self.caps.contains(Caps::ZSTD));
+                let (frames, upto) =
+                    flight(device, self.sent_upto, self.caps.contains(Caps::ZSTD))?;
                 self.sent_upto = upto;
                 self.queue.extend(frames);
             }

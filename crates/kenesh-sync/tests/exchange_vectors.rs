@@ -279,7 +279,7 @@ fn plain_hex(b: &[u8]) -> String {
 /// The generated part of PROTOCOL.md §12: the keys, then one vector per Noise message.
 fn generate() -> String {
     let (mut s, mut kiosk) = world();
-    let own: Vec<SignedCommit> = kiosk.unacked().cloned().collect();
+    let own: Vec<SignedCommit> = kiosk.unacked().unwrap();
     let records = exchange(&mut s, &mut kiosk);
     let limits = Limits::default();
     let mut out = String::new();

@@ -281,7 +281,7 @@ impl<S: Store> Replica<S> {
     /// This device's commits the server has not acknowledged yet (they wait for a sync).
     #[must_use]
     pub fn commits_waiting(&self) -> usize {
-        self.device.unacked().count()
+        self.device.unacked_count()
     }
 
     /// The device's public keys (to enrol it with the server).

@@ -563,10 +563,10 @@ fn large_values_split_into_frames_or_are_refused_by_field() {
         outcome: ResponseOutcome::UnderConsideration,
         summary: LocalizedText::ky("ө".repeat(2_000)).with(Locale::Ru, "ы".repeat(2_000)),
     });
-    let commits = r.device().unacked().count();
+    let commits = r.device().unacked_count();
     r.at(NOW).draft_recommendation(&big).unwrap();
     assert!(
-        r.device().unacked().count() >= commits + 2,
+        r.device().unacked_count() >= commits + 2,
         "split into commits"
     );
     assert_same!(r.get::<Recommendation>(Id::from_u128(40)).unwrap(), big);
