@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use kenesh_sync::{ClientSession, Device, SessionStats, Store};
 use rand::{Rng, RngCore};
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpStream, ToSocketAddrs};
 use tracing::{debug, info, warn};
 
@@ -253,6 +253,19 @@ where
         }
         if session.is_done() {
             let _ = tokio::time::timeout(config.idle_timeout, stream.shutdown()).await;
+            // The server closes once it has taken the Bye and made durable what came with it
+            // (the receipt shown back, which lets others be served this device's ops): wait
+            // for that, within the idle timeout, reading (and dropping) at most a little.
+            let mut sink = [0u8; 512];
+            let mut left = 4096usize;
+            while let Ok(Ok(n @ 1..)) =
+                tokio::time::timeout(config.idle_timeout, stream.read(&mut sink)).await
+            {
+                left = left.saturating_sub(n);
+                if left == 0 {
+                    break;
+                }
+            }
             return Ok(session.stats());
         }
         let message = match read_message(&mut stream, max, config.idle_timeout).await {

@@ -188,6 +188,10 @@ fn sync<S: Read>(d: &mut Device<MemStore>, w: &mut TcpStream, r: &mut S, seed: u
             return false;
         }
         if c.is_done() {
+            // As the reference clients do: wait for the server to close, which it does once
+            // what came with the Bye (the receipt shown back) is durable.
+            let mut sink = [0u8; 64];
+            while matches!(r.read(&mut sink), Ok(n) if n > 0) {}
             return true;
         }
         let mut len = [0u8; 4];
@@ -348,6 +352,8 @@ fn file_issue(d: &mut Device<MemStore>, n: u128) {
 fn sync_fully(d: &mut Device<MemStore>, addr: &str) {
     for attempt in 0..20 {
         let mut s = connect(addr);
+        s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .unwrap();
         let mut r = s.try_clone().unwrap();
         if sync(d, &mut s, &mut r, attempt) && d.acked_seq() == d.own_seq() {
             return;
