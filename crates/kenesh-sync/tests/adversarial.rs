@@ -903,6 +903,57 @@ fn a_device_speaking_only_later_versions_is_refused_with_the_servers_range() {
     assert!(s.state().is_empty());
 }
 
+/// A peer of another implementation that does not offer `RECEIPTS` can show no receipt back:
+/// its accepted ops are served at once (as before receipts), not held forever.
+#[test]
+fn a_peer_that_takes_no_receipts_has_its_ops_served_at_once() {
+    let scope = muni(1);
+    let mut s = server();
+    let mut a = device(&mut s, 10, kiosk_grants(scope));
+    let mut b = device(&mut s, 11, kiosk_grants(scope));
+    make_issues(&mut a, scope, 1, 100);
+    let commit = a.unacked().unwrap().remove(0);
+    let private = blake3::derive_key("kenesh 2026 noise static key v1", &[10u8; 32]);
+    let resolver = Box::new(FixedRandom(DefaultResolver));
+    let mut hs = snow::Builder::with_resolver(kenesh_sync::NOISE_PARAMS.parse().unwrap(), resolver)
+        .prologue(kenesh_sync::NOISE_PROLOGUE)
+        .unwrap()
+        .local_private_key(&private)
+        .unwrap()
+        .remote_public_key(&s.public().noise)
+        .unwrap()
+        .build_initiator()
+        .unwrap();
+    let hello = Message::Hello(kenesh_proto::Hello {
+        min_version: 1,
+        max_version: 1,
+        caps: Caps::ZSTD,
+        device: 10,
+        own_seq: 1,
+        cursor: None,
+    })
+    .to_vec()
+    .unwrap();
+    let mut payload = Vec::new();
+    for frame in [hello.as_slice(), commit.frame()] {
+        payload.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+        payload.extend_from_slice(frame);
+    }
+    let mut msg = vec![0u8; 65_535];
+    let n = hs.write_message(&payload, &mut msg).unwrap();
+    let mut wire = (n as u32).to_le_bytes().to_vec();
+    wire.extend_from_slice(&msg[..n]);
+    let mut ss = ServerSession::new(&s, [2; 32]).unwrap();
+    ss.receive(&mut s, &wire, NOW).unwrap();
+    s.sync().unwrap();
+    ss.poll(&mut s).unwrap();
+    assert!(!ss.take_output().is_empty(), "answered with a Welcome");
+    assert_eq!((s.durable_seq(10), s.device(10).unwrap().confirmed), (1, 1));
+    sync_ok(&mut b, &mut s, 3);
+    assert_eq!(b.state().len(), 1);
+    assert_eq!(b.state().state_hashes(), s.state().state_hashes());
+}
+
 #[test]
 fn legal_aid_intake_is_write_without_read() {
     let scope = muni(1);
