@@ -96,7 +96,7 @@ pub struct NetStats {
     /// Refuse or an Error (an unknown or revoked device) and closed.
     pub completed: u64,
     /// Disk syncs of the server's store made by the engine (one per round that staged
-    /// anything, plus the final one).
+    /// something a session waits for or a call made, plus the final one).
     pub syncs: u64,
     /// Messages that staged records (flights carrying commits or keys, and a device's
     /// confirmation of its receipt).
@@ -487,6 +487,8 @@ impl<S: Store> Engine<S> {
             };
             let mut next = Some(first);
             let mut taken = 0;
+            // A call may have staged what its caller expects durable after the round.
+            let mut called = false;
             while let Some(event) = next.take() {
                 taken += 1;
                 match event {
@@ -498,14 +500,26 @@ impl<S: Store> Engine<S> {
                         }
                     }
                     Event::Closed { conn } => self.remove(conn),
-                    Event::Call(f) => f(&mut self.server),
+                    Event::Call(f) => {
+                        f(&mut self.server);
+                        called = true;
+                    }
                     Event::Stop => stop = true,
                 }
                 if taken < self.max_batch && !stop {
                     next = rx.try_recv().ok();
                 }
             }
-            if let Err(e) = self.sync() {
+            // One disk sync for the round, when a session waits for one (a flight to
+            // acknowledge, an answer to give): what was staged without waiting (devices'
+            // confirmations of their receipts) rides along with it, or with a later one.
+            let needed = called
+                || waiting.iter().any(|(conn, _)| {
+                    self.sessions
+                        .get(conn)
+                        .is_some_and(|s| s.session.waits_for_sync(&self.server))
+                });
+            if let Err(e) = if needed { self.sync() } else { Ok(()) } {
                 warn!(error = %e, "the store failed to sync: stopping");
                 for (conn, _) in waiting.drain(..) {
                     self.remove(conn);

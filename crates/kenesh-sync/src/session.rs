@@ -323,6 +323,16 @@ impl ServerSession {
         core::mem::take(&mut self.out)
     }
 
+    /// Whether the session waits for the store's durable mark to move (its answer, or the
+    /// acknowledgement of a flight, is held until then): a server loop syncs the store for
+    /// it. What a session stages without waiting (a device's confirmation of its receipt)
+    /// becomes durable with the next sync anyone needs; until then the ops it lets others
+    /// be served are not served (the serving log's durable end does not cover them).
+    #[must_use]
+    pub fn waits_for_sync<S: Store>(&self, server: &Server<S>) -> bool {
+        server.store.durable() < self.need_durable
+    }
+
     /// Whether the session has ended (the connection can be closed once the output is
     /// written).
     #[must_use]
