@@ -253,9 +253,9 @@ where
         }
         if session.is_done() {
             let _ = tokio::time::timeout(config.idle_timeout, stream.shutdown()).await;
-            // The server closes once it has taken the Bye and what came with it (the receipt
-            // shown back, which lets others be served this device's ops): wait for that,
-            // within the idle timeout, reading (and dropping) at most a little.
+            // The server closes once what came with the Bye (the receipt shown back, which
+            // lets others be served this device's ops) is durable: wait for that, within the
+            // idle timeout, reading (and dropping) at most a little.
             let mut sink = [0u8; 512];
             let mut left = 4096usize;
             while let Ok(Ok(n @ 1..)) =

@@ -511,8 +511,9 @@ impl<S: Store> Engine<S> {
                 }
             }
             // One disk sync for the round, when a session waits for one (a flight to
-            // acknowledge, an answer to give): what was staged without waiting (devices'
-            // confirmations of their receipts) rides along with it, or with a later one.
+            // acknowledge, an answer to give, a confirmation to make durable before the
+            // close) or a call ran; a round of only chunk acknowledgements and Byes needs
+            // none.
             let needed = called
                 || waiting.iter().any(|(conn, _)| {
                     self.sessions

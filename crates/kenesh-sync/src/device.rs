@@ -648,33 +648,44 @@ impl<S: Store> Device<S> {
     ) -> Result<Vec<SignedCommit>, StoreError> {
         let limits = kenesh_proto::Limits::new(kenesh_proto::HARD_MAX_FRAME);
         let first = self.own.partition_point(|c| c.last_seq <= from);
+        let wanted = &self.own[first..];
         let mut out: Vec<SignedCommit> = Vec::new();
         let mut bytes = 0;
-        for at in &self.own[first..] {
-            let record = self
-                .store
-                .read(at.position, 1)?
-                .into_iter()
-                .next()
-                .filter(|(p, _)| *p == at.position);
-            let commit = record
-                .and_then(|(_, bytes)| match postcard::from_bytes::<Rec>(&bytes) {
-                    Ok(Rec::Own { frame }) => SignedCommit::parse(&frame, &limits).ok(),
-                    _ => None,
-                })
-                .filter(|(c, _)| c.first_seq() == at.first_seq)
-                .ok_or_else(|| {
-                    StoreError::Io(format!(
-                        "own commit at position {} is missing or damaged",
-                        at.position
-                    ))
-                })?
-                .0;
-            bytes += commit.frame().len() + 4;
-            if !out.is_empty() && bytes > max_bytes {
-                break;
+        let mut i = 0;
+        'runs: while i < wanted.len() {
+            // A run of commits at consecutive store positions (made one after another) is
+            // read in one call, so a segment is not decompressed once per commit.
+            let mut run = 1;
+            while i + run < wanted.len()
+                && run < 256
+                && wanted[i + run].position == wanted[i].position + run as u64
+            {
+                run += 1;
             }
-            out.push(commit);
+            let records = self.store.read(wanted[i].position, run)?;
+            for (k, at) in wanted[i..i + run].iter().enumerate() {
+                let commit = records
+                    .get(k)
+                    .filter(|(p, _)| *p == at.position)
+                    .and_then(|(_, bytes)| match postcard::from_bytes::<Rec>(bytes) {
+                        Ok(Rec::Own { frame }) => SignedCommit::parse(&frame, &limits).ok(),
+                        _ => None,
+                    })
+                    .filter(|(c, _)| c.first_seq() == at.first_seq)
+                    .ok_or_else(|| {
+                        StoreError::Io(format!(
+                            "own commit at position {} is missing or damaged",
+                            at.position
+                        ))
+                    })?
+                    .0;
+                bytes += commit.frame().len() + 4;
+                if !out.is_empty() && bytes > max_bytes {
+                    break 'runs;
+                }
+                out.push(commit);
+            }
+            i += run;
         }
         Ok(out)
     }

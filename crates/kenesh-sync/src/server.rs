@@ -989,6 +989,14 @@ impl<S: Store> Server<S> {
         self.devices.get(&device)
     }
 
+    /// Accepted ops not served to anyone yet: their origin has not shown back a receipt
+    /// covering them (a device that never syncs again, or was revoked first, leaves its
+    /// ops here).
+    #[must_use]
+    pub fn unconfirmed(&self) -> usize {
+        self.unconfirmed.len()
+    }
+
     /// Ops held until their record's create arrives.
     #[must_use]
     pub fn held(&self) -> usize {

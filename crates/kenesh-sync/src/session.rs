@@ -323,11 +323,9 @@ impl ServerSession {
         core::mem::take(&mut self.out)
     }
 
-    /// Whether the session waits for the store's durable mark to move (its answer, or the
-    /// acknowledgement of a flight, is held until then): a server loop syncs the store for
-    /// it. What a session stages without waiting (a device's confirmation of its receipt)
-    /// becomes durable with the next sync anyone needs; until then the ops it lets others
-    /// be served are not served (the serving log's durable end does not cover them).
+    /// Whether the session waits for the store's durable mark to move (its answer, the
+    /// acknowledgement of a flight, or its close after a confirmation is held until then):
+    /// a server loop syncs the store for it, once for every session waiting.
     #[must_use]
     pub fn waits_for_sync<S: Store>(&self, server: &Server<S>) -> bool {
         server.store.durable() < self.need_durable
@@ -546,7 +544,11 @@ impl ServerSession {
                 }
                 Message::Receipt(r) if self.caps.contains(Caps::RECEIPTS) => {
                     match server.take_receipt(self.device, &r) {
-                        Ok(_) => {}
+                        // Recorded (a confirmation, or a raise): durable before the session
+                        // answers or closes, so a device that has synced is never left with
+                        // ops no one is served, should the server lose power.
+                        Ok(true) => self.need_durable = server.store.staged(),
+                        Ok(false) => {}
                         Err(e) => {
                             let code = match e {
                                 crate::server::ReceiptError::Forged => ErrorCode::FORBIDDEN,

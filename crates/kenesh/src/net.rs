@@ -79,10 +79,9 @@ impl<S: Store> Replica<S> {
     /// at most [`MAX_NOISE_MESSAGE`] bytes), so memory stays bounded whatever the peer
     /// sends. `seed` feeds the session's ephemeral key (fresh random bytes in an app;
     /// fixed in tests); `now_ms` is the caller's clock, kept in the report. After its `Bye`
-    /// it waits for the server to close the stream (the server closes once it has taken
-    /// what came with the `Bye`, the receipt shown back: any replica's later session is
-    /// served this device's ops), so give a stream whose peer might not close a read
-    /// timeout.
+    /// it waits for the server to close the stream (the server closes once what came with
+    /// the `Bye`, the receipt shown back, is durable: from then on other replicas are served
+    /// this device's ops), so give a stream whose peer might not close a read timeout.
     ///
     /// # Errors
     /// [`SyncError::Eof`] when the stream ends mid-session; [`SyncError::Io`];
@@ -104,10 +103,10 @@ impl<S: Store> Replica<S> {
                 stream.flush()?;
             }
             if session.is_done() {
-                // The server closes once it has taken the Bye and what came with it (the
-                // receipt shown back, which lets others be served this device's ops): wait
-                // for that, reading (and dropping) at most a little. A stream without a read
-                // timeout whose peer never closes would wait here.
+                // The server closes once what came with the Bye (the receipt shown back,
+                // which lets others be served this device's ops) is durable: wait for that,
+                // reading (and dropping) at most a little. A stream without a read timeout
+                // whose peer never closes would wait here.
                 let mut sink = [0u8; 512];
                 let mut left = 4096usize;
                 loop {

@@ -189,7 +189,7 @@ fn sync<S: Read>(d: &mut Device<MemStore>, w: &mut TcpStream, r: &mut S, seed: u
         }
         if c.is_done() {
             // As the reference clients do: wait for the server to close, which it does once
-            // it has taken what came with the Bye (the receipt shown back).
+            // what came with the Bye (the receipt shown back) is durable.
             let mut sink = [0u8; 64];
             while matches!(r.read(&mut sink), Ok(n) if n > 0) {}
             return true;
