@@ -821,6 +821,37 @@ fn a_device_restarted_from_its_store_resumes_where_it_was() {
     assert_eq!(s.state().len(), 8);
 }
 
+/// A hand-made Noise initiator for the device whose secret is `secret`, with a fixed
+/// ephemeral key.
+fn hand_made_initiator(s: &Server<MemStore>, secret: [u8; 32]) -> snow::HandshakeState {
+    let private = blake3::derive_key("kenesh 2026 noise static key v1", &secret);
+    let resolver = Box::new(FixedRandom(DefaultResolver));
+    snow::Builder::with_resolver(kenesh_sync::NOISE_PARAMS.parse().unwrap(), resolver)
+        .prologue(kenesh_sync::NOISE_PROLOGUE)
+        .unwrap()
+        .local_private_key(&private)
+        .unwrap()
+        .remote_public_key(&s.public().noise)
+        .unwrap()
+        .build_initiator()
+        .unwrap()
+}
+
+/// The handshake's first message carrying `frames` (each u32-prefixed), as it goes on the
+/// wire (u32-prefixed).
+fn first_message(hs: &mut snow::HandshakeState, frames: &[&[u8]]) -> Vec<u8> {
+    let mut payload = Vec::new();
+    for frame in frames {
+        payload.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+        payload.extend_from_slice(frame);
+    }
+    let mut msg = vec![0u8; 65_535];
+    let n = hs.write_message(&payload, &mut msg).unwrap();
+    let mut wire = (n as u32).to_le_bytes().to_vec();
+    wire.extend_from_slice(&msg[..n]);
+    wire
+}
+
 /// snow's resolvers with a fixed "random" ephemeral key, for a hand-made handshake.
 struct FixedRandom(DefaultResolver);
 struct Sevens;
@@ -862,24 +893,8 @@ fn a_device_speaking_only_later_versions_is_refused_with_the_servers_range() {
         kiosk_grants(muni(1)),
     )
     .unwrap();
-    let private = blake3::derive_key("kenesh 2026 noise static key v1", &secret);
-    let resolver = Box::new(FixedRandom(DefaultResolver));
-    let mut hs = snow::Builder::with_resolver(kenesh_sync::NOISE_PARAMS.parse().unwrap(), resolver)
-        .prologue(kenesh_sync::NOISE_PROLOGUE)
-        .unwrap()
-        .local_private_key(&private)
-        .unwrap()
-        .remote_public_key(&s.public().noise)
-        .unwrap()
-        .build_initiator()
-        .unwrap();
-    let hello = [0x00, 0x02, 0x03, 0x00, 0x0a, 0x00, 0x00];
-    let mut payload = (hello.len() as u32).to_le_bytes().to_vec();
-    payload.extend_from_slice(&hello);
-    let mut msg = vec![0u8; 65_535];
-    let n = hs.write_message(&payload, &mut msg).unwrap();
-    let mut wire = (n as u32).to_le_bytes().to_vec();
-    wire.extend_from_slice(&msg[..n]);
+    let mut hs = hand_made_initiator(&s, secret);
+    let wire = first_message(&mut hs, &[&[0x00, 0x02, 0x03, 0x00, 0x0a, 0x00, 0x00]]);
 
     let mut ss = ServerSession::new(&s, [2; 32]).unwrap();
     ss.receive(&mut s, &wire, NOW).unwrap();
@@ -913,17 +928,7 @@ fn a_peer_that_takes_no_receipts_has_its_ops_served_at_once() {
     let mut b = device(&mut s, 11, kiosk_grants(scope));
     make_issues(&mut a, scope, 1, 100);
     let commit = a.unacked().unwrap().remove(0);
-    let private = blake3::derive_key("kenesh 2026 noise static key v1", &[10u8; 32]);
-    let resolver = Box::new(FixedRandom(DefaultResolver));
-    let mut hs = snow::Builder::with_resolver(kenesh_sync::NOISE_PARAMS.parse().unwrap(), resolver)
-        .prologue(kenesh_sync::NOISE_PROLOGUE)
-        .unwrap()
-        .local_private_key(&private)
-        .unwrap()
-        .remote_public_key(&s.public().noise)
-        .unwrap()
-        .build_initiator()
-        .unwrap();
+    let mut hs = hand_made_initiator(&s, [10; 32]);
     let hello = Message::Hello(kenesh_proto::Hello {
         min_version: 1,
         max_version: 1,
@@ -934,15 +939,7 @@ fn a_peer_that_takes_no_receipts_has_its_ops_served_at_once() {
     })
     .to_vec()
     .unwrap();
-    let mut payload = Vec::new();
-    for frame in [hello.as_slice(), commit.frame()] {
-        payload.extend_from_slice(&(frame.len() as u32).to_le_bytes());
-        payload.extend_from_slice(frame);
-    }
-    let mut msg = vec![0u8; 65_535];
-    let n = hs.write_message(&payload, &mut msg).unwrap();
-    let mut wire = (n as u32).to_le_bytes().to_vec();
-    wire.extend_from_slice(&msg[..n]);
+    let wire = first_message(&mut hs, &[hello.as_slice(), commit.frame()]);
     let mut ss = ServerSession::new(&s, [2; 32]).unwrap();
     ss.receive(&mut s, &wire, NOW).unwrap();
     s.sync().unwrap();
