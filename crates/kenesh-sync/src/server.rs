@@ -534,11 +534,13 @@ impl<S: Store> Server<S> {
                 keys,
                 grants: Grants::none(),
             })?;
+        }
+        if !s.gated {
+            // A new store, or one written before serving waited for confirmations: from here
+            // on it does.
             s.record(Rec::Gated)?;
-            s.store.sync()?;
-        } else if !s.gated {
-            // A store written before serving waited for confirmations: from here on it does.
-            s.record(Rec::Gated)?;
+        }
+        if s.store.staged() > s.store.durable() {
             s.store.sync()?;
         }
         Ok(s)
