@@ -327,8 +327,9 @@ fn write_proto_seed_corpus() {
                 Some(p) if !withheld => Body::Payload(&p.bytes),
                 _ => Body::Withheld(op.payload_hash()),
             };
+            let envelope = op.envelope_bytes();
             b.push(Entry {
-                envelope: op.envelope_bytes(),
+                envelope: &envelope,
                 body,
             })
             .unwrap();

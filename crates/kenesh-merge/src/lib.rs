@@ -59,6 +59,7 @@ mod hash;
 mod hlc;
 mod op;
 mod state;
+mod vecmap;
 mod view;
 
 pub use builder::{OpBuilder, encode};

@@ -309,11 +309,15 @@ pub enum OpError {
     PayloadMismatch,
 }
 
-/// An op as held by a replica: the exact envelope bytes, the decoded envelope, the payload
-/// hash, and the payload where it is held.
+/// An op as held by a replica: the decoded envelope, the payload hash, and the payload
+/// where it is held.
+///
+/// The envelope's bytes are not kept beside it: an envelope is only ever accepted in its
+/// canonical encoding ([`OpError::NonCanonical`] otherwise), so encoding the decoded envelope
+/// gives back exactly the bytes that arrived and were signed, and
+/// [`Op::envelope_bytes`] does that. (Keeping both cost a hundred bytes an op.)
 #[derive(Clone, PartialEq, Eq)]
 pub struct Op {
-    bytes: Vec<u8>,
     envelope: Envelope,
     payload_hash: [u8; 32],
     payload: Option<Payload>,
@@ -366,9 +370,8 @@ impl Op {
                 max: MAX_PAYLOAD,
             });
         }
-        let bytes = encode_envelope(&envelope)?;
+        encoded_len(&envelope)?;
         Ok(Op {
-            bytes,
             envelope,
             payload_hash: payload.hash(),
             payload: Some(payload),
@@ -383,9 +386,8 @@ impl Op {
     /// When the envelope breaks a limit.
     pub fn withheld_from(envelope: Envelope, payload_hash: [u8; 32]) -> Result<Op, OpError> {
         check_envelope(&envelope)?;
-        let bytes = encode_envelope(&envelope)?;
+        encoded_len(&envelope)?;
         Ok(Op {
-            bytes,
             envelope,
             payload_hash,
             payload: None,
@@ -456,7 +458,6 @@ impl Op {
             return Err(OpError::NonCanonical);
         }
         Ok(Op {
-            bytes: envelope_bytes.to_vec(),
             envelope,
             payload_hash,
             payload,
@@ -473,10 +474,29 @@ impl Op {
     pub fn envelope(&self) -> &Envelope {
         &self.envelope
     }
-    /// The envelope exactly as received (what the origin signed).
+    /// The envelope exactly as received (what the origin signed): its canonical encoding,
+    /// made again from the decoded envelope (see [`Op`]).
     #[must_use]
-    pub fn envelope_bytes(&self) -> &[u8] {
-        &self.bytes
+    pub fn envelope_bytes(&self) -> Vec<u8> {
+        postcard::serialize_with_flavor(
+            &self.envelope,
+            Grow(Vec::with_capacity(self.envelope_len())),
+        )
+        .unwrap_or_default()
+    }
+    /// The length of [`Op::envelope_bytes`], counted without making them.
+    #[must_use]
+    pub fn envelope_len(&self) -> usize {
+        // Checked when the op was made: the envelope encodes, within `MAX_ENVELOPE`.
+        encoded_len(&self.envelope).unwrap_or(0)
+    }
+    /// Writes the envelope's bytes (as [`Op::envelope_bytes`]) into `out`, returning how
+    /// many; `None` if `out` is too short.
+    #[must_use]
+    pub fn write_envelope(&self, out: &mut [u8]) -> Option<usize> {
+        postcard::to_slice(&self.envelope, out)
+            .ok()
+            .map(|b| b.len())
     }
     /// The salted payload hash.
     #[must_use]
@@ -519,18 +539,17 @@ impl Op {
     pub fn digest(&self) -> [u8; 32] {
         use blake3::hazmat::HasherExt as _;
         let mut h = blake3::Hasher::new_from_context_key(&OP_DIGEST_CONTEXT_KEY);
-        let len = (self.bytes.len() as u32).to_le_bytes();
-        // Envelopes are small: one update of the three parts is cheaper than three.
+        // Envelopes are small: encoded into one buffer with the length before them and the
+        // payload hash after, and hashed in one update (cheaper than three).
         let mut buf = [0u8; DIGEST_BUFFER];
-        let n = len.len() + self.bytes.len() + self.payload_hash.len();
-        if n <= DIGEST_BUFFER {
-            buf[..4].copy_from_slice(&len);
-            buf[4..4 + self.bytes.len()].copy_from_slice(&self.bytes);
-            buf[4 + self.bytes.len()..n].copy_from_slice(&self.payload_hash);
-            h.update(&buf[..n]);
+        if let Some(n) = self.write_envelope(&mut buf[4..DIGEST_BUFFER - 32]) {
+            buf[..4].copy_from_slice(&(n as u32).to_le_bytes());
+            buf[4 + n..4 + n + 32].copy_from_slice(&self.payload_hash);
+            h.update(&buf[..4 + n + 32]);
         } else {
-            h.update(&len);
-            h.update(&self.bytes);
+            let bytes = self.envelope_bytes();
+            h.update(&(bytes.len() as u32).to_le_bytes());
+            h.update(&bytes);
             h.update(&self.payload_hash);
         }
         *h.finalize().as_bytes()
@@ -561,23 +580,18 @@ const PAYLOAD_CONTEXT_KEY: blake3::hazmat::ContextKey = [
     0xc4, 0x1b, 0xf9, 0xca, 0xc1, 0xcf, 0xf0, 0xff, 0x1b, 0xb4, 0x0a, 0xef, 0x70, 0xc8, 0x05, 0x84,
 ];
 
-/// An envelope's postcard bytes, in a buffer sized for a typical envelope (growing a `Vec`
-/// from empty reallocated several times per op), checked against [`MAX_ENVELOPE`].
-fn encode_envelope(envelope: &Envelope) -> Result<Vec<u8>, OpError> {
-    let bytes =
-        postcard::serialize_with_flavor(envelope, Grow(Vec::with_capacity(ENVELOPE_CAPACITY)))
-            .map_err(OpError::Envelope)?;
-    if bytes.len() > MAX_ENVELOPE {
+/// The length of an envelope's postcard bytes, checked against [`MAX_ENVELOPE`].
+fn encoded_len(envelope: &Envelope) -> Result<usize, OpError> {
+    let len = postcard::serialize_with_flavor(envelope, postcard::ser_flavors::Size::default())
+        .map_err(OpError::Envelope)?;
+    if len > MAX_ENVELOPE {
         return Err(OpError::EnvelopeTooLarge {
-            len: bytes.len(),
+            len,
             max: MAX_ENVELOPE,
         });
     }
-    Ok(bytes)
+    Ok(len)
 }
-
-/// The first allocation for an encoded envelope: most are 50–120 bytes.
-const ENVELOPE_CAPACITY: usize = 128;
 
 /// A postcard output into a `Vec` given with its capacity.
 struct Grow(Vec<u8>);
@@ -644,7 +658,7 @@ impl postcard::ser_flavors::Flavor for Compare<'_> {
 impl Serialize for Op {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         (
-            serde_bytes::Bytes::new(&self.bytes),
+            serde_bytes::Bytes::new(&self.envelope_bytes()),
             &self.payload_hash,
             &self.payload,
         )
@@ -723,9 +737,10 @@ mod tests {
         for op in [small, large] {
             let mut h = blake3::Hasher::new_derive_key(OP_DIGEST_CONTEXT);
             h.update(&(op.envelope_bytes().len() as u32).to_le_bytes());
-            h.update(op.envelope_bytes());
+            h.update(&op.envelope_bytes());
             h.update(&op.payload_hash());
             assert_eq!(op.digest(), *h.finalize().as_bytes());
+            assert_eq!(op.envelope_len(), op.envelope_bytes().len());
         }
     }
 }

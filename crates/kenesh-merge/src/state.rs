@@ -17,7 +17,6 @@ use alloc::boxed::Box;
 use alloc::collections::btree_map::Entry;
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec::Vec;
-use core::fmt;
 
 use kenesh_model::schema::{self, EntityKind, FieldKind};
 use kenesh_model::{Id, PersonId, Scope, Tier, WorkflowKind};
@@ -26,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use crate::Hlc;
 use crate::hash::SetHash;
 use crate::op::{Action, CreatePayload, Op, OpId, TransitionPayload};
+use crate::vecmap::{VecMap, VecSet, grow};
 
 /// What applying an op did. Applying never fails.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -151,44 +151,7 @@ fn sorted_set<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<(Hlc, OpId)>
 /// A small sorted set of op ids in a vector: cheaper than a B-tree for the few ids a record
 /// or a register holds (one allocation, binary search, no node splits). Encoded as a set
 /// would be; loaded sorted and without repeats whatever order the bytes hold.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub(crate) struct IdSet(Vec<OpId>);
-
-impl<'de> Deserialize<'de> for IdSet {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<IdSet, D::Error> {
-        let mut v = Vec::<OpId>::deserialize(d)?;
-        v.sort_unstable();
-        v.dedup();
-        Ok(IdSet(v))
-    }
-}
-
-impl IdSet {
-    pub(crate) fn insert(&mut self, id: OpId) -> bool {
-        match self.0.binary_search(&id) {
-            Ok(_) => false,
-            Err(at) => {
-                self.0.insert(at, id);
-                true
-            }
-        }
-    }
-    pub(crate) fn contains(&self, id: &OpId) -> bool {
-        self.0.binary_search(id).is_ok()
-    }
-    pub(crate) fn remove(&mut self, id: &OpId) -> bool {
-        match self.0.binary_search(id) {
-            Ok(at) => {
-                self.0.remove(at);
-                true
-            }
-            Err(_) => false,
-        }
-    }
-    pub(crate) fn iter(&self) -> impl Iterator<Item = &OpId> {
-        self.0.iter()
-    }
-}
+pub(crate) type IdSet = VecSet<OpId>;
 
 /// A register: the surviving writes, and the ids superseded so far whose ops the record
 /// does not hold.
@@ -212,9 +175,9 @@ pub(crate) struct Register {
 /// A set: element → the ids of its adds; removed add ids; adds whose payload is not held.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct SetField {
-    pub(crate) adds: BTreeMap<Vec<u8>, BTreeSet<OpId>>,
-    pub(crate) hidden: BTreeSet<OpId>,
-    pub(crate) removed: BTreeSet<OpId>,
+    pub(crate) adds: VecMap<Vec<u8>, IdSet>,
+    pub(crate) hidden: IdSet,
+    pub(crate) removed: IdSet,
 }
 
 /// A workflow's transition log and its replayed state.
@@ -222,9 +185,9 @@ pub(crate) struct SetField {
 pub(crate) struct Workflow {
     kind: WorkflowKind,
     initial: Option<(OpId, u8)>,
-    steps: BTreeMap<OpId, Step>,
+    steps: VecMap<OpId, Step>,
     pub(crate) state: u8,
-    pub(crate) refused: BTreeMap<OpId, WorkflowFlag>,
+    pub(crate) refused: VecMap<OpId, WorkflowFlag>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -240,7 +203,7 @@ pub(crate) enum Field {
     Register(Register),
     Set(SetField),
     /// Entries by (HLC, op, index within the op).
-    Log(BTreeMap<(Hlc, OpId, u32), Option<Vec<u8>>>),
+    Log(VecMap<(Hlc, OpId, u32), Option<Vec<u8>>>),
     Workflow(Workflow),
 }
 
@@ -291,80 +254,15 @@ impl<'de> Deserialize<'de> for Key {
 /// A record's fields, by id: a vector sorted by field id rather than a B-tree (whose leaf
 /// reserves eleven slots). Encoded as a map would be; loaded sorted, the last of a repeated
 /// id kept.
-#[derive(Clone, Default, PartialEq, Eq)]
-pub(crate) struct Fields(Vec<(u16, Field)>);
+pub(crate) type Fields = VecMap<u16, Field>;
 
-impl Fields {
-    pub(crate) fn get(&self, id: &u16) -> Option<&Field> {
-        let i = self.0.binary_search_by_key(id, |(k, _)| *k).ok()?;
-        Some(&self.0[i].1)
-    }
-
-    /// The field, made with `make` if the record has none yet.
-    fn get_or_insert_with(&mut self, id: u16, make: impl FnOnce() -> Field) -> &mut Field {
-        let i = match self.0.binary_search_by_key(&id, |(k, _)| *k) {
-            Ok(i) => i,
-            Err(i) => {
-                self.0.insert(i, (id, make()));
-                i
-            }
-        };
-        &mut self.0[i].1
-    }
-
-    /// Makes room for the fields of `ids` the record does not have yet (a create's fields,
-    /// several entries of one field counted once), so the vector holds no spare slots.
-    fn reserve_for(&mut self, ids: impl Iterator<Item = u16>) {
-        let mut new: Vec<u16> = ids.filter(|id| self.get(id).is_none()).collect();
-        new.sort_unstable();
-        new.dedup();
-        self.0.reserve_exact(new.len());
-    }
-
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (&u16, &Field)> {
-        self.0.iter().map(|(k, f)| (k, f))
-    }
-
-    pub(crate) fn values(&self) -> impl Iterator<Item = &Field> {
-        self.0.iter().map(|(_, f)| f)
-    }
-
-    fn values_mut(&mut self) -> impl Iterator<Item = &mut Field> {
-        self.0.iter_mut().map(|(_, f)| f)
-    }
-}
-
-impl<'a> IntoIterator for &'a Fields {
-    type Item = (&'a u16, &'a Field);
-    type IntoIter = core::iter::Map<
-        core::slice::Iter<'a, (u16, Field)>,
-        fn(&'a (u16, Field)) -> (&'a u16, &'a Field),
-    >;
-    fn into_iter(self) -> Self::IntoIter {
-        self.0.iter().map(|(k, f)| (k, f))
-    }
-}
-
-impl fmt::Debug for Fields {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_map().entries(self.iter()).finish()
-    }
-}
-
-impl Serialize for Fields {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_map(self.iter())
-    }
-}
-
-impl<'de> Deserialize<'de> for Fields {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Fields, D::Error> {
-        Ok(Fields(
-            BTreeMap::<u16, Field>::deserialize(d)?
-                .into_iter()
-                .collect(),
-        ))
-    }
+/// Makes room for the fields of `ids` the record does not have yet (a create's fields,
+/// several entries of one field counted once), so the vector holds no spare slots.
+fn reserve_for(fields: &mut Fields, ids: impl Iterator<Item = u16>) {
+    let mut new: Vec<u16> = ids.filter(|id| !fields.contains_key(id)).collect();
+    new.sort_unstable();
+    new.dedup();
+    fields.reserve_exact(new.len());
 }
 
 /// A record's merged state.
@@ -415,7 +313,7 @@ impl From<SavedEntity> for Entity {
             Field::Register(r) => Some(r),
             _ => None,
         })) {
-            r.superseded.0.retain(|id| !ops.contains(id));
+            r.superseded.retain(|id| !ops.contains(id));
         }
         e
     }
@@ -429,7 +327,7 @@ impl Entity {
             Field::Register(r) => Some(r),
             _ => None,
         })) {
-            if !r.superseded.0.is_empty() {
+            if !r.superseded.is_empty() {
                 r.superseded.remove(id);
             }
         }
@@ -499,9 +397,7 @@ impl State {
             Entry::Vacant(v) => v,
             Entry::Occupied(mut o) => {
                 let held = o.get_mut();
-                if held.envelope_bytes() == op.envelope_bytes()
-                    && held.payload_hash() == op.payload_hash()
-                {
+                if held.envelope() == op.envelope() && held.payload_hash() == op.payload_hash() {
                     // The same op; maybe it now brings the payload we lacked.
                     if let (Some(p), false) = (op.payload().cloned(), erased)
                         && held.payload().is_none()
@@ -715,6 +611,7 @@ fn merge(
         Action::CREATE => {
             let before = ent.creates.first().map(|(_, i)| *i);
             if let Err(i) = ent.creates.binary_search(&(e.hlc, id)) {
+                grow(&mut ent.creates);
                 ent.creates.insert(i, (e.hlc, id));
             }
             let first = ent.creates.first().map(|(_, i)| *i);
@@ -731,7 +628,7 @@ fn merge(
             let init: CreatePayload = payload
                 .and_then(|p| postcard::from_bytes(p).ok())
                 .unwrap_or_default();
-            ent.fields.reserve_for(init.fields.iter().map(|(f, _)| *f));
+            reserve_for(&mut ent.fields, init.fields.iter().map(|(f, _)| *f));
             for (field, value) in init.fields {
                 let Some(kind) = field_kind(e.kind, field) else {
                     continue;
@@ -841,13 +738,13 @@ fn new_field(kind: FieldKind) -> Field {
     match kind {
         FieldKind::Register => Field::Register(Register::default()),
         FieldKind::Set => Field::Set(SetField::default()),
-        FieldKind::Log => Field::Log(BTreeMap::new()),
+        FieldKind::Log => Field::Log(VecMap::new()),
         FieldKind::Workflow(w) => Field::Workflow(Workflow {
             kind: w,
             initial: None,
-            steps: BTreeMap::new(),
+            steps: VecMap::new(),
             state: w.initial(),
-            refused: BTreeMap::new(),
+            refused: VecMap::new(),
         }),
     }
 }
@@ -893,7 +790,10 @@ impl Register {
             });
             match self.writes.binary_search_by_key(&id, |(w, _)| *w) {
                 Ok(i) => self.writes[i].1 = (hlc, value),
-                Err(i) => self.writes.insert(i, (id, (hlc, value))),
+                Err(i) => {
+                    grow(&mut self.writes);
+                    self.writes.insert(i, (id, (hlc, value)));
+                }
             }
         }
     }
@@ -934,7 +834,7 @@ impl SetField {
     fn add(&mut self, id: OpId, value: Option<Vec<u8>>) {
         match value {
             Some(v) => {
-                self.adds.entry(v).or_default().insert(id);
+                self.adds.get_or_insert_with(v, IdSet::default).insert(id);
             }
             None => {
                 self.hidden.insert(id);

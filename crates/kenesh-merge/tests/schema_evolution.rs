@@ -197,7 +197,7 @@ fn parts(ops: &[&Op]) -> Vec<Parts> {
     ops.iter()
         .map(|o| {
             (
-                o.envelope_bytes().to_vec(),
+                o.envelope_bytes(),
                 o.payload_hash(),
                 o.payload().map(|p| (p.bytes.clone(), p.salt)),
             )
@@ -227,7 +227,7 @@ fn future_ops_pass_through_byte_identical_and_stay_out_of_the_state() {
     // Each envelope is also accepted as received bytes, unchanged.
     for op in &ops {
         let again = Op::from_parts(
-            op.envelope_bytes(),
+            &op.envelope_bytes(),
             op.payload_hash(),
             op.payload().cloned(),
         )

@@ -630,7 +630,7 @@ fn state_hashes(s: &State) -> BTreeMap<String, String> {
 
 fn op_json(op: &Op) -> Value {
     json!({
-        "envelope": hex(op.envelope_bytes()),
+        "envelope": hex(&op.envelope_bytes()),
         "payload_hash": hex(&op.payload_hash()),
         "payload": op.payload().map(|p| json!({"salt": hex(&p.salt), "bytes": hex(&p.bytes)})),
     })

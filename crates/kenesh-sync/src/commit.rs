@@ -89,11 +89,11 @@ impl core::fmt::Debug for SignedCommit {
 
 /// The bytes an origin signs: a digest of origin, first seq, count, salt and every
 /// (envelope, salted payload hash).
-fn signed_digest<'a>(
+fn signed_digest<B: AsRef<[u8]>>(
     origin: u32,
     first_seq: u64,
     salt: [u8; 16],
-    entries: impl ExactSizeIterator<Item = (&'a [u8], [u8; 32])>,
+    entries: impl ExactSizeIterator<Item = (B, [u8; 32])>,
 ) -> [u8; 32] {
     use blake3::hazmat::HasherExt as _;
     let mut h = blake3::Hasher::new_from_context_key(&COMMIT_CONTEXT_KEY);
@@ -102,6 +102,7 @@ fn signed_digest<'a>(
     h.update(&(entries.len() as u32).to_le_bytes());
     h.update(&salt);
     for (envelope, hash) in entries {
+        let envelope = envelope.as_ref();
         h.update(&(envelope.len() as u32).to_le_bytes());
         h.update(envelope);
         h.update(&hash);
@@ -207,7 +208,7 @@ impl SignedCommit {
             .iter()
             .map(|o| {
                 let o = o.borrow();
-                o.envelope_bytes().len() + o.payload().map_or(32, |p| p.bytes.len().max(32)) + 16
+                o.envelope_len() + o.payload().map_or(32, |p| p.bytes.len().max(32)) + 16
             })
             .sum();
         let mut entries = vec![0u8; room.min(max_frame)];
@@ -218,8 +219,9 @@ impl SignedCommit {
                 Some(p) if with_payload(op) => Body::Payload(&p.bytes),
                 _ => Body::Withheld(op.payload_hash()),
             };
+            let envelope = op.envelope_bytes();
             b.push(Entry {
-                envelope: op.envelope_bytes(),
+                envelope: &envelope,
                 body,
             })
             .map_err(|_| CommitError::TooLarge { max: max_frame })?;

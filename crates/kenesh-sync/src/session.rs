@@ -886,7 +886,7 @@ fn next_frame<S: Store>(
         // payload (nor, so, its key).
         let with_payload = with_payload && s.consent.as_ref().is_none_or(|c| c.allows(&op));
         let commit = server.commit_position(id);
-        let entry = op.envelope_bytes().len() + op.payload().map_or(0, |p| p.bytes.len()) + 40;
+        let entry = op.envelope_len() + op.payload().map_or(0, |p| p.bytes.len()) + 40;
         let fits_run = run_commit == Some(commit)
             && run.last().is_some_and(|(l, _)| l.id().seq + 1 == id.seq)
             && size + entry <= max_frame / 2;

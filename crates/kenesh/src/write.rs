@@ -101,7 +101,7 @@ pub const FRAME_BUDGET: usize = kenesh_proto::DEFAULT_MAX_FRAME - 512;
 
 /// An op's bytes in a commit frame, with room for its length prefixes and body tag.
 fn op_size(op: &kenesh_merge::Op) -> usize {
-    op.envelope_bytes().len() + op.payload().map_or(0, |p| p.bytes.len()) + 16
+    op.envelope_len() + op.payload().map_or(0, |p| p.bytes.len()) + 16
 }
 
 /// An estimate of a create op's size before it is sealed: its fields, each sealed, and an
