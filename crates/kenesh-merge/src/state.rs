@@ -198,13 +198,17 @@ struct Step {
     change: Option<Option<TransitionPayload>>,
 }
 
+/// A field's merged state, by its kind in the schema.
+///
+/// A set and a workflow are boxed: most fields are registers (48 bytes), and the enum takes
+/// the size of its largest variant in every record's field vector.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum Field {
     Register(Register),
-    Set(SetField),
+    Set(Box<SetField>),
     /// Entries by (HLC, op, index within the op).
     Log(VecMap<(Hlc, OpId, u32), Option<Vec<u8>>>),
-    Workflow(Workflow),
+    Workflow(Box<Workflow>),
 }
 
 /// A record's key in the state: its entity kind code and id, ordered as `(u16, Id)` is,
@@ -737,15 +741,15 @@ fn merge(
 fn new_field(kind: FieldKind) -> Field {
     match kind {
         FieldKind::Register => Field::Register(Register::default()),
-        FieldKind::Set => Field::Set(SetField::default()),
+        FieldKind::Set => Field::Set(Box::default()),
         FieldKind::Log => Field::Log(VecMap::new()),
-        FieldKind::Workflow(w) => Field::Workflow(Workflow {
+        FieldKind::Workflow(w) => Field::Workflow(Box::new(Workflow {
             kind: w,
             initial: None,
             steps: VecMap::new(),
             state: w.initial(),
             refused: VecMap::new(),
-        }),
+        })),
     }
 }
 
@@ -972,6 +976,14 @@ impl Workflow {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The per-record structures stay small: a field is a register's size (its largest
+    /// unboxed variant), which every record's field vector holds once per field.
+    #[test]
+    fn per_record_sizes() {
+        assert!(size_of::<Field>() <= 56, "{}", size_of::<Field>());
+        assert!(size_of::<(u16, Field)>() <= 64);
+    }
 
     /// Saved survivors and creates load sorted and without repeats, whatever order the
     /// bytes hold them in (as the B-trees they replaced did), so later merges find them.
