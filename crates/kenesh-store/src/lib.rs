@@ -80,12 +80,15 @@
 //!   real session (handshake, zstd snapshot served from the server's cache, set hash
 //!   checked) into a new redb file synced at the end: 55 ms, 36,000 records/s.
 //! - **Memory**, `cargo run --release -p kenesh-store --example memory`: a fresh process
-//!   opening that store as a device (442,025 ops replayed in 1.1 s) peaks at 480 MB
-//!   resident for a 35.7 MB file: **13.5×, against a target of 2×** (583 MB, 16.3×, while
-//!   the device also held every own commit's frame; 628 MB, 17.6×, before that). The device
-//!   holds every op in its merged state (envelope, bytes, payload, the values copied into
-//!   fields); a state kept in compact rows on disk, read through redb's bounded cache rather
-//!   than held whole in memory, is what would meet it.
+//!   opening that store as a device (442,025 ops replayed in 1.3–1.7 s) peaks at 308 MB
+//!   resident for a 35.7 MB file: **8.6×, against a target of 2×** (480 MB, 13.5×, before
+//!   the merged state's per-record maps became sorted vectors and `Op` stopped keeping a
+//!   copy of its envelope bytes; 583 MB, 16.3×, while the device also held every own
+//!   commit's frame; 628 MB, 17.6×, before that). The device holds every op in its merged
+//!   state (envelope, payload, the values copied into fields) and every record; records
+//!   kept in compact rows on disk, read through redb's bounded cache, and op bodies read
+//!   from the store when a record is rebuilt, rather than all held in memory, is what
+//!   would meet it.
 //!
 //! # redb version
 //!
