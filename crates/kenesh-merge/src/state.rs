@@ -981,6 +981,7 @@ mod tests {
     /// unboxed variant), which every record's field vector holds once per field.
     #[test]
     fn per_record_sizes() {
+        assert_eq!(size_of::<Register>(), 48);
         assert!(size_of::<Field>() <= 56, "{}", size_of::<Field>());
         assert!(size_of::<(u16, Field)>() <= 64);
     }

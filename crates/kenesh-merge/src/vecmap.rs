@@ -11,11 +11,21 @@
 //! read the same either way, and both load sorted and without repeats whatever order the
 //! bytes hold: of a repeated key the last loaded is kept, as a B-tree's insert would.
 
+use alloc::boxed::Box;
+use alloc::collections::{BTreeMap, btree_map};
 use alloc::vec::Vec;
 use core::fmt;
 use core::ops::RangeBounds;
 
 use serde::{Deserialize, Serialize};
+
+/// Past this many entries a map moves into a B-tree: inserting into a sorted vector shifts
+/// the entries after the new one, so a set of many thousand supporters, or the op index
+/// of a record with as many ops, filled in random order, would cost time quadratic in its
+/// size. Below it, an insert shifts at most some tens of kilobytes; above it, a B-tree's
+/// node waste is small beside the entries. (At 128, the 100,000-record kiosk's state was
+/// 7 MB larger: its busiest records moved to B-trees.)
+const LARGE: usize = 1024;
 
 /// Makes room for one more element: exactly one while the vector is small, then half its
 /// length again, so a vector of one or two entries (most of them) holds no spare slots and
@@ -26,116 +36,279 @@ pub(crate) fn grow<T>(v: &mut Vec<T>) {
     }
 }
 
-/// A map sorted by key, in one vector.
-#[derive(Clone, PartialEq, Eq)]
-pub(crate) struct VecMap<K, V>(Vec<(K, V)>);
+/// A map sorted by key: a vector while small, a B-tree once large (see [`LARGE`]).
+#[derive(Clone)]
+pub(crate) struct VecMap<K, V>(Repr<K, V>);
+
+#[derive(Clone)]
+enum Repr<K, V> {
+    Small(Vec<(K, V)>),
+    /// Boxed, so the enum is a vector's size (the box fits beside the vector's capacity,
+    /// whose spare values tell the variants apart).
+    Large(Box<BTreeMap<K, V>>),
+}
 
 impl<K, V> Default for VecMap<K, V> {
     fn default() -> Self {
-        VecMap(Vec::new())
+        VecMap(Repr::Small(Vec::new()))
     }
 }
 
 impl<K: Ord, V> VecMap<K, V> {
     /// An empty map (allocates nothing).
     pub(crate) const fn new() -> Self {
-        VecMap(Vec::new())
+        VecMap(Repr::Small(Vec::new()))
     }
 
-    fn find(&self, key: &K) -> Result<usize, usize> {
-        self.0.binary_search_by(|(k, _)| k.cmp(key))
+    /// A map of entries already sorted by key, without repeats.
+    fn from_sorted(v: Vec<(K, V)>) -> Self {
+        if v.len() > LARGE {
+            VecMap(Repr::Large(Box::new(v.into_iter().collect())))
+        } else {
+            let mut v = v;
+            v.shrink_to_fit();
+            VecMap(Repr::Small(v))
+        }
     }
 
     pub(crate) fn get(&self, key: &K) -> Option<&V> {
-        self.find(key).ok().map(|i| &self.0[i].1)
+        match &self.0 {
+            Repr::Small(v) => v
+                .binary_search_by(|(k, _)| k.cmp(key))
+                .ok()
+                .map(|i| &v[i].1),
+            Repr::Large(t) => t.get(key),
+        }
     }
 
     pub(crate) fn contains_key(&self, key: &K) -> bool {
-        self.find(key).is_ok()
+        self.get(key).is_some()
     }
 
     /// Inserts or replaces; returns the value replaced.
     pub(crate) fn insert(&mut self, key: K, value: V) -> Option<V> {
-        match self.find(&key) {
-            Ok(i) => Some(core::mem::replace(&mut self.0[i].1, value)),
-            Err(i) => {
-                grow(&mut self.0);
-                self.0.insert(i, (key, value));
-                None
-            }
-        }
+        let mut value = Some(value);
+        let slot = self.get_or_insert_with(key, || value.take().expect("taken once"));
+        value.map(|v| core::mem::replace(slot, v))
     }
 
     /// The value at `key`, made with `make` if the map has none yet.
     pub(crate) fn get_or_insert_with(&mut self, key: K, make: impl FnOnce() -> V) -> &mut V {
-        let i = match self.find(&key) {
-            Ok(i) => i,
-            Err(i) => {
-                grow(&mut self.0);
-                self.0.insert(i, (key, make()));
-                i
+        if let Repr::Small(v) = &mut self.0
+            && v.len() >= LARGE
+            && v.binary_search_by(|(k, _)| k.cmp(&key)).is_err()
+        {
+            self.0 = Repr::Large(Box::new(core::mem::take(v).into_iter().collect()));
+        }
+        match &mut self.0 {
+            Repr::Small(v) => {
+                let i = match v.binary_search_by(|(k, _)| k.cmp(&key)) {
+                    Ok(i) => i,
+                    Err(i) => {
+                        grow(v);
+                        v.insert(i, (key, make()));
+                        i
+                    }
+                };
+                &mut v[i].1
             }
-        };
-        &mut self.0[i].1
+            Repr::Large(t) => t.entry(key).or_insert_with(make),
+        }
+    }
+
+    pub(crate) fn remove(&mut self, key: &K) -> Option<V> {
+        match &mut self.0 {
+            Repr::Small(v) => v
+                .binary_search_by(|(k, _)| k.cmp(key))
+                .ok()
+                .map(|i| v.remove(i).1),
+            Repr::Large(t) => t.remove(key),
+        }
+    }
+
+    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&K, &mut V) -> bool) {
+        match &mut self.0 {
+            Repr::Small(v) => v.retain_mut(|(k, val)| keep(k, val)),
+            Repr::Large(t) => t.retain(|k, val| keep(k, val)),
+        }
     }
 
     /// The entries whose keys lie in `range`, in key order.
-    pub(crate) fn range(&self, range: impl RangeBounds<K>) -> impl Iterator<Item = (&K, &V)> {
+    pub(crate) fn range(&self, range: impl RangeBounds<K>) -> Range<'_, K, V> {
         use core::ops::Bound;
-        let start = match range.start_bound() {
-            Bound::Included(s) => self.0.partition_point(|(k, _)| k < s),
-            Bound::Excluded(s) => self.0.partition_point(|(k, _)| k <= s),
-            Bound::Unbounded => 0,
-        };
-        let end = match range.end_bound() {
-            Bound::Included(e) => self.0.partition_point(|(k, _)| k <= e),
-            Bound::Excluded(e) => self.0.partition_point(|(k, _)| k < e),
-            Bound::Unbounded => self.0.len(),
-        };
-        self.0[start..end.max(start)].iter().map(|(k, v)| (k, v))
+        match &self.0 {
+            Repr::Small(v) => {
+                let start = match range.start_bound() {
+                    Bound::Included(s) => v.partition_point(|(k, _)| k < s),
+                    Bound::Excluded(s) => v.partition_point(|(k, _)| k <= s),
+                    Bound::Unbounded => 0,
+                };
+                let end = match range.end_bound() {
+                    Bound::Included(e) => v.partition_point(|(k, _)| k <= e),
+                    Bound::Excluded(e) => v.partition_point(|(k, _)| k < e),
+                    Bound::Unbounded => v.len(),
+                };
+                Range::Small(v[start..end.max(start)].iter())
+            }
+            Repr::Large(t) => {
+                // `BTreeMap::range` panics on a start past the end; such a range is empty.
+                let backwards = match (range.start_bound(), range.end_bound()) {
+                    (
+                        Bound::Included(s) | Bound::Excluded(s),
+                        Bound::Included(e) | Bound::Excluded(e),
+                    ) => {
+                        s > e
+                            || (s == e
+                                && matches!(
+                                    (range.start_bound(), range.end_bound()),
+                                    (Bound::Excluded(_), Bound::Excluded(_))
+                                ))
+                    }
+                    _ => false,
+                };
+                if backwards {
+                    Range::Small([].iter())
+                } else {
+                    Range::Large(t.range(range))
+                }
+            }
+        }
     }
 
-    /// Room for `additional` more entries, exactly (no spare slots).
+    /// Room for `additional` more entries, exactly (no spare slots), while small.
     pub(crate) fn reserve_exact(&mut self, additional: usize) {
-        self.0.reserve_exact(additional);
+        if let Repr::Small(v) = &mut self.0 {
+            v.reserve_exact(additional);
+        }
     }
 }
 
 impl<K, V> VecMap<K, V> {
     pub(crate) fn len(&self) -> usize {
-        self.0.len()
+        match &self.0 {
+            Repr::Small(v) => v.len(),
+            Repr::Large(t) => t.len(),
+        }
     }
 
     pub(crate) fn clear(&mut self) {
-        self.0.clear();
+        self.0 = Repr::Small(Vec::new());
     }
 
     /// The entries in key order.
-    pub(crate) fn iter(&self) -> impl DoubleEndedIterator<Item = (&K, &V)> {
-        self.0.iter().map(|(k, v)| (k, v))
+    pub(crate) fn iter(&self) -> Iter<'_, K, V> {
+        match &self.0 {
+            Repr::Small(v) => Iter::Small(v.iter()),
+            Repr::Large(t) => Iter::Large(t.iter()),
+        }
     }
 
-    pub(crate) fn keys(&self) -> impl Iterator<Item = &K> {
-        self.0.iter().map(|(k, _)| k)
+    pub(crate) fn keys(&self) -> impl DoubleEndedIterator<Item = &K> + ExactSizeIterator {
+        self.iter().map(|(k, _)| k)
     }
 
-    pub(crate) fn values(&self) -> impl Iterator<Item = &V> {
-        self.0.iter().map(|(_, v)| v)
+    pub(crate) fn values(&self) -> impl DoubleEndedIterator<Item = &V> {
+        self.iter().map(|(_, v)| v)
     }
 
-    pub(crate) fn values_mut(&mut self) -> impl Iterator<Item = &mut V> {
-        self.0.iter_mut().map(|(_, v)| v)
+    pub(crate) fn values_mut(&mut self) -> ValuesMut<'_, K, V> {
+        match &mut self.0 {
+            Repr::Small(v) => ValuesMut::Small(v.iter_mut()),
+            Repr::Large(t) => ValuesMut::Large(t.values_mut()),
+        }
+    }
+}
+
+/// The entries of a [`VecMap`], in key order.
+pub(crate) enum Iter<'a, K, V> {
+    Small(core::slice::Iter<'a, (K, V)>),
+    Large(btree_map::Iter<'a, K, V>),
+}
+
+impl<'a, K, V> Iterator for Iter<'a, K, V> {
+    type Item = (&'a K, &'a V);
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            Iter::Small(i) => i.next().map(|(k, v)| (k, v)),
+            Iter::Large(i) => i.next(),
+        }
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match self {
+            Iter::Small(i) => i.size_hint(),
+            Iter::Large(i) => i.size_hint(),
+        }
+    }
+}
+
+impl<K, V> DoubleEndedIterator for Iter<'_, K, V> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        match self {
+            Iter::Small(i) => i.next_back().map(|(k, v)| (k, v)),
+            Iter::Large(i) => i.next_back(),
+        }
+    }
+}
+
+impl<K, V> ExactSizeIterator for Iter<'_, K, V> {}
+
+/// The entries of a [`VecMap`] whose keys lie in a range, in key order.
+pub(crate) enum Range<'a, K, V> {
+    Small(core::slice::Iter<'a, (K, V)>),
+    Large(btree_map::Range<'a, K, V>),
+}
+
+impl<'a, K, V> Iterator for Range<'a, K, V> {
+    type Item = (&'a K, &'a V);
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            Range::Small(i) => i.next().map(|(k, v)| (k, v)),
+            Range::Large(i) => i.next(),
+        }
+    }
+}
+
+impl<K, V> DoubleEndedIterator for Range<'_, K, V> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        match self {
+            Range::Small(i) => i.next_back().map(|(k, v)| (k, v)),
+            Range::Large(i) => i.next_back(),
+        }
+    }
+}
+
+/// The values of a [`VecMap`], mutably, in key order.
+pub(crate) enum ValuesMut<'a, K, V> {
+    Small(core::slice::IterMut<'a, (K, V)>),
+    Large(btree_map::ValuesMut<'a, K, V>),
+}
+
+impl<'a, K, V> Iterator for ValuesMut<'a, K, V> {
+    type Item = &'a mut V;
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            ValuesMut::Small(i) => i.next().map(|(_, v)| v),
+            ValuesMut::Large(i) => i.next(),
+        }
     }
 }
 
 impl<'a, K, V> IntoIterator for &'a VecMap<K, V> {
     type Item = (&'a K, &'a V);
-    type IntoIter =
-        core::iter::Map<core::slice::Iter<'a, (K, V)>, fn(&'a (K, V)) -> (&'a K, &'a V)>;
+    type IntoIter = Iter<'a, K, V>;
     fn into_iter(self) -> Self::IntoIter {
-        self.0.iter().map(|(k, v)| (k, v))
+        self.iter()
     }
 }
+
+/// Equal when the entries are, whichever form each map has.
+impl<K: PartialEq, V: PartialEq> PartialEq for VecMap<K, V> {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl<K: Eq, V: Eq> Eq for VecMap<K, V> {}
 
 impl<K: fmt::Debug, V: fmt::Debug> fmt::Debug for VecMap<K, V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -171,62 +344,48 @@ impl<'de, K: Ord + Deserialize<'de>, V: Deserialize<'de>> Deserialize<'de> for V
                 // Stable: of a repeated key, the last loaded comes first and is kept.
                 v.sort_by(|a: &(K, V), b| a.0.cmp(&b.0));
                 v.dedup_by(|a, b| a.0 == b.0);
-                v.shrink_to_fit();
-                Ok(VecMap(v))
+                Ok(VecMap::from_sorted(v))
             }
         }
         d.deserialize_map(Visit(core::marker::PhantomData))
     }
 }
 
-/// A set sorted in one vector.
-#[derive(Clone, PartialEq, Eq, Serialize)]
-pub(crate) struct VecSet<T>(Vec<T>);
+/// A sorted set: a vector while small, a B-tree once large, as [`VecMap`].
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct VecSet<T>(VecMap<T, ()>);
 
 impl<T> Default for VecSet<T> {
     fn default() -> Self {
-        VecSet(Vec::new())
+        VecSet(VecMap::default())
     }
 }
 
 impl<T: Ord> VecSet<T> {
     pub(crate) fn insert(&mut self, value: T) -> bool {
-        match self.0.binary_search(&value) {
-            Ok(_) => false,
-            Err(at) => {
-                grow(&mut self.0);
-                self.0.insert(at, value);
-                true
-            }
-        }
+        self.0.insert(value, ()).is_none()
     }
 
     pub(crate) fn contains(&self, value: &T) -> bool {
-        self.0.binary_search(value).is_ok()
+        self.0.contains_key(value)
     }
 
     pub(crate) fn remove(&mut self, value: &T) -> bool {
-        match self.0.binary_search(value) {
-            Ok(at) => {
-                self.0.remove(at);
-                true
-            }
-            Err(_) => false,
-        }
+        self.0.remove(value).is_some()
     }
 
-    pub(crate) fn retain(&mut self, keep: impl FnMut(&T) -> bool) {
-        self.0.retain(keep);
+    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&T) -> bool) {
+        self.0.retain(|k, ()| keep(k));
     }
 }
 
 impl<T> VecSet<T> {
-    pub(crate) fn iter(&self) -> core::slice::Iter<'_, T> {
-        self.0.iter()
+    pub(crate) fn iter(&self) -> impl DoubleEndedIterator<Item = &T> + ExactSizeIterator {
+        self.0.keys()
     }
 
     pub(crate) fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.0.len() == 0
     }
 }
 
@@ -238,17 +397,15 @@ impl<T: Ord> Extend<T> for VecSet<T> {
     }
 }
 
-impl<'a, T> IntoIterator for &'a VecSet<T> {
-    type Item = &'a T;
-    type IntoIter = core::slice::Iter<'a, T>;
-    fn into_iter(self) -> Self::IntoIter {
-        self.0.iter()
-    }
-}
-
 impl<T: fmt::Debug> fmt::Debug for VecSet<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_set().entries(self.iter()).finish()
+    }
+}
+
+impl<T: Serialize> Serialize for VecSet<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
     }
 }
 
@@ -257,8 +414,9 @@ impl<'de, T: Ord + Deserialize<'de>> Deserialize<'de> for VecSet<T> {
         let mut v = Vec::<T>::deserialize(d)?;
         v.sort_unstable();
         v.dedup();
-        v.shrink_to_fit();
-        Ok(VecSet(v))
+        Ok(VecSet(VecMap::from_sorted(
+            v.into_iter().map(|k| (k, ())).collect(),
+        )))
     }
 }
 
@@ -268,8 +426,8 @@ mod tests {
     use alloc::collections::{BTreeMap, BTreeSet};
     use alloc::vec;
 
-    /// Random operations on a `VecMap` and a `BTreeMap` side by side end equal, and both
-    /// encode to the same bytes and load back from each other's.
+    /// Random operations on a `VecMap` and a `BTreeMap` side by side end equal, small and
+    /// past [`LARGE`], and both encode to the same bytes and load back from each other's.
     #[test]
     fn behaves_and_encodes_as_a_btree_map() {
         let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
@@ -279,34 +437,78 @@ mod tests {
             x ^= x << 17;
             x
         };
-        for _ in 0..200 {
-            let (mut v, mut b) = (VecMap::<u8, u32>::new(), BTreeMap::<u8, u32>::new());
-            for _ in 0..(next() % 40) {
-                let (k, val) = ((next() % 16) as u8, next() as u32);
-                match next() % 8 {
-                    0 => {
+        for round in 0..300 {
+            // Key spaces and lengths from a few entries to several times `LARGE`.
+            let keys = [8, 64, 4 * LARGE as u64][round % 3];
+            let steps = next() % (2 * keys);
+            let (mut v, mut b) = (VecMap::<u16, u32>::new(), BTreeMap::<u16, u32>::new());
+            let (mut s, mut bs) = (VecSet::<u16>::default(), BTreeSet::<u16>::new());
+            for _ in 0..steps {
+                let (k, val) = ((next() % keys) as u16, next() as u32);
+                match next() % 16 {
+                    0 if next() % 8 == 0 => {
                         v.clear();
                         b.clear();
                     }
                     1..=3 => {
+                        assert_eq!(v.remove(&k), b.remove(&k));
+                        assert_eq!(s.remove(&k), bs.remove(&k));
+                    }
+                    4..=6 => {
                         *v.get_or_insert_with(k, || val) += 1;
                         *b.entry(k).or_insert(val) += 1;
                     }
-                    _ => assert_eq!(v.insert(k, val), b.insert(k, val)),
+                    7 => {
+                        let m = (next() % 5) as u32;
+                        v.retain(|_, x| *x % 5 != m);
+                        b.retain(|_, x| *x % 5 != m);
+                    }
+                    _ => {
+                        assert_eq!(v.insert(k, val), b.insert(k, val));
+                        assert_eq!(s.insert(k), bs.insert(k));
+                    }
                 }
+                assert_eq!(s.contains(&k), bs.contains(&k));
                 assert_eq!(v.get(&k), b.get(&k));
-                let (lo, hi) = ((next() % 16) as u8, (next() % 16) as u8);
+                assert_eq!(v.contains_key(&k), b.contains_key(&k));
+                let (lo, hi) = ((next() % keys) as u16, (next() % keys) as u16);
                 if lo <= hi {
                     assert!(v.range(lo..=hi).eq(b.range(lo..=hi)));
                     assert!(v.range(lo..hi).eq(b.range(lo..hi)));
+                    assert!(v.range(lo..).rev().eq(b.range(lo..).rev()));
+                } else {
+                    assert_eq!(v.range(lo..=hi).count(), 0);
+                    assert_eq!(v.range(lo..hi).count(), 0);
                 }
             }
             assert!(v.iter().eq(b.iter()));
+            assert!(v.values_mut().map(|x| *x).eq(b.values().copied()));
             assert_eq!(v.len(), b.len());
             let bytes = postcard::to_allocvec(&v).unwrap();
             assert_eq!(bytes, postcard::to_allocvec(&b).unwrap());
-            assert_eq!(postcard::from_bytes::<VecMap<u8, u32>>(&bytes).unwrap(), v);
+            let back = postcard::from_bytes::<VecMap<u16, u32>>(&bytes).unwrap();
+            assert_eq!(back, v);
+            assert!(back.iter().eq(b.iter()));
+            let m = (next() % 3) as u16;
+            s.retain(|k| k % 3 != m);
+            bs.retain(|k| k % 3 != m);
+            assert!(s.iter().eq(bs.iter()));
+            assert_eq!(s.is_empty(), bs.is_empty());
+            let set_bytes = postcard::to_allocvec(&s).unwrap();
+            assert_eq!(set_bytes, postcard::to_allocvec(&bs).unwrap());
+            assert_eq!(postcard::from_bytes::<VecSet<u16>>(&set_bytes).unwrap(), s);
         }
+    }
+
+    /// Either form fits in a vector's 24 bytes: there is one of these per field, set and
+    /// log of every record.
+    #[test]
+    fn a_map_is_a_vectors_size() {
+        assert_eq!(size_of::<VecMap<u16, u32>>(), size_of::<Vec<(u16, u32)>>());
+        assert_eq!(
+            size_of::<VecSet<crate::OpId>>(),
+            size_of::<Vec<crate::OpId>>()
+        );
     }
 
     /// Unsorted and repeated keys load as a B-tree map would load them: sorted, the last
