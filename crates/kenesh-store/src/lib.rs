@@ -80,8 +80,8 @@
 //!   real session (handshake, zstd snapshot served from the server's cache, set hash
 //!   checked) into a new redb file synced at the end: 55 ms, 36,000 records/s.
 //! - **Memory**, `cargo run --release -p kenesh-store --example memory`: a fresh process
-//!   opening that store as a device (442,025 ops replayed in 1.3–1.7 s) peaks at 308 MB
-//!   resident for a 35.7 MB file: **8.6×, against a target of 2×** (480 MB, 13.5×, before
+//!   opening that store as a device (442,025 ops replayed in 1.3–1.7 s) peaks at 322 MB
+//!   resident for a 35.7 MB file: **9.0×, against a target of 2×** (480 MB, 13.5×, before
 //!   the merged state's per-record maps became sorted vectors and `Op` stopped keeping a
 //!   copy of its envelope bytes; 583 MB, 16.3×, while the device also held every own
 //!   commit's frame; 628 MB, 17.6×, before that). The device holds every op in its merged
