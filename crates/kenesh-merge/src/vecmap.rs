@@ -4,8 +4,8 @@
 //! entries, and there is one of each per record. A `BTreeMap` with one entry allocates a
 //! whole leaf with room for eleven (over 600 bytes for a log entry or a workflow step); a
 //! sorted vector holds what it holds, finds by binary search, and inserts by shifting the
-//! few entries after the new one. The entries of one record are few (bounded by the ops
-//! the record holds), so the shifting stays cheap.
+//! few entries after the new one. A map or set that grows past [`LARGE`] entries (a
+//! popular issue's supporters) moves into a B-tree, so the shifting stays cheap.
 //!
 //! Both encode as the B-tree collections they replace (a map, a sequence), so saved states
 //! read the same either way, and both load sorted and without repeats whatever order the
@@ -87,19 +87,23 @@ impl<K: Ord, V> VecMap<K, V> {
 
     /// Inserts or replaces; returns the value replaced.
     pub(crate) fn insert(&mut self, key: K, value: V) -> Option<V> {
-        let mut value = Some(value);
-        let slot = self.get_or_insert_with(key, || value.take().expect("taken once"));
-        value.map(|v| core::mem::replace(slot, v))
+        self.make_room(&key);
+        match &mut self.0 {
+            Repr::Small(v) => match v.binary_search_by(|(k, _)| k.cmp(&key)) {
+                Ok(i) => Some(core::mem::replace(&mut v[i].1, value)),
+                Err(i) => {
+                    grow(v);
+                    v.insert(i, (key, value));
+                    None
+                }
+            },
+            Repr::Large(t) => t.insert(key, value),
+        }
     }
 
     /// The value at `key`, made with `make` if the map has none yet.
     pub(crate) fn get_or_insert_with(&mut self, key: K, make: impl FnOnce() -> V) -> &mut V {
-        if let Repr::Small(v) = &mut self.0
-            && v.len() >= LARGE
-            && v.binary_search_by(|(k, _)| k.cmp(&key)).is_err()
-        {
-            self.0 = Repr::Large(Box::new(core::mem::take(v).into_iter().collect()));
-        }
+        self.make_room(&key);
         match &mut self.0 {
             Repr::Small(v) => {
                 let i = match v.binary_search_by(|(k, _)| k.cmp(&key)) {
@@ -113,6 +117,16 @@ impl<K: Ord, V> VecMap<K, V> {
                 &mut v[i].1
             }
             Repr::Large(t) => t.entry(key).or_insert_with(make),
+        }
+    }
+
+    /// Moves a full small map into a B-tree before `key` is added to it.
+    fn make_room(&mut self, key: &K) {
+        if let Repr::Small(v) = &mut self.0
+            && v.len() >= LARGE
+            && v.binary_search_by(|(k, _)| k.cmp(key)).is_err()
+        {
+            self.0 = Repr::Large(Box::new(core::mem::take(v).into_iter().collect()));
         }
     }
 
