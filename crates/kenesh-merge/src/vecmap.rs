@@ -45,6 +45,10 @@ enum Repr<K, V> {
     Small(Vec<(K, V)>),
     /// Boxed, so the enum is a vector's size (the box fits beside the vector's capacity,
     /// whose spare values tell the variants apart).
+    #[allow(
+        clippy::box_collection,
+        reason = "one allocation more for the rare large map keeps every small one at 24 bytes"
+    )]
     Large(Box<BTreeMap<K, V>>),
 }
 
