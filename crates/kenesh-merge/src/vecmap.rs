@@ -166,7 +166,7 @@ impl<K: Ord, V> VecMap<K, V> {
                     Bound::Excluded(e) => v.partition_point(|(k, _)| k < e),
                     Bound::Unbounded => v.len(),
                 };
-                Range::Small(v[start..end.max(start)].iter())
+                Either::Small(v[start..end.max(start)].iter().map(pair as PairFn<K, V>))
             }
             Repr::Large(t) => {
                 // `BTreeMap::range` panics on a start past the end; such a range is empty.
@@ -185,9 +185,9 @@ impl<K: Ord, V> VecMap<K, V> {
                     _ => false,
                 };
                 if backwards {
-                    Range::Small([].iter())
+                    Either::Small([].iter().map(pair as PairFn<K, V>))
                 } else {
-                    Range::Large(t.range(range))
+                    Either::Large(t.range(range))
                 }
             }
         }
@@ -216,8 +216,8 @@ impl<K, V> VecMap<K, V> {
     /// The entries in key order.
     pub(crate) fn iter(&self) -> Iter<'_, K, V> {
         match &self.0 {
-            Repr::Small(v) => Iter::Small(v.iter()),
-            Repr::Large(t) => Iter::Large(t.iter()),
+            Repr::Small(v) => Either::Small(v.iter().map(pair as PairFn<K, V>)),
+            Repr::Large(t) => Either::Large(t.iter()),
         }
     }
 
@@ -231,85 +231,74 @@ impl<K, V> VecMap<K, V> {
 
     pub(crate) fn values_mut(&mut self) -> ValuesMut<'_, K, V> {
         match &mut self.0 {
-            Repr::Small(v) => ValuesMut::Small(v.iter_mut()),
-            Repr::Large(t) => ValuesMut::Large(t.values_mut()),
+            Repr::Small(v) => Either::Small(v.iter_mut().map(value_mut as ValueMutFn<K, V>)),
+            Repr::Large(t) => Either::Large(t.values_mut()),
         }
     }
 }
 
-/// The entries of a [`VecMap`], in key order.
-pub(crate) enum Iter<'a, K, V> {
-    Small(core::slice::Iter<'a, (K, V)>),
-    Large(btree_map::Iter<'a, K, V>),
+/// One of two iterators of the same items: what a [`VecMap`]'s small or large form gives.
+pub(crate) enum Either<A, B> {
+    Small(A),
+    Large(B),
 }
 
-impl<'a, K, V> Iterator for Iter<'a, K, V> {
-    type Item = (&'a K, &'a V);
-    fn next(&mut self) -> Option<Self::Item> {
+impl<T, A: Iterator<Item = T>, B: Iterator<Item = T>> Iterator for Either<A, B> {
+    type Item = T;
+    fn next(&mut self) -> Option<T> {
         match self {
-            Iter::Small(i) => i.next().map(|(k, v)| (k, v)),
-            Iter::Large(i) => i.next(),
+            Either::Small(i) => i.next(),
+            Either::Large(i) => i.next(),
         }
     }
     fn size_hint(&self) -> (usize, Option<usize>) {
         match self {
-            Iter::Small(i) => i.size_hint(),
-            Iter::Large(i) => i.size_hint(),
+            Either::Small(i) => i.size_hint(),
+            Either::Large(i) => i.size_hint(),
         }
     }
 }
 
-impl<K, V> DoubleEndedIterator for Iter<'_, K, V> {
-    fn next_back(&mut self) -> Option<Self::Item> {
+impl<T, A: DoubleEndedIterator<Item = T>, B: DoubleEndedIterator<Item = T>> DoubleEndedIterator
+    for Either<A, B>
+{
+    fn next_back(&mut self) -> Option<T> {
         match self {
-            Iter::Small(i) => i.next_back().map(|(k, v)| (k, v)),
-            Iter::Large(i) => i.next_back(),
+            Either::Small(i) => i.next_back(),
+            Either::Large(i) => i.next_back(),
         }
     }
 }
 
-impl<K, V> ExactSizeIterator for Iter<'_, K, V> {}
+impl<T, A: ExactSizeIterator<Item = T>, B: ExactSizeIterator<Item = T>> ExactSizeIterator
+    for Either<A, B>
+{
+}
+
+/// A small map's entries as a B-tree gives them: pairs of references.
+type Pairs<'a, K, V> = core::iter::Map<core::slice::Iter<'a, (K, V)>, PairFn<K, V>>;
+type PairFn<K, V> = for<'b> fn(&'b (K, V)) -> (&'b K, &'b V);
+type ValueMutFn<K, V> = for<'b> fn(&'b mut (K, V)) -> &'b mut V;
+
+fn pair<K, V>((k, v): &(K, V)) -> (&K, &V) {
+    (k, v)
+}
+
+fn value_mut<K, V>((_, v): &mut (K, V)) -> &mut V {
+    v
+}
+
+/// The entries of a [`VecMap`], in key order.
+pub(crate) type Iter<'a, K, V> = Either<Pairs<'a, K, V>, btree_map::Iter<'a, K, V>>;
 
 /// The entries of a [`VecMap`] whose keys lie in a range, in key order.
-pub(crate) enum Range<'a, K, V> {
-    Small(core::slice::Iter<'a, (K, V)>),
-    Large(btree_map::Range<'a, K, V>),
-}
-
-impl<'a, K, V> Iterator for Range<'a, K, V> {
-    type Item = (&'a K, &'a V);
-    fn next(&mut self) -> Option<Self::Item> {
-        match self {
-            Range::Small(i) => i.next().map(|(k, v)| (k, v)),
-            Range::Large(i) => i.next(),
-        }
-    }
-}
-
-impl<K, V> DoubleEndedIterator for Range<'_, K, V> {
-    fn next_back(&mut self) -> Option<Self::Item> {
-        match self {
-            Range::Small(i) => i.next_back().map(|(k, v)| (k, v)),
-            Range::Large(i) => i.next_back(),
-        }
-    }
-}
+pub(crate) type Range<'a, K, V> = Either<Pairs<'a, K, V>, btree_map::Range<'a, K, V>>;
 
 /// The values of a [`VecMap`], mutably, in key order.
-pub(crate) enum ValuesMut<'a, K, V> {
-    Small(core::slice::IterMut<'a, (K, V)>),
-    Large(btree_map::ValuesMut<'a, K, V>),
-}
-
-impl<'a, K, V> Iterator for ValuesMut<'a, K, V> {
-    type Item = &'a mut V;
-    fn next(&mut self) -> Option<Self::Item> {
-        match self {
-            ValuesMut::Small(i) => i.next().map(|(_, v)| v),
-            ValuesMut::Large(i) => i.next(),
-        }
-    }
-}
+pub(crate) type ValuesMut<'a, K, V> = Either<
+    core::iter::Map<core::slice::IterMut<'a, (K, V)>, ValueMutFn<K, V>>,
+    btree_map::ValuesMut<'a, K, V>,
+>;
 
 impl<'a, K, V> IntoIterator for &'a VecMap<K, V> {
     type Item = (&'a K, &'a V);
