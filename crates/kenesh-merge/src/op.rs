@@ -1,10 +1,11 @@
 //! Ops: the fixed envelope every build can read, and a payload only builds that know the
 //! field decode.
 //!
-//! An op is kept as the exact envelope bytes it arrived with, its payload hash, and (where
-//! the holder may see it and it is not erased) its payload. A build that meets an entity kind,
-//! field or action it does not know stores and forwards the op byte-identical and leaves it out
-//! of its materialised state.
+//! An op is kept as its decoded envelope (accepted only in canonical form, so it encodes back
+//! to exactly the bytes it arrived with), its payload hash, its digest, and (where the holder
+//! may see it and it is not erased) its payload. A build that meets an entity kind, field or
+//! action it does not know stores and forwards the op byte-identical and leaves it out of its
+//! materialised state.
 
 use alloc::vec::Vec;
 use core::fmt;
