@@ -310,8 +310,8 @@ pub enum OpError {
     PayloadMismatch,
 }
 
-/// An op as held by a replica: the decoded envelope, the payload hash, and the payload
-/// where it is held.
+/// An op as held by a replica: the decoded envelope, the payload hash, the op's digest, and
+/// the payload where it is held.
 ///
 /// The envelope's bytes are not kept beside it: an envelope is only ever accepted in its
 /// canonical encoding ([`OpError::NonCanonical`] otherwise), so encoding the decoded envelope
