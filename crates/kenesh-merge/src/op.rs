@@ -487,11 +487,8 @@ impl Op {
     /// made again from the decoded envelope (see [`Op`]).
     #[must_use]
     pub fn envelope_bytes(&self) -> Vec<u8> {
-        postcard::serialize_with_flavor(
-            &self.envelope,
-            Grow(Vec::with_capacity(self.envelope_len())),
-        )
-        .unwrap_or_default()
+        // Checked when the op was made: the envelope encodes, within `MAX_ENVELOPE`.
+        encode_envelope(&self.envelope).unwrap_or_default()
     }
     /// The length of [`Op::envelope_bytes`], counted without making them.
     #[must_use]

@@ -148,9 +148,10 @@ fn sorted_set<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<(Hlc, OpId)>
     Ok(v)
 }
 
-/// A small sorted set of op ids in a vector: cheaper than a B-tree for the few ids a record
-/// or a register holds (one allocation, binary search, no node splits). Encoded as a set
-/// would be; loaded sorted and without repeats whatever order the bytes hold.
+/// A sorted set of op ids in a vector (a B-tree past `vecmap`'s threshold): cheaper than a
+/// B-tree for the few ids a record or a register holds (one allocation, binary search, no
+/// node splits). Encoded as a set would be; loaded sorted and without repeats whatever order
+/// the bytes hold.
 pub(crate) type IdSet = VecSet<OpId>;
 
 /// A register: the surviving writes, and the ids superseded so far whose ops the record

@@ -171,17 +171,11 @@ impl<K: Ord, V> VecMap<K, V> {
             Repr::Large(t) => {
                 // `BTreeMap::range` panics on a start past the end; such a range is empty.
                 let backwards = match (range.start_bound(), range.end_bound()) {
+                    (Bound::Excluded(s), Bound::Excluded(e)) => s >= e,
                     (
                         Bound::Included(s) | Bound::Excluded(s),
                         Bound::Included(e) | Bound::Excluded(e),
-                    ) => {
-                        s > e
-                            || (s == e
-                                && matches!(
-                                    (range.start_bound(), range.end_bound()),
-                                    (Bound::Excluded(_), Bound::Excluded(_))
-                                ))
-                    }
+                    ) => s > e,
                     _ => false,
                 };
                 if backwards {

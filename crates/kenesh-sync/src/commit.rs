@@ -135,18 +135,11 @@ impl SignedCommit {
                 return Err(CommitError::Misplaced { index: i });
             }
         }
-        let digest = signed_digest(
-            origin,
-            first_seq,
-            salt,
-            ops.iter().map(|o| (o.envelope_bytes(), o.payload_hash())),
-        );
-        let signature = secret.sign(&digest);
         Self::build(
             origin,
             first_seq,
             salt,
-            &signature,
+            Some(secret),
             ops,
             |_| true,
             max_frame,
@@ -178,60 +171,60 @@ impl SignedCommit {
             origin,
             first_seq,
             salt,
-            &[],
+            None,
             ops,
             |o| with_payload(o),
             max_frame,
         )
     }
 
+    /// The commit frame of `ops`, signed with `secret` where given. Each envelope is encoded
+    /// once, for the signed digest, the frame's room and the frame.
     fn build<O: core::borrow::Borrow<Op>>(
         origin: u32,
         first_seq: u64,
         salt: [u8; 16],
-        signature: &[u8],
+        secret: Option<&Secret>,
         ops: &[O],
         with_payload: impl Fn(&Op) -> bool,
         max_frame: usize,
     ) -> Result<SignedCommit, CommitError> {
+        let envelopes: Vec<Vec<u8>> = ops.iter().map(|o| o.borrow().envelope_bytes()).collect();
         let digest = signed_digest(
             origin,
             first_seq,
             salt,
-            ops.iter()
-                .map(|o| (o.borrow().envelope_bytes(), o.borrow().payload_hash())),
+            envelopes
+                .iter()
+                .zip(ops)
+                .map(|(e, o)| (e, o.borrow().payload_hash())),
         );
+        let signature = secret.map(|s| s.sign(&digest));
         // Room for the entries as they will be (each at most its envelope, its body and 16
         // bytes of lengths and tags), not the whole frame limit: zeroing 16 KiB for every
         // relayed commit was a twentieth of an incremental session's instructions.
-        let room: usize = ops
+        let room: usize = envelopes
             .iter()
-            .map(|o| {
-                let o = o.borrow();
-                o.envelope_len() + o.payload().map_or(32, |p| p.bytes.len().max(32)) + 16
-            })
+            .zip(ops)
+            .map(|(e, o)| e.len() + o.borrow().payload().map_or(32, |p| p.bytes.len().max(32)) + 16)
             .sum();
         let mut entries = vec![0u8; room.min(max_frame)];
         let mut b = CommitBuilder::new(&mut entries);
-        for op in ops {
+        for (envelope, op) in envelopes.iter().zip(ops) {
             let op = op.borrow();
             let body = match op.payload() {
                 Some(p) if with_payload(op) => Body::Payload(&p.bytes),
                 _ => Body::Withheld(op.payload_hash()),
             };
-            let envelope = op.envelope_bytes();
-            b.push(Entry {
-                envelope: &envelope,
-                body,
-            })
-            .map_err(|_| CommitError::TooLarge { max: max_frame })?;
+            b.push(Entry { envelope, body })
+                .map_err(|_| CommitError::TooLarge { max: max_frame })?;
         }
         let entries = b.finish();
         let frame = Message::Commit(Commit {
             origin,
             first_seq,
             salt,
-            signature,
+            signature: signature.as_ref().map_or(&[][..], |s| &s[..]),
             entries,
         })
         .to_vec()
@@ -246,7 +239,7 @@ impl SignedCommit {
             count: ops.len() as u32,
             salt,
             digest,
-            signature: signature.try_into().ok(),
+            signature,
         })
     }
 
@@ -275,7 +268,10 @@ impl SignedCommit {
             return Err(CommitError::SignatureLength);
         }
         let mut ops = Vec::with_capacity(c.entries.len() as usize);
+        // The envelopes as they came (what the origin signed; `to_op` checked them canonical).
+        let mut envelopes = Vec::with_capacity(c.entries.len() as usize);
         for (i, e) in c.entries.iter().enumerate() {
+            envelopes.push(e.envelope);
             let op = to_op(c.salt, e).map_err(|error| CommitError::Op { index: i, error })?;
             if op.envelope().origin.0 != c.origin
                 || Some(op.envelope().seq) != c.first_seq.checked_add(i as u64)
@@ -288,7 +284,10 @@ impl SignedCommit {
             c.origin,
             c.first_seq,
             c.salt,
-            ops.iter().map(|o| (o.envelope_bytes(), o.payload_hash())),
+            envelopes
+                .iter()
+                .zip(&ops)
+                .map(|(e, o)| (e, o.payload_hash())),
         );
         let commit = SignedCommit {
             frame: frame.to_vec(),
