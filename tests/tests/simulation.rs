@@ -783,7 +783,7 @@ impl World {
                     "node {id}: received an op of a scope it did not read at the time"
                 );
             }
-            if holds_payload(op) && !before.payloads.contains(&op.id()) {
+            if holds_payload(&op) && !before.payloads.contains(&op.id()) {
                 assert!(
                     g.may_read(e.scope, e.tier),
                     "node {id}: received a {:?} payload of {:?} it could not read at the time",
@@ -1275,9 +1275,9 @@ impl World {
             // What a grant adds is backfilled: every payload of a tier it reads now is there.
             for op in server.state().all_ops() {
                 let e = op.envelope();
-                if e.origin.0 != id && grants.may_read(e.scope, e.tier) && holds_payload(op) {
+                if e.origin.0 != id && grants.may_read(e.scope, e.tier) && holds_payload(&op) {
                     assert!(
-                        d.state().op(op.id()).is_some_and(holds_payload),
+                        d.state().op(op.id()).is_some_and(|o| holds_payload(&o)),
                         "node {id}: the payload of {:?} ({:?} of {:?}) it may read is missing",
                         op.id(),
                         e.tier,

@@ -60,6 +60,7 @@ mod hash;
 mod hlc;
 mod op;
 mod state;
+mod stored;
 mod vecmap;
 mod view;
 

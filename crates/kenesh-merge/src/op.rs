@@ -323,6 +323,9 @@ pub enum OpError {
 #[derive(Clone, PartialEq, Eq)]
 pub struct Op {
     envelope: Envelope,
+    /// The length of the envelope's encoding (at most [`MAX_ENVELOPE`]), known when the op
+    /// is made.
+    envelope_len: u16,
     payload_hash: [u8; 32],
     digest: [u8; 32],
     payload: Option<Payload>,
@@ -376,9 +379,11 @@ impl Op {
             });
         }
         let payload_hash = payload.hash();
-        let digest = digest_of(&encode_envelope(&envelope)?, &payload_hash);
+        let bytes = encode_envelope(&envelope)?;
+        let digest = digest_of(&bytes, &payload_hash);
         Ok(Op {
             envelope,
+            envelope_len: bytes.len() as u16,
             payload_hash,
             digest,
             payload: Some(payload),
@@ -393,9 +398,11 @@ impl Op {
     /// When the envelope breaks a limit.
     pub fn withheld_from(envelope: Envelope, payload_hash: [u8; 32]) -> Result<Op, OpError> {
         check_envelope(&envelope)?;
-        let digest = digest_of(&encode_envelope(&envelope)?, &payload_hash);
+        let bytes = encode_envelope(&envelope)?;
+        let digest = digest_of(&bytes, &payload_hash);
         Ok(Op {
             envelope,
+            envelope_len: bytes.len() as u16,
             payload_hash,
             digest,
             payload: None,
@@ -467,10 +474,30 @@ impl Op {
         }
         Ok(Op {
             envelope,
+            // Within MAX_ENVELOPE, checked above.
+            envelope_len: envelope_bytes.len() as u16,
             payload_hash,
             digest: digest_of(envelope_bytes, &payload_hash),
             payload,
         })
+    }
+
+    /// An op from the parts a state kept of it ([`crate::stored::Stored`]), which made
+    /// them from an op: nothing is checked or hashed again.
+    pub(crate) fn from_stored(
+        envelope: Envelope,
+        envelope_len: u16,
+        payload_hash: [u8; 32],
+        digest: [u8; 32],
+        payload: Option<Payload>,
+    ) -> Op {
+        Op {
+            envelope,
+            envelope_len,
+            payload_hash,
+            digest,
+            payload,
+        }
     }
 
     /// The op's id.
@@ -490,11 +517,10 @@ impl Op {
         // Checked when the op was made: the envelope encodes, within `MAX_ENVELOPE`.
         encode_envelope(&self.envelope).unwrap_or_default()
     }
-    /// The length of [`Op::envelope_bytes`], counted without making them.
+    /// The length of [`Op::envelope_bytes`], known since the op was made.
     #[must_use]
     pub fn envelope_len(&self) -> usize {
-        // Checked when the op was made: the envelope encodes, within `MAX_ENVELOPE`.
-        encoded_len(&self.envelope).unwrap_or(0)
+        usize::from(self.envelope_len)
     }
     /// Writes the envelope's bytes (as [`Op::envelope_bytes`]) into `out`, returning how
     /// many; `None` if `out` is too short.
@@ -610,19 +636,6 @@ fn encode_envelope(envelope: &Envelope) -> Result<Vec<u8>, OpError> {
 
 /// The first allocation for an encoded envelope: most are 50–120 bytes.
 const ENVELOPE_CAPACITY: usize = 128;
-
-/// The length of an envelope's postcard bytes, checked against [`MAX_ENVELOPE`].
-fn encoded_len(envelope: &Envelope) -> Result<usize, OpError> {
-    let len = postcard::serialize_with_flavor(envelope, postcard::ser_flavors::Size::default())
-        .map_err(OpError::Envelope)?;
-    if len > MAX_ENVELOPE {
-        return Err(OpError::EnvelopeTooLarge {
-            len,
-            max: MAX_ENVELOPE,
-        });
-    }
-    Ok(len)
-}
 
 /// A postcard output into a `Vec` given with its capacity.
 struct Grow(Vec<u8>);

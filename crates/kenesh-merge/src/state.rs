@@ -24,7 +24,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::Hlc;
 use crate::hash::SetHash;
-use crate::op::{Action, CreatePayload, Op, OpId, TransitionPayload};
+use crate::op::{Action, CreatePayload, MAX_ENVELOPE, Op, OpId, TransitionPayload};
+use crate::stored::Stored;
 use crate::vecmap::{VecMap, VecSet, grow};
 
 /// What applying an op did. Applying never fails.
@@ -361,9 +362,8 @@ impl Entity {
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct State {
-    /// Boxed: an op is a few hundred bytes, and moving it through B-tree node splits
-    /// costs more than one allocation.
-    pub(crate) ops: BTreeMap<OpId, Box<Op>>,
+    /// Each op as its bytes in one allocation ([`Stored`]; encoded as the op it holds).
+    pub(crate) ops: BTreeMap<OpId, Stored>,
     /// Losing versions of equivocated op ids.
     pub(crate) equivocations: BTreeMap<OpId, Vec<Op>>,
     pub(crate) entities: BTreeMap<Key, Entity>,
@@ -402,13 +402,21 @@ impl State {
             Entry::Vacant(v) => v,
             Entry::Occupied(mut o) => {
                 let held = o.get_mut();
-                if held.envelope() == op.envelope() && held.payload_hash() == op.payload_hash() {
-                    // The same op; maybe it now brings the payload we lacked.
-                    if let (Some(p), false) = (op.payload().cloned(), erased)
-                        && held.payload().is_none()
-                        && held.fill_payload(p)
+                // The same op: the same envelope bytes (compared exactly, the incoming
+                // envelope encoded on the stack) and the same digest, which covers the
+                // payload hash.
+                let mut buf = [0u8; MAX_ENVELOPE];
+                let same = held.digest() == op.digest()
+                    && op
+                        .write_envelope(&mut buf)
+                        .is_some_and(|n| buf[..n] == *held.envelope_bytes());
+                if same {
+                    // Maybe it now brings the payload we lacked.
+                    if let (Some(p), false) = (op.payload(), erased)
+                        && let Some(filled) = held.with_payload(p)
                     {
-                        let key = (held.envelope().kind, held.envelope().entity);
+                        *held = filled;
+                        let key = (op.envelope().kind, op.envelope().entity);
                         self.rebuild(key);
                         return Applied::Applied;
                     }
@@ -440,7 +448,7 @@ impl State {
             &mut self.pending_rebuild,
             &op,
         );
-        vacant.insert(Box::new(op));
+        vacant.insert(Stored::new(&op));
         if let Some(k) = self.pending_rebuild.take() {
             self.rebuild(k);
         }
@@ -491,17 +499,17 @@ impl State {
         if held.is_some_and(|h| op.digest() < h) {
             // The newcomer wins: take the old version out of its record and out of the
             // inert list, then merge the newcomer as if it had come alone.
-            if let Some(old) = self.ops.remove(&id) {
+            if let Some(old) = self.ops.remove(&id).as_ref().and_then(Stored::op) {
                 let key = (old.envelope().kind, old.envelope().entity);
                 self.inert.remove(&id);
                 if let Some(ent) = self.entities.get_mut(&Key::new(key.0, key.1)) {
                     ent.ops.remove(&id);
                 }
-                self.equivocations.entry(id).or_default().push(*old);
+                self.equivocations.entry(id).or_default().push(old);
                 self.rebuild(key);
             }
             let _ = self.materialise(&op);
-            self.ops.insert(id, Box::new(op));
+            self.ops.insert(id, Stored::new(&op));
             if let Some(k) = self.pending_rebuild.take() {
                 self.rebuild(k);
             }
@@ -524,12 +532,18 @@ impl State {
         for p in persons {
             self.erased.insert(*p);
         }
-        for op in self
-            .ops
-            .values_mut()
-            .map(|o| &mut **o)
-            .chain(self.equivocations.values_mut().flatten())
-        {
+        for s in self.ops.values_mut() {
+            if !(s.payload_held() && s.names_persons()) {
+                continue;
+            }
+            if let Some(e) = s.envelope()
+                && e.persons.iter().any(|p| persons.contains(p))
+            {
+                touched.insert((e.kind, e.entity));
+                *s = s.without_payload();
+            }
+        }
+        for op in self.equivocations.values_mut().flatten() {
             let e = op.envelope();
             if op.payload().is_some() && e.persons.iter().any(|p| persons.contains(p)) {
                 touched.insert((e.kind, e.entity));
@@ -549,7 +563,7 @@ impl State {
         let mut ops: Vec<Op> = ent
             .ops
             .iter()
-            .filter_map(|id| self.ops.get(id).map(|o| Op::clone(o)))
+            .filter_map(|id| self.ops.get(id).and_then(Stored::op))
             .collect();
         // The winning create first, so no later create displaces it mid-rebuild; the order
         // of the rest does not matter.

@@ -10,8 +10,9 @@ use kenesh_model::{Id, PersonId, Scope, Tier};
 use serde::{Deserialize, Serialize};
 
 use crate::Hlc;
-use crate::op::{Op, OpId};
+use crate::op::{Envelope, Op, OpId};
 use crate::state::{Candidate, Conflict, Entity, Field, Flag, FlagKind, Key, State};
+use crate::stored::Stored;
 
 /// One log entry.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -250,24 +251,29 @@ impl State {
     }
 
     /// The ops held (the materialised version of an equivocated id), in id order, byte for
-    /// byte as they arrived.
-    pub fn ops(&self) -> impl Iterator<Item = &Op> + '_ {
-        self.ops.values().map(|o| &**o)
+    /// byte as they arrived. Each is decoded from the bytes the state keeps of it.
+    pub fn ops(&self) -> impl Iterator<Item = Op> + '_ {
+        self.ops.values().filter_map(Stored::op)
     }
 
     /// Every op held, equivocating versions included: what a peer needs to hold the same
     /// state.
-    pub fn all_ops(&self) -> impl Iterator<Item = &Op> + '_ {
-        self.ops
-            .values()
-            .map(|o| &**o)
-            .chain(self.equivocations.values().flatten())
+    pub fn all_ops(&self) -> impl Iterator<Item = Op> + '_ {
+        self.ops()
+            .chain(self.equivocations.values().flatten().cloned())
     }
 
-    /// The op with this id.
+    /// The op with this id (decoded from the bytes the state keeps of it).
     #[must_use]
-    pub fn op(&self, id: OpId) -> Option<&Op> {
-        self.ops.get(&id).map(|o| &**o)
+    pub fn op(&self, id: OpId) -> Option<Op> {
+        self.ops.get(&id).and_then(Stored::op)
+    }
+
+    /// The envelope of the op with this id, without its payload (cheaper than
+    /// [`State::op`] where only the envelope is needed).
+    #[must_use]
+    pub fn envelope(&self, id: OpId) -> Option<Envelope> {
+        self.ops.get(&id).and_then(Stored::envelope)
     }
 
     /// How many distinct ops are held.

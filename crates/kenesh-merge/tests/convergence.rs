@@ -234,8 +234,8 @@ proptest! {
         let (first, second) = ops.split_at(cut);
         let mut a = state_of(first);
         let mut b = state_of(second.iter().rev());
-        let from_a: Vec<Op> = a.all_ops().cloned().collect();
-        let from_b: Vec<Op> = b.all_ops().cloned().collect();
+        let from_a: Vec<Op> = a.all_ops().collect();
+        let from_b: Vec<Op> = b.all_ops().collect();
         for op in from_b { a.apply(op); }
         for op in from_a { b.apply(op); }
         let whole = state_of(&ops);

@@ -415,7 +415,8 @@ proptest! {
         prop_assert_eq!(reference.snapshot(), shuffled.snapshot());
         prop_assert_eq!(&reference, &shuffled);
         // Exchanging everything from a replica gives the same state again.
-        let copy = apply_all(shuffled.all_ops());
+        let held: Vec<Op> = shuffled.all_ops().collect();
+        let copy = apply_all(&held);
         prop_assert_eq!(&copy.snapshot(), &reference.snapshot());
         for op in reference.all_ops() {
             let e = op.envelope();

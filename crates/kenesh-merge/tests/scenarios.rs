@@ -944,8 +944,8 @@ fn equivocation_both_versions_kept_and_flagged_on_both_replicas() {
     assert_eq!(x.len(), y.len());
     assert_ne!(x.state_hashes(), y.state_hashes());
 
-    let from_x: Vec<Op> = x.all_ops().cloned().collect();
-    let from_y: Vec<Op> = y.all_ops().cloned().collect();
+    let from_x: Vec<Op> = x.all_ops().collect();
+    let from_y: Vec<Op> = y.all_ops().collect();
     let mut outcomes = Vec::new();
     for op in from_y {
         outcomes.push(x.apply(op));
@@ -965,7 +965,7 @@ fn equivocation_both_versions_kept_and_flagged_on_both_replicas() {
     assert_eq!(x.snapshot(), y.snapshot());
     assert_eq!(x, y);
     assert_eq!(x.len(), 3);
-    let held: Vec<[u8; 32]> = x.all_ops().map(Op::digest).collect();
+    let held: Vec<[u8; 32]> = x.all_ops().map(|o| o.digest()).collect();
     assert!(held.contains(&v1.digest()) && held.contains(&v2.digest()));
     assert_eq!(x.flags(), vec![flag(v1.id(), FlagKind::Equivocation)]);
     // The version with the smaller digest is materialised.

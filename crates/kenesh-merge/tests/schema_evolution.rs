@@ -177,7 +177,7 @@ fn write_future_ops_fixture() {
     for op in ops {
         s.apply(op);
     }
-    let held: Vec<&Op> = s.all_ops().collect();
+    let held: Vec<Op> = s.all_ops().collect();
     let bytes = postcard::to_allocvec(&held).unwrap();
     std::fs::create_dir_all(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures")).unwrap();
     std::fs::write(FIXTURE, bytes).unwrap();
@@ -193,8 +193,8 @@ fn load() -> (Vec<u8>, Vec<Op>) {
 type Parts = (Vec<u8>, [u8; 32], Option<(Vec<u8>, [u8; 16])>);
 
 /// The (envelope, payload hash, payload) of each op, byte for byte.
-fn parts(ops: &[&Op]) -> Vec<Parts> {
-    ops.iter()
+fn parts<'a>(ops: impl IntoIterator<Item = &'a Op>) -> Vec<Parts> {
+    ops.into_iter()
         .map(|o| {
             (
                 o.envelope_bytes(),
@@ -220,9 +220,8 @@ fn future_ops_pass_through_byte_identical_and_stay_out_of_the_state() {
         }
     }
     // Every op comes out as it went in: envelope bytes, payload hash, payload.
-    let held: Vec<&Op> = s.all_ops().collect();
-    let file: Vec<&Op> = ops.iter().collect();
-    assert_eq!(parts(&held), parts(&file));
+    let held: Vec<Op> = s.all_ops().collect();
+    assert_eq!(parts(&held), parts(&ops));
     assert_eq!(postcard::to_allocvec(&held).unwrap(), bytes);
     // Each envelope is also accepted as received bytes, unchanged.
     for op in &ops {
@@ -271,7 +270,7 @@ fn future_ops_pass_through_byte_identical_and_stay_out_of_the_state() {
     assert_eq!(second.state_hashes(), s.state_hashes());
     assert_eq!(second.state_hashes().len(), 3);
     assert_eq!(second.snapshot(), snapshot);
-    let forwarded: Vec<&Op> = second.all_ops().collect();
+    let forwarded: Vec<Op> = second.all_ops().collect();
     assert_eq!(postcard::to_allocvec(&forwarded).unwrap(), bytes);
     // Without the unknown ops, the hashes differ: they are counted.
     let mut without = State::new();
@@ -288,7 +287,7 @@ fn future_ops_pass_through_byte_identical_and_stay_out_of_the_state() {
     // Saved and loaded, still byte-identical.
     let saved = postcard::to_allocvec(&s).unwrap();
     let loaded: State = postcard::from_bytes(&saved).unwrap();
-    let held: Vec<&Op> = loaded.all_ops().collect();
+    let held: Vec<Op> = loaded.all_ops().collect();
     assert_eq!(postcard::to_allocvec(&held).unwrap(), bytes);
 }
 

@@ -3,9 +3,10 @@
 //! issues, then the workload's mix of edits, one commit each), opens a `Device` from it, and
 //! counts heap bytes with a counting allocator: the store's records; the device as opened;
 //! copies of its parts (a copy allocates what the original holds, without spare capacity):
-//! its ops (parsed from its commits, in a `Vec`), its merged `State` (every op, and the
-//! indexes over them). Its own commits are not held: they are read back from the store when
-//! sent; what reading them all back at once allocates is printed beside.
+//! its merged `State` (every op, each held as its bytes in one allocation, and the records
+//! and indexes over them); for comparison, its ops decoded (as `Op` values in a `Vec`, as
+//! the state held them before session 9). Its own commits are not held: they are read back
+//! from the store when sent; what reading them all back at once allocates is printed beside.
 //!
 //! `cargo run --release -p kenesh-sync --example profile_memory [records]` (default 100,000).
 
@@ -17,7 +18,7 @@ mod heap;
 mod workload;
 
 use kenesh_merge::Op;
-use kenesh_sync::{Device, Secret, SignedCommit, Store};
+use kenesh_sync::{Device, Secret, Store};
 use workload::KIOSK;
 
 #[global_allocator]
@@ -67,12 +68,9 @@ fn main() {
     drop(state);
     // Its own commits (none acknowledged here: all waiting to be sent), read back.
     let (own_bytes, own) = held(|| device.unacked().expect("reads back"));
-    let limits = kenesh_proto::Limits::new(kenesh_proto::HARD_MAX_FRAME);
     let (ops_bytes, ops) = held(|| {
         let mut ops: Vec<Op> = Vec::with_capacity(ops_count);
-        for c in &own {
-            ops.extend(SignedCommit::parse(c.frame(), &limits).expect("parses").1);
-        }
+        ops.extend(device.state().all_ops());
         ops
     });
     let inline = ops.len() * size_of::<Op>();
@@ -91,14 +89,13 @@ fn main() {
         x(device_bytes)
     );
     println!(
-        "  its State: {} = {:.2}× (its ops {}, {} of it the {}-byte Op values themselves; its \
-         indexes {})",
+        "  its State: {} = {:.2}× (every op held as bytes, the records and indexes; its ops \
+         decoded would take {}, {} of it the {}-byte Op values themselves)",
         mb(state_bytes),
         x(state_bytes),
         mb(ops_bytes),
         mb(inline),
-        size_of::<Op>(),
-        mb(state_bytes.saturating_sub(ops_bytes))
+        size_of::<Op>()
     );
     println!(
         "  the rest: {} (its {own_count} own commits are not held: read back from the store \

@@ -764,8 +764,8 @@ impl<S: Store> Server<S> {
     fn consents(&self) -> BTreeMap<PersonId, Vec<Purpose>> {
         use kenesh_merge::FieldValue;
         let open = |op: OpId, field: u16, v: &[u8]| -> Option<Vec<u8>> {
-            let e = self.state.op(op)?.envelope();
-            crate::keys::open_field(e, field, v, &mut |id| self.keys.get(id)).ok()
+            let e = self.state.envelope(op)?;
+            crate::keys::open_field(&e, field, v, &mut |id| self.keys.get(id)).ok()
         };
         let register = |id: Id, field: u16| -> Option<Vec<u8>> {
             match self.state.field(EntityKind::Consent, id, field)? {
@@ -1045,7 +1045,7 @@ impl<S: Store> Server<S> {
 
     /// An accepted op as the merged state holds it: payloads erased since are gone, so
     /// they are never served again.
-    pub(crate) fn served_op(&self, id: OpId) -> Option<&Op> {
+    pub(crate) fn served_op(&self, id: OpId) -> Option<Op> {
         self.state.op(id)
     }
 
@@ -1068,7 +1068,7 @@ impl<S: Store> Server<S> {
         let mut ops = Vec::new();
         let mut key_ids = std::collections::BTreeSet::new();
         for served in &self.served[..end] {
-            let Some(op) = self.served_op(served.op).cloned() else {
+            let Some(op) = self.served_op(served.op) else {
                 continue;
             };
             let Some(with_payload) = crate::session::offer(&op, u32::MAX, &grants) else {

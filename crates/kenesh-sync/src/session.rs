@@ -866,7 +866,7 @@ fn next_frame<S: Store>(
     while s.next < s.end {
         let idx = s.next;
         let id = server.served[idx].op;
-        let Some(op) = server.served_op(id).cloned() else {
+        let Some(op) = server.served_op(id) else {
             s.next += 1;
             continue;
         };
