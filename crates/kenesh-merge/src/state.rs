@@ -12,7 +12,6 @@
 //! | workflow | transition (from, to), reopen | replay of the transitions in causal order (supersedes), ties by (HLC, origin, seq); a transition from a state that is not current, or that the table forbids, is kept and flagged; a terminal state is left only by a reopen that supersedes the op that closed it |
 //! | record | create, tombstone, change owner, erase | the earliest create counts (others flagged); a tombstone hides; the owner is a register of owner changes; an erase destroys the named persons' payloads for good |
 
-use alloc::borrow::Cow;
 use alloc::boxed::Box;
 use alloc::collections::btree_map::Entry;
 use alloc::collections::{BTreeMap, BTreeSet};
@@ -127,9 +126,10 @@ pub struct Conflict {
     pub shown: OpId,
 }
 
-/// A surviving register write: its id, and its timestamp and value (`None` where withheld
-/// or erased).
-pub(crate) type Write = (OpId, (Hlc, Option<Vec<u8>>));
+/// A surviving register write: its id and timestamp. Its value is not copied here: it is
+/// the op's payload (or the field's value in a create's payload), read from the op the
+/// state holds when a view asks (so a withheld or erased payload shows no value).
+pub(crate) type Write = (OpId, Hlc);
 
 /// Loads survivors as a map would: whatever order the bytes hold them in, sorted by id,
 /// the last of a repeated id kept.
@@ -208,8 +208,9 @@ struct Step {
 pub(crate) enum Field {
     Register(Register),
     Set(Box<SetField>),
-    /// Entries by (HLC, op, index within the op).
-    Log(VecMap<(Hlc, OpId, u32), Option<Vec<u8>>>),
+    /// Entries by (HLC, op, index among the op's values of the field); each value is read
+    /// from the op when a view asks, as a register's.
+    Log(VecSet<(Hlc, OpId, u32)>),
     Workflow(Box<Workflow>),
 }
 
@@ -654,14 +655,12 @@ fn merge(
                 };
                 let f = ent.fields.get_or_insert_with(field, || new_field(kind));
                 match f {
-                    Field::Register(r) => {
-                        r.write_held(id, e.hlc, &[], Some(Cow::Owned(value)), &ent.ops);
-                    }
+                    Field::Register(r) => r.write_held(id, e.hlc, &[], &ent.ops),
                     Field::Set(s) => s.add(id, Some(value)),
                     Field::Log(l) => {
                         // Several entries of one create keep their payload order.
                         let n = l.range((e.hlc, id, 0)..=(e.hlc, id, u32::MAX)).count();
-                        l.insert((e.hlc, id, n as u32), Some(value));
+                        l.insert((e.hlc, id, n as u32));
                     }
                     Field::Workflow(w) => {
                         w.initial = Some((id, value.first().copied().unwrap_or(0)));
@@ -676,13 +675,7 @@ fn merge(
             None
         }
         Action::CHANGE_OWNER => {
-            ent.owner.write_held(
-                id,
-                e.hlc,
-                &e.supersedes,
-                payload.map(Cow::Borrowed),
-                &ent.ops,
-            );
+            ent.owner.write_held(id, e.hlc, &e.supersedes, &ent.ops);
             None
         }
         Action::ERASE => None,
@@ -694,13 +687,7 @@ fn merge(
             let f = ent.fields.get_or_insert_with(e.field, || new_field(kind));
             let ok = match (f, action) {
                 (Field::Register(r), Action::SET) => {
-                    r.write_held(
-                        id,
-                        e.hlc,
-                        &e.supersedes,
-                        payload.map(Cow::Borrowed),
-                        &ent.ops,
-                    );
+                    r.write_held(id, e.hlc, &e.supersedes, &ent.ops);
                     true
                 }
                 (Field::Set(s), Action::ADD) => {
@@ -712,7 +699,7 @@ fn merge(
                     true
                 }
                 (Field::Log(l), Action::APPEND) => {
-                    l.insert((e.hlc, id, 0), payload.map(<[u8]>::to_vec));
+                    l.insert((e.hlc, id, 0));
                     true
                 }
                 (Field::Workflow(w), Action::TRANSITION) => {
@@ -757,7 +744,7 @@ fn new_field(kind: FieldKind) -> Field {
     match kind {
         FieldKind::Register => Field::Register(Register::default()),
         FieldKind::Set => Field::Set(Box::default()),
-        FieldKind::Log => Field::Log(VecMap::new()),
+        FieldKind::Log => Field::Log(VecSet::default()),
         FieldKind::Workflow(w) => Field::Workflow(Box::new(Workflow {
             kind: w,
             initial: None,
@@ -771,81 +758,42 @@ fn new_field(kind: FieldKind) -> Field {
 impl Register {
     /// Merges a write, recording every id it supersedes.
     #[cfg(test)]
-    fn write(&mut self, id: OpId, hlc: Hlc, supersedes: &[OpId], value: Option<Vec<u8>>) {
-        self.write_held(
-            id,
-            hlc,
-            supersedes,
-            value.map(Cow::Owned),
-            &IdSet::default(),
-        );
+    fn write(&mut self, id: OpId, hlc: Hlc, supersedes: &[OpId]) {
+        self.write_held(id, hlc, supersedes, &IdSet::default());
     }
 
     /// Merges a write of a record whose op index is `held`: of the ids it supersedes, those
     /// the record holds are not recorded (see [`Register`]).
-    fn write_held(
-        &mut self,
-        id: OpId,
-        hlc: Hlc,
-        supersedes: &[OpId],
-        value: Option<Cow<'_, [u8]>>,
-        held: &IdSet,
-    ) {
-        // The buffer of a value this write replaces, to copy the new value into.
-        let mut spare = None;
+    fn write_held(&mut self, id: OpId, hlc: Hlc, supersedes: &[OpId], held: &IdSet) {
         for s in supersedes {
             if let Ok(i) = self.writes.binary_search_by_key(s, |(w, _)| *w) {
-                let (_, (_, old)) = self.writes.remove(i);
-                spare = spare.or(old);
+                self.writes.remove(i);
             }
             if !held.contains(s) {
                 self.superseded.insert(*s);
             }
         }
         if !self.superseded.contains(&id) {
-            let value = value.map(|v| match v {
-                Cow::Owned(v) => v,
-                Cow::Borrowed(b) => copy_into(spare, b),
-            });
             match self.writes.binary_search_by_key(&id, |(w, _)| *w) {
-                Ok(i) => self.writes[i].1 = (hlc, value),
+                Ok(i) => self.writes[i].1 = hlc,
                 Err(i) => {
                     grow(&mut self.writes);
-                    self.writes.insert(i, (id, (hlc, value)));
+                    self.writes.insert(i, (id, hlc));
                 }
             }
         }
     }
 
     /// The surviving writes, in (HLC, origin, seq) order.
-    pub(crate) fn survivors(&self) -> Vec<(OpId, Hlc, Option<&Vec<u8>>)> {
-        let mut v: Vec<_> = self
-            .writes
-            .iter()
-            .map(|(id, (h, val))| (*id, *h, val.as_ref()))
-            .collect();
-        v.sort_by_key(|(id, h, _)| (*h, *id));
+    pub(crate) fn survivors(&self) -> Vec<(OpId, Hlc)> {
+        let mut v = self.writes.clone();
+        v.sort_by_key(|(id, h)| (*h, *id));
         v
     }
 
-    pub(crate) fn shown(&self) -> Option<(OpId, Hlc, Option<&Vec<u8>>)> {
-        self.survivors().pop()
-    }
-}
-
-/// `bytes` in a vector: in `spare`'s buffer where it fits without wasting more than a few
-/// bytes (a write replacing a value of about its size, the common case, then allocates
-/// nothing), else in a new one of exactly its size.
-fn copy_into(spare: Option<Vec<u8>>, bytes: &[u8]) -> Vec<u8> {
-    /// Most unused bytes a reused buffer may keep.
-    const SLACK: usize = 32;
-    match spare {
-        Some(mut v) if (bytes.len()..=bytes.len() + SLACK).contains(&v.capacity()) => {
-            v.clear();
-            v.extend_from_slice(bytes);
-            v
-        }
-        _ => bytes.to_vec(),
+    /// The write shown: the largest (HLC, origin, seq).
+    pub(crate) fn shown(&self) -> Option<(OpId, Hlc)> {
+        self.writes.iter().copied().max_by_key(|(id, h)| (*h, *id))
     }
 }
 
@@ -1006,21 +954,11 @@ mod tests {
     #[test]
     fn unsorted_saved_vectors_load_sorted() {
         let (a, b) = (OpId::new(1, 1), OpId::new(2, 1));
-        let writes: Vec<Write> = alloc::vec![
-            (b, (Hlc(2), Some(alloc::vec![2]))),
-            (a, (Hlc(1), Some(alloc::vec![1]))),
-            (b, (Hlc(3), Some(alloc::vec![3]))),
-        ];
+        let writes: Vec<Write> = alloc::vec![(b, Hlc(2)), (a, Hlc(1)), (b, Hlc(3))];
         let bytes = postcard::to_allocvec(&(writes, alloc::vec::Vec::<OpId>::new())).unwrap();
         let mut r: Register = postcard::from_bytes(&bytes).unwrap();
-        assert_eq!(
-            r.writes,
-            alloc::vec![
-                (a, (Hlc(1), Some(alloc::vec![1]))),
-                (b, (Hlc(3), Some(alloc::vec![3])))
-            ]
-        );
-        r.write(OpId::new(3, 1), Hlc(4), &[b], None);
+        assert_eq!(r.writes, alloc::vec![(a, Hlc(1)), (b, Hlc(3))]);
+        r.write(OpId::new(3, 1), Hlc(4), &[b]);
         assert_eq!(
             r.writes.iter().map(|(id, _)| *id).collect::<Vec<_>>(),
             alloc::vec![a, OpId::new(3, 1)]

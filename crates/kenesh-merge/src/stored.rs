@@ -11,7 +11,7 @@
 //! | bytes | what |
 //! |---|---|
 //! | 32 | the op's digest |
-//! | 1 | flags: bit 0 the payload is held, bit 1 the envelope names persons |
+//! | 1 | flags: bit 0 the payload is held, bit 1 the envelope names persons, bit 2 it is a create |
 //! | 2 | the envelope's length, little-endian |
 //! | n | the envelope, canonical postcard (exactly the bytes that were signed) |
 //! | 16 + m | where the payload is held: the commit salt, then the payload bytes |
@@ -26,7 +26,7 @@
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 
-use crate::op::{Envelope, Op, Payload};
+use crate::op::{Action, Envelope, Op, Payload};
 
 const DIGEST: usize = 0;
 const FLAGS: usize = 32;
@@ -35,6 +35,23 @@ const ENVELOPE: usize = 35;
 
 const HELD: u8 = 1;
 const PERSONS: u8 = 2;
+const CREATE: u8 = 4;
+
+/// Which of a create's values of a field.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Which {
+    /// The last (a register's: a later value of the field overwrote an earlier one).
+    Last,
+    /// The `n`th, from 0 (a log's entries, in payload order).
+    Nth(u32),
+}
+
+/// A create's payload, its values borrowed: the bytes of a [`crate::CreatePayload`].
+#[derive(serde::Deserialize)]
+struct CreateValues<'a> {
+    #[serde(borrow)]
+    fields: Vec<(u16, &'a [u8])>,
+}
 
 /// One op's bytes: see the module's documentation.
 #[derive(Clone, PartialEq, Eq)]
@@ -79,6 +96,9 @@ impl Stored {
         }
         if !op.envelope().persons.is_empty() {
             flags |= PERSONS;
+        }
+        if op.envelope().action == Action::CREATE {
+            flags |= CREATE;
         }
         b.push(flags);
         // Within MAX_ENVELOPE (2,048), checked when the op was made.
@@ -135,6 +155,22 @@ impl Stored {
             .get(LEN..ENVELOPE)
             .map_or(0, |l| usize::from(u16::from_le_bytes([l[0], l[1]])));
         self.0.get(ENVELOPE..ENVELOPE + len).unwrap_or(&[])
+    }
+
+    /// The value this op wrote into `field`, where its payload is held: a create's value
+    /// of the field (`which` of them), any other op's payload itself.
+    pub(crate) fn value(&self, field: u16, which: Which) -> Option<Vec<u8>> {
+        let (_, bytes) = self.payload_parts()?;
+        if self.0.get(FLAGS).is_some_and(|f| f & CREATE == 0) {
+            return Some(bytes.to_vec());
+        }
+        let values = postcard::from_bytes::<CreateValues<'_>>(bytes).ok()?;
+        let mut of_field = values.fields.iter().filter(|(f, _)| *f == field);
+        let value = match which {
+            Which::Last => of_field.next_back(),
+            Which::Nth(n) => of_field.nth(n as usize),
+        };
+        value.map(|(_, v)| v.to_vec())
     }
 
     /// The payload's salt and bytes, where held.
@@ -266,6 +302,35 @@ mod tests {
         }
     }
 
+    /// A create's values come from its payload by field (the last for a register, by
+    /// position for a log); another op's value is its payload; none where withheld.
+    #[test]
+    fn values() {
+        let mut b = OpBuilder::new(3);
+        let id = Id::from_u128(9);
+        let create = b
+            .create(
+                EntityKind::Issue,
+                id,
+                alloc::vec![(1, b"a".to_vec()), (2, b"x".to_vec()), (1, b"b".to_vec())],
+            )
+            .unwrap();
+        let s = Stored::new(&create);
+        assert_eq!(s.value(1, Which::Last), Some(b"b".to_vec()));
+        assert_eq!(s.value(1, Which::Nth(0)), Some(b"a".to_vec()));
+        assert_eq!(s.value(1, Which::Nth(1)), Some(b"b".to_vec()));
+        assert_eq!(s.value(1, Which::Nth(2)), None);
+        assert_eq!(s.value(2, Which::Last), Some(b"x".to_vec()));
+        assert_eq!(s.value(3, Which::Last), None);
+        assert_eq!(s.without_payload().value(1, Which::Last), None);
+        let set = b
+            .set(EntityKind::Issue, id, 1, b"new".to_vec(), &[create.id()])
+            .unwrap();
+        let s = Stored::new(&set);
+        assert_eq!(s.value(1, Which::Last), Some(b"new".to_vec()));
+        assert_eq!(s.without_payload().value(1, Which::Last), None);
+    }
+
     /// Damaged bytes decode to nothing rather than panic.
     #[test]
     fn damage_is_none() {
@@ -278,6 +343,7 @@ mod tests {
             let _ = (d.digest(), d.payload_held(), d.envelope_bytes());
             let _ = d.op();
             let _ = (d.without_payload(), d.names_persons(), d.payload_hash());
+            let _ = (d.value(1, Which::Last), d.value(1, Which::Nth(1)));
         }
     }
 }

@@ -378,6 +378,10 @@ impl<T: Ord> VecSet<T> {
     pub(crate) fn retain(&mut self, mut keep: impl FnMut(&T) -> bool) {
         self.0.retain(|k, ()| keep(k));
     }
+
+    pub(crate) fn range(&self, range: impl RangeBounds<T>) -> impl Iterator<Item = &T> {
+        self.0.range(range).map(|(k, ())| k)
+    }
 }
 
 impl<T> VecSet<T> {

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::Hlc;
 use crate::op::{Envelope, Op, OpId};
 use crate::state::{Candidate, Conflict, Entity, Field, Flag, FlagKind, Key, State};
-use crate::stored::Stored;
+use crate::stored::{Stored, Which};
 
 /// One log entry.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,12 +75,20 @@ pub struct RecordView {
     pub fields: BTreeMap<u16, FieldValue>,
 }
 
-fn field_value(f: &Field) -> Option<FieldValue> {
+/// The ops a state holds, by id: where register values and log entries are read from.
+type Ops = BTreeMap<OpId, Stored>;
+
+/// The value `op` wrote into `field` (`which` of a create's), where its payload is held.
+fn value(ops: &Ops, op: OpId, field: u16, which: Which) -> Option<Vec<u8>> {
+    ops.get(&op)?.value(field, which)
+}
+
+fn field_value(ops: &Ops, field: u16, f: &Field) -> Option<FieldValue> {
     Some(match f {
         Field::Register(r) => {
-            let (op, _, value) = r.shown()?;
+            let (op, _) = r.shown()?;
             FieldValue::Register {
-                value: value.cloned(),
+                value: value(ops, op, field, Which::Last),
                 op,
                 survivors: r.writes.len(),
             }
@@ -91,10 +99,10 @@ fn field_value(f: &Field) -> Option<FieldValue> {
         },
         Field::Log(l) => FieldValue::Log(
             l.iter()
-                .map(|((hlc, op, _), v)| LogEntry {
+                .map(|(hlc, op, n)| LogEntry {
                     op: *op,
                     hlc: *hlc,
-                    value: v.clone(),
+                    value: value(ops, *op, field, Which::Nth(*n)),
                 })
                 .collect(),
         ),
@@ -105,12 +113,13 @@ fn field_value(f: &Field) -> Option<FieldValue> {
     })
 }
 
-fn view(kind: u16, id: Id, e: &Entity) -> Option<RecordView> {
+fn view(ops: &Ops, kind: u16, id: Id, e: &Entity) -> Option<RecordView> {
     let (scope, tier) = (e.scope?, e.tier?);
     let owner = e
         .owner
         .shown()
-        .and_then(|(_, _, v)| v.and_then(|b| postcard::from_bytes::<Scope>(b).ok()));
+        .and_then(|(op, _)| value(ops, op, 0, Which::Last))
+        .and_then(|b| postcard::from_bytes::<Scope>(&b).ok());
     Some(RecordView {
         kind,
         id,
@@ -121,7 +130,7 @@ fn view(kind: u16, id: Id, e: &Entity) -> Option<RecordView> {
         fields: e
             .fields
             .iter()
-            .filter_map(|(k, f)| Some((*k, field_value(f)?)))
+            .filter_map(|(k, f)| Some((*k, field_value(ops, *k, f)?)))
             .collect(),
     })
 }
@@ -132,7 +141,7 @@ impl State {
     #[must_use]
     pub fn record(&self, kind: EntityKind, id: Id) -> Option<RecordView> {
         let code = kind.code();
-        view(code, id, self.entities.get(&Key::new(code, id))?)
+        view(&self.ops, code, id, self.entities.get(&Key::new(code, id))?)
     }
 
     /// Every record of a kind whose create is held, in id order.
@@ -140,13 +149,15 @@ impl State {
         let code = kind.code();
         self.entities
             .range(Key::new(code, Id::NIL)..=Key::new(code, Id([0xff; 16])))
-            .filter_map(move |(key, e)| view(code, key.id(), e))
+            .filter_map(move |(key, e)| view(&self.ops, code, key.id(), e))
     }
 
     /// One field of a record.
     #[must_use]
     pub fn field(&self, kind: EntityKind, id: Id, field: u16) -> Option<FieldValue> {
         field_value(
+            &self.ops,
+            field,
             self.entities
                 .get(&Key::new(kind.code(), id))?
                 .fields
@@ -174,10 +185,10 @@ impl State {
                 let candidates: Vec<Candidate> = r
                     .survivors()
                     .into_iter()
-                    .map(|(op, hlc, v)| Candidate {
+                    .map(|(op, hlc)| Candidate {
                         op,
                         hlc,
-                        value: v.cloned(),
+                        value: value(&self.ops, op, *fid, Which::Last),
                     })
                     .collect();
                 let shown = candidates.last().map(|c| c.op);
@@ -343,7 +354,7 @@ impl State {
             .get(&Key::new(kind.code(), id))
             .and_then(|e| e.fields.get(&field))
         {
-            Some(Field::Register(r)) => r.survivors().into_iter().map(|(op, _, _)| op).collect(),
+            Some(Field::Register(r)) => r.survivors().into_iter().map(|(op, _)| op).collect(),
             _ => Vec::new(),
         }
     }
@@ -376,7 +387,7 @@ impl State {
         let mut records = Vec::new();
         for (key, e) in &self.entities {
             let (kind, id) = (&key.kind(), &key.id());
-            let Some(v) = view(*kind, *id, e) else {
+            let Some(v) = view(&self.ops, *kind, *id, e) else {
                 continue;
             };
             records.push(SnapshotRecord {
