@@ -20,10 +20,10 @@
 //!
 //! Performance (`benches/apply.rs`, `examples/apply_profile.rs`, `tests/memory.rs`; details
 //! in the crate README): applying register sets to 10,000 existing records runs at
-//! 1.92–2.11 M ops/s of CPU time (median ≈ 2.0 M; 3,745 instructions per op) on a shared
-//! 2-vCPU AMD EPYC VM under load — the 1 M ops/s per core target is met (2,715 instructions
-//! per op since the op digest is computed when the op is made); a created record with five
-//! fields holds 1,484 heap bytes, and each register write held another 326.
+//! 1.46–1.96 M ops/s of CPU time (3,851 instructions per op) on a shared 2-vCPU AMD EPYC VM
+//! under load — the 1 M ops/s per core target is met; a created record with five fields
+//! holds 1,134 heap bytes, and each register write held another 211 (each op is held as its
+//! bytes in one allocation, and values are read from it rather than copied).
 //!
 //! ```
 //! use kenesh_merge::{OpBuilder, State, FieldValue};

@@ -80,15 +80,15 @@
 //!   real session (handshake, zstd snapshot served from the server's cache, set hash
 //!   checked) into a new redb file synced at the end: 55 ms, 36,000 records/s.
 //! - **Memory**, `cargo run --release -p kenesh-store --example memory`: a fresh process
-//!   opening that store as a device (442,025 ops replayed in 1.3–1.7 s) peaks at 322 MB
-//!   resident for a 35.7 MB file: **9.0×, against a target of 2×** (480 MB, 13.5×, before
-//!   the merged state's per-record maps became sorted vectors and `Op` stopped keeping a
-//!   copy of its envelope bytes; 583 MB, 16.3×, while the device also held every own
-//!   commit's frame; 628 MB, 17.6×, before that). The device holds every op in its merged
-//!   state (envelope, payload, the values copied into fields) and every record; records
-//!   kept in compact rows on disk, read through redb's bounded cache, and op bodies read
-//!   from the store when a record is rebuilt, rather than all held in memory, is what
-//!   would meet it.
+//!   opening that store as a device (442,025 ops replayed in 1.1–1.2 s) peaks at 234 MB
+//!   resident for a 35.7 MB file: **6.56×, against a target of 2×** (266 MB, 7.47×, before
+//!   register values stopped being copied out of payloads; 322 MB, 9.0×, before the merged
+//!   state held each op as its bytes in one allocation; 480 MB, 13.5×, before its
+//!   per-record maps became sorted vectors; 583 MB, 16.3×, while the device also held every
+//!   own commit's frame; 628 MB, 17.6×, before that). The device holds every op in its
+//!   merged state and every record; records kept in compact rows on disk, read through
+//!   redb's bounded cache, and op bodies read from the store when a record is rebuilt,
+//!   rather than all held in memory, is what would meet it.
 //!
 //! # redb version
 //!
