@@ -160,7 +160,8 @@ pub(crate) type IdSet = VecSet<OpId>;
 ///
 /// The survivors are a vector sorted by op id, not a B-tree: there is one unless writes
 /// were concurrent, and a B-tree leaf holds room for eleven (about 540 bytes per register).
-/// It is encoded as a map would be (a length, then id and value pairs in id order).
+/// It is encoded as a map would be (a length, then (id, HLC) pairs in id order); the values
+/// are the ops' own (see [`Write`]).
 ///
 /// `superseded` leaves out the ids in the record's op index ([`Entity::ops`]): an op the
 /// record holds is never written again (a rebuild starts from an empty record), so only a
