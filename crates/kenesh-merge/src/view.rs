@@ -287,6 +287,17 @@ impl State {
         self.ops.get(&id).and_then(Stored::envelope)
     }
 
+    /// The envelopes of the ops held that name `person` (a subject-access request, an
+    /// erasure's reach), in op id order: only the ops whose envelope names someone are
+    /// decoded.
+    pub fn envelopes_naming(&self, person: PersonId) -> impl Iterator<Item = Envelope> + '_ {
+        self.ops
+            .values()
+            .filter(|s| s.names_persons())
+            .filter_map(Stored::envelope)
+            .filter(move |e| e.persons.contains(&person))
+    }
+
     /// How many distinct ops are held.
     #[must_use]
     pub fn len(&self) -> usize {

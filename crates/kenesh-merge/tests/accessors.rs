@@ -52,3 +52,48 @@ fn create_op_register_writes_and_workflow_heads() {
     assert!(s.register_writes(EntityKind::Issue, issue, 9).is_empty());
     assert!(s.workflow_heads(EntityKind::Issue, issue, 1).is_empty());
 }
+
+/// The envelopes naming a person: exactly the ops whose envelope names them, withheld or
+/// erased payloads included, in op id order; the envelope and the op held agree.
+#[test]
+fn envelopes_naming_a_person() {
+    use kenesh_merge::Action;
+    use kenesh_model::PersonId;
+    let (p, q) = (PersonId(Id::from_u128(1)), PersonId(Id::from_u128(2)));
+    let issue = Id::from_u128(7);
+    let mut b = OpBuilder::new(1);
+    let create = b
+        .persons(&[p])
+        .create(EntityKind::Issue, issue, vec![(1, b"t".to_vec())])
+        .unwrap();
+    // The builder's persons stay until changed.
+    let plain = b
+        .persons(&[])
+        .set(EntityKind::Issue, issue, 1, b"x".to_vec(), &[create.id()])
+        .unwrap();
+    let both = b
+        .persons(&[q, p])
+        .set(EntityKind::Issue, issue, 1, b"y".to_vec(), &[plain.id()])
+        .unwrap();
+    let only_q = b
+        .persons(&[q])
+        .set(EntityKind::Issue, issue, 1, b"z".to_vec(), &[both.id()])
+        .unwrap();
+    let mut s = State::new();
+    for op in [create.clone(), plain, both.withheld(), only_q.clone()] {
+        s.apply(op);
+    }
+    let named: Vec<_> = s.envelopes_naming(p).map(|e| e.id()).collect();
+    assert_eq!(named, vec![create.id(), both.id()]);
+    let named: Vec<_> = s.envelopes_naming(q).map(|e| e.id()).collect();
+    assert_eq!(named, vec![both.id(), only_q.id()]);
+    for e in s.envelopes_naming(p) {
+        assert_eq!(s.envelope(e.id()).as_ref(), Some(&e));
+        assert_eq!(s.op(e.id()).unwrap().envelope(), &e);
+    }
+    assert_eq!(
+        s.envelopes_naming(p).next().map(|e| e.action),
+        Some(Action::CREATE)
+    );
+    assert_eq!(s.envelopes_naming(PersonId(Id::from_u128(3))).count(), 0);
+}

@@ -293,15 +293,14 @@ impl<S: Store> Replica<S> {
         // them are mentions.
         let mut about: BTreeSet<(u16, Id)> = BTreeSet::new();
         let mut mentions: BTreeSet<(u16, Id, u16, OpId)> = BTreeSet::new();
-        for op in state.ops() {
-            let e = op.envelope();
-            if !e.persons.contains(&person) || EntityKind::from_code(e.kind).is_none() {
+        for e in state.envelopes_naming(person) {
+            if EntityKind::from_code(e.kind).is_none() {
                 continue;
             }
             if e.action == kenesh_merge::Action::CREATE {
                 about.insert((e.kind, e.entity));
             } else if e.action != kenesh_merge::Action::ERASE {
-                mentions.insert((e.kind, e.entity, e.field, op.id()));
+                mentions.insert((e.kind, e.entity, e.field, e.id()));
             }
         }
         for (code, id) in &about {
