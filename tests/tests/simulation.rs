@@ -679,10 +679,7 @@ impl World {
         let others = || d.state().all_ops().filter(|o| o.envelope().origin.0 != id);
         Held {
             ops: others().map(|o| o.id()).collect(),
-            payloads: others()
-                .filter(|o| holds_payload(o))
-                .map(|o| o.id())
-                .collect(),
+            payloads: others().filter(holds_payload).map(|o| o.id()).collect(),
             keys: d.keys().ids().into_iter().collect(),
             received: (node_changed).then(|| d.received_commits().expect("read").len()),
             server_ops,
