@@ -459,17 +459,8 @@ impl Op {
             return Err(OpError::TrailingBytes(rest.len()));
         }
         check_envelope(&envelope)?;
-        // Canonical: encoding the decoded envelope gives the same bytes. Compared as it is
-        // encoded, without a second buffer.
-        let same = postcard::serialize_with_flavor(
-            &envelope,
-            Compare {
-                expected: envelope_bytes,
-                at: 0,
-            },
-        )
-        .map_err(OpError::Envelope)?;
-        if !same {
+        // Canonical: encoding the decoded envelope gives the same bytes.
+        if !encodes_to(&envelope, envelope_bytes).map_err(OpError::Envelope)? {
             return Err(OpError::NonCanonical);
         }
         Ok(Op {
@@ -514,8 +505,18 @@ impl Op {
     /// made again from the decoded envelope (see [`Op`]).
     #[must_use]
     pub fn envelope_bytes(&self) -> Vec<u8> {
-        // Checked when the op was made: the envelope encodes, within `MAX_ENVELOPE`.
-        encode_envelope(&self.envelope).unwrap_or_default()
+        // Checked when the op was made: the envelope encodes, in `envelope_len` bytes.
+        postcard::serialize_with_flavor(
+            &self.envelope,
+            Grow(Vec::with_capacity(self.envelope_len())),
+        )
+        .unwrap_or_default()
+    }
+    /// Whether the envelope's bytes are exactly `bytes` (compared as they are encoded,
+    /// without a buffer).
+    #[must_use]
+    pub(crate) fn envelope_is(&self, bytes: &[u8]) -> bool {
+        encodes_to(&self.envelope, bytes).unwrap_or(false)
     }
     /// The length of [`Op::envelope_bytes`], known since the op was made.
     #[must_use]
@@ -666,6 +667,11 @@ fn check_payload(p: &Payload) -> Result<(), OpError> {
         });
     }
     Ok(())
+}
+
+/// Whether `envelope` encodes to exactly `expected`, compared as it is encoded.
+fn encodes_to(envelope: &Envelope, expected: &[u8]) -> postcard::Result<bool> {
+    postcard::serialize_with_flavor(envelope, Compare { expected, at: 0 })
 }
 
 /// A postcard output that compares what is encoded with the bytes expected, byte by byte;

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Hlc;
 use crate::hash::SetHash;
-use crate::op::{Action, CreatePayload, MAX_ENVELOPE, Op, OpId, TransitionPayload};
+use crate::op::{Action, CreatePayload, Op, OpId, TransitionPayload};
 use crate::stored::Stored;
 use crate::vecmap::{VecMap, VecSet, grow};
 
@@ -404,14 +404,9 @@ impl State {
             Entry::Vacant(v) => v,
             Entry::Occupied(mut o) => {
                 let held = o.get_mut();
-                // The same op: the same envelope bytes (compared exactly, the incoming
-                // envelope encoded on the stack) and the same digest, which covers the
-                // payload hash.
-                let mut buf = [0u8; MAX_ENVELOPE];
-                let same = held.digest() == op.digest()
-                    && op
-                        .write_envelope(&mut buf)
-                        .is_some_and(|n| buf[..n] == *held.envelope_bytes());
+                // The same op: the same envelope bytes (compared exactly, as the incoming
+                // envelope is encoded) and the same digest, which covers the payload hash.
+                let same = held.digest() == op.digest() && op.envelope_is(held.envelope_bytes());
                 if same {
                     // Maybe it now brings the payload we lacked.
                     if let (Some(p), false) = (op.payload(), erased)

@@ -20,8 +20,9 @@
 //! The payload hash of a held payload is not kept: it is the payload's own, computed again
 //! when the op is decoded (a rebuild, an op served), which is rare beside applying.
 //!
-//! The bytes only ever come from [`Stored::new`] in this process; decoding them checks
-//! lengths anyway and reports damage as `None`, never a panic.
+//! The bytes only ever come from [`Stored::new`] in this process; every accessor checks
+//! lengths anyway, so damaged bytes never panic (a cut envelope decodes to `None`; a cut
+//! payload or hash to an op other than the one stored).
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
@@ -138,14 +139,19 @@ impl Stored {
         })
     }
 
+    /// Whether the flag `bit` is set.
+    fn flag(&self, bit: u8) -> bool {
+        self.0.get(FLAGS).is_some_and(|f| f & bit != 0)
+    }
+
     /// Whether the payload is held.
     pub(crate) fn payload_held(&self) -> bool {
-        self.0.get(FLAGS).is_some_and(|f| f & HELD != 0)
+        self.flag(HELD)
     }
 
     /// Whether the envelope names persons (so an erasure may reach the payload).
     pub(crate) fn names_persons(&self) -> bool {
-        self.0.get(FLAGS).is_some_and(|f| f & PERSONS != 0)
+        self.flag(PERSONS)
     }
 
     /// The envelope's bytes, exactly as signed.
@@ -161,7 +167,7 @@ impl Stored {
     /// of the field (`which` of them), any other op's payload itself.
     pub(crate) fn value(&self, field: u16, which: Which) -> Option<Vec<u8>> {
         let (_, bytes) = self.payload_parts()?;
-        if self.0.get(FLAGS).is_some_and(|f| f & CREATE == 0) {
+        if !self.flag(CREATE) {
             return Some(bytes.to_vec());
         }
         let values = postcard::from_bytes::<CreateValues<'_>>(bytes).ok()?;
@@ -331,19 +337,28 @@ mod tests {
         assert_eq!(s.without_payload().value(1, Which::Last), None);
     }
 
-    /// Damaged bytes decode to nothing rather than panic.
+    /// Cut bytes never panic and never decode to the op stored: with the envelope cut,
+    /// to nothing; with the payload or its hash cut, to another op.
     #[test]
-    fn damage_is_none() {
+    fn cut_bytes_never_decode_to_the_op() {
         let op = OpBuilder::new(3)
             .set(EntityKind::Issue, Id::from_u128(9), 1, alloc::vec![7], &[])
             .unwrap();
-        let s = Stored::new(&op);
-        for cut in 0..s.0.len() {
-            let d = Stored(s.0[..cut].to_vec().into_boxed_slice());
-            let _ = (d.digest(), d.payload_held(), d.envelope_bytes());
-            let _ = d.op();
-            let _ = (d.without_payload(), d.names_persons(), d.payload_hash());
-            let _ = (d.value(1, Which::Last), d.value(1, Which::Nth(1)));
+        for op in [op.clone(), op.withheld()] {
+            let s = Stored::new(&op);
+            let envelope_end = ENVELOPE + op.envelope_len();
+            for cut in 0..s.0.len() {
+                let d = Stored(s.0[..cut].to_vec().into_boxed_slice());
+                let _ = (d.digest(), d.payload_held(), d.envelope_bytes());
+                let _ = (d.without_payload(), d.names_persons(), d.payload_hash());
+                let _ = (d.value(1, Which::Last), d.value(1, Which::Nth(1)));
+                let back = d.op();
+                assert_ne!(back.as_ref(), Some(&op), "cut at {cut}");
+                if cut < envelope_end {
+                    assert_eq!(back, None, "cut at {cut}");
+                }
+            }
+            assert_eq!(s.op(), Some(op));
         }
     }
 }
