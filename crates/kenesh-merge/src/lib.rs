@@ -59,6 +59,7 @@ mod builder;
 mod hash;
 mod hlc;
 mod op;
+mod paged;
 mod state;
 mod stored;
 mod vecmap;
@@ -70,6 +71,9 @@ pub use hlc::{Clock, DEFAULT_DRIFT_BOUND_MS, FixedClock, Hlc, HlcClock, MAX_MILL
 pub use op::{
     Action, CreatePayload, Envelope, MAX_ENVELOPE, MAX_PAYLOAD, MAX_PERSONS, MAX_SUPERSEDES, Op,
     OpError, OpId, Payload, TransitionPayload,
+};
+pub use paged::{
+    Checkpoint, DEFAULT_RESIDENT_PAGES, PAGE_FORMAT, PAGE_TARGET, PageError, PageSource,
 };
 pub use state::{Applied, Candidate, Conflict, Flag, FlagKind, State, WorkflowFlag};
 pub use view::{

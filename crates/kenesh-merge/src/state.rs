@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use crate::Hlc;
 use crate::hash::SetHash;
 use crate::op::{Action, CreatePayload, Op, OpId, TransitionPayload};
+use crate::paged::Paged;
 use crate::stored::Stored;
 use crate::vecmap::{VecMap, VecSet, grow};
 
@@ -59,6 +60,9 @@ pub enum FlagKind {
     DuplicateCreate,
     /// A workflow step that the replay refused.
     Workflow(WorkflowFlag),
+    /// Not applied: a paged state could not read a page it needed ([`State::failure`]);
+    /// it applies nothing more until opened again from its last checkpoint.
+    Unavailable,
 }
 
 /// Why a workflow step was refused in the replay.
@@ -155,6 +159,10 @@ fn sorted_set<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<(Hlc, OpId)>
 /// the bytes hold.
 pub(crate) type IdSet = VecSet<OpId>;
 
+/// Ops by id, each as its bytes: what a state holds, and what register values and log
+/// entries are read from.
+pub(crate) type Ops = BTreeMap<OpId, Stored>;
+
 /// A register: the surviving writes, and the ids superseded so far whose ops the record
 /// does not hold.
 ///
@@ -227,6 +235,19 @@ pub(crate) struct Key {
 }
 
 impl Key {
+    /// The smallest key.
+    pub(crate) const MIN: Key = Key {
+        kind: 0,
+        hi: 0,
+        lo: 0,
+    };
+    /// The largest key.
+    pub(crate) const MAX: Key = Key {
+        kind: u16::MAX,
+        hi: u64::MAX,
+        lo: u64::MAX,
+    };
+
     pub(crate) fn new(kind: u16, id: Id) -> Key {
         let [hi, lo] = [&id.0[..8], &id.0[8..]].map(|h| {
             let mut b = [0u8; 8];
@@ -365,7 +386,7 @@ impl Entity {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct State {
     /// Each op as its bytes in one allocation ([`Stored`]; encoded as the op it holds).
-    pub(crate) ops: BTreeMap<OpId, Stored>,
+    pub(crate) ops: Ops,
     /// Losing versions of equivocated op ids.
     pub(crate) equivocations: BTreeMap<OpId, Vec<Op>>,
     pub(crate) entities: BTreeMap<Key, Entity>,
@@ -375,7 +396,21 @@ pub struct State {
     pub(crate) inert: BTreeMap<OpId, FlagKind>,
     /// A record to redo after the op being applied (an earlier create arrived late).
     #[serde(skip)]
-    pending_rebuild: Option<(u16, Id)>,
+    pub(crate) pending_rebuild: Option<(u16, Id)>,
+    /// The paging of a paged state ([`State::paged`]); `None` in memory. A paged state is
+    /// made durable by checkpoints, not by serde: encoding one is an error.
+    #[serde(
+        skip_deserializing,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "refuse_paged"
+    )]
+    pub(crate) paged: Option<Box<Paged>>,
+}
+
+fn refuse_paged<S: serde::Serializer>(_: &Option<Box<Paged>>, _: S) -> Result<S::Ok, S::Error> {
+    Err(serde::ser::Error::custom(
+        "a paged state is saved by checkpoints, not encoded whole",
+    ))
 }
 
 fn field_kind(kind: u16, field: u16) -> Option<FieldKind> {
@@ -392,7 +427,31 @@ impl State {
     }
 
     /// Applies one op. Never fails; see [`Applied`].
-    pub fn apply(&mut self, mut op: Op) -> Applied {
+    pub fn apply(&mut self, op: Op) -> Applied {
+        if self.paged.is_none() {
+            return self.apply_held(op);
+        }
+        // A paged state loads what the op touches first; one that cannot applies nothing.
+        if self.ensure_for(&op).is_err() {
+            return Applied::Flagged(FlagKind::Unavailable);
+        }
+        let (id, key) = (op.id(), Key::new(op.envelope().kind, op.envelope().entity));
+        let before = self.ops.contains_key(&id);
+        let outcome = self.apply_held(op);
+        if outcome != Applied::Duplicate {
+            self.mark(key);
+            if !before && self.ops.contains_key(&id) {
+                self.mark_id(id, key);
+                if let Some(p) = self.paged.as_mut() {
+                    p.count += 1;
+                }
+            }
+        }
+        outcome
+    }
+
+    /// [`State::apply`] on a state holding in memory everything the op touches.
+    fn apply_held(&mut self, mut op: Op) -> Applied {
         let id = op.id();
         let erased = op
             .envelope()
@@ -507,6 +566,10 @@ impl State {
             }
             let _ = self.materialise(&op);
             self.ops.insert(id, Stored::new(&op));
+            // The id now names the newcomer's record (a paged state's index).
+            let key = Key::new(op.envelope().kind, op.envelope().entity);
+            self.mark(key);
+            self.mark_id(id, key);
             if let Some(k) = self.pending_rebuild.take() {
                 self.rebuild(k);
             }
@@ -528,6 +591,12 @@ impl State {
         let mut touched = BTreeSet::new();
         for p in persons {
             self.erased.insert(*p);
+        }
+        // A paged state loads the records whose payloads the erasure reaches.
+        for key in self.keys_naming(persons) {
+            if self.ensure_record(key).is_err() {
+                return;
+            }
         }
         for s in self.ops.values_mut() {
             if !(s.payload_held() && s.names_persons()) {
@@ -554,6 +623,7 @@ impl State {
 
     /// Recomputes a record from its ops.
     fn rebuild(&mut self, key: (u16, Id)) {
+        self.mark(Key::new(key.0, key.1));
         let Some(ent) = self.entities.remove(&Key::new(key.0, key.1)) else {
             return;
         };
@@ -575,7 +645,7 @@ impl State {
     }
 
     /// Merges one op into its record. Returns a flag when the op is kept but not merged.
-    fn materialise(&mut self, op: &Op) -> Option<FlagKind> {
+    pub(crate) fn materialise(&mut self, op: &Op) -> Option<FlagKind> {
         materialise(
             &mut self.entities,
             &mut self.inert,
@@ -598,13 +668,16 @@ fn materialise(
     let e = op.envelope();
     let id = op.id();
     let payload = op.payload().map(|p| p.bytes.as_slice());
-    if EntityKind::from_code(e.kind).is_none() || !e.action.is_known() {
-        inert.insert(id, FlagKind::UnknownSchema);
-        return Some(FlagKind::UnknownSchema);
-    }
     let ent = entities.entry(Key::new(e.kind, e.entity)).or_default();
     let new = ent.ops.insert(id);
-    let outcome = merge(ent, inert, pending_rebuild, op, payload);
+    let outcome = if EntityKind::from_code(e.kind).is_none() || !e.action.is_known() {
+        // Kept under its record (so a record's ops are all its ops), never merged.
+        inert.insert(id, FlagKind::UnknownSchema);
+        Some(FlagKind::UnknownSchema)
+    } else {
+        merge(ent, inert, pending_rebuild, op, payload)
+    };
+    // After the merge: a register write checks whether its own id was superseded.
     if new {
         ent.held(&id);
     }

@@ -180,7 +180,7 @@ impl Stored {
     }
 
     /// The payload's salt and bytes, where held.
-    fn payload_parts(&self) -> Option<(&[u8], &[u8])> {
+    pub(crate) fn payload_parts(&self) -> Option<(&[u8], &[u8])> {
         if !self.payload_held() {
             return None;
         }

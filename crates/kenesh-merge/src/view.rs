@@ -11,8 +11,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::Hlc;
 use crate::op::{Envelope, Op, OpId};
-use crate::state::{Candidate, Conflict, Entity, Field, Flag, FlagKind, Key, State};
+use crate::state::{Candidate, Conflict, Entity, Field, Flag, FlagKind, Key, Ops, State};
 use crate::stored::{Stored, Which};
+use crate::vecmap::Either;
 
 /// One log entry.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -74,9 +75,6 @@ pub struct RecordView {
     /// Field values by field id.
     pub fields: BTreeMap<u16, FieldValue>,
 }
-
-/// The ops a state holds, by id: where register values and log entries are read from.
-type Ops = BTreeMap<OpId, Stored>;
 
 /// The value `op` wrote into `field` (`which` of a create's), where its payload is held.
 fn value(ops: &Ops, op: OpId, field: u16, which: Which) -> Option<Vec<u8>> {
@@ -141,38 +139,43 @@ impl State {
     #[must_use]
     pub fn record(&self, kind: EntityKind, id: Id) -> Option<RecordView> {
         let code = kind.code();
-        view(&self.ops, code, id, self.entities.get(&Key::new(code, id))?)
+        self.with_record(Key::new(code, id), |e, ops| view(ops, code, id, e))?
     }
 
     /// Every record of a kind whose create is held, in id order.
     pub fn records(&self, kind: EntityKind) -> impl Iterator<Item = RecordView> + '_ {
         let code = kind.code();
-        self.entities
-            .range(Key::new(code, Id::NIL)..=Key::new(code, Id([0xff; 16])))
-            .filter_map(move |(key, e)| view(&self.ops, code, key.id(), e))
+        let (lo, hi) = (Key::new(code, Id::NIL), Key::new(code, Id([0xff; 16])));
+        if self.paged.is_none() {
+            return Either::Small(
+                self.entities
+                    .range(lo..=hi)
+                    .filter_map(move |(key, e)| view(&self.ops, code, key.id(), e)),
+            );
+        }
+        let mut out = Vec::new();
+        self.for_each_record(lo, hi, &mut |key, e, ops| {
+            out.extend(view(ops, code, key.id(), e));
+        });
+        Either::Large(out.into_iter())
     }
 
     /// One field of a record.
     #[must_use]
     pub fn field(&self, kind: EntityKind, id: Id, field: u16) -> Option<FieldValue> {
-        field_value(
-            &self.ops,
-            field,
-            self.entities
-                .get(&Key::new(kind.code(), id))?
-                .fields
-                .get(&field)?,
-        )
+        self.with_record(Key::new(kind.code(), id), |e, ops| {
+            field_value(ops, field, e.fields.get(&field)?)
+        })?
     }
 
     /// Concurrent writes to fields whose schema flags conflicts, for a person to review.
     #[must_use]
     pub fn conflicts(&self) -> Vec<Conflict> {
         let mut out = Vec::new();
-        for (key, e) in &self.entities {
+        self.for_each_record(Key::MIN, Key::MAX, &mut |key, e, ops| {
             let (kind, id) = (&key.kind(), &key.id());
             let Some(k) = EntityKind::from_code(*kind) else {
-                continue;
+                return;
             };
             for (fid, f) in &e.fields {
                 let Field::Register(r) = f else { continue };
@@ -188,7 +191,7 @@ impl State {
                     .map(|(op, hlc)| Candidate {
                         op,
                         hlc,
-                        value: value(&self.ops, op, *fid, Which::Last),
+                        value: value(ops, op, *fid, Which::Last),
                     })
                     .collect();
                 let shown = candidates.last().map(|c| c.op);
@@ -202,7 +205,7 @@ impl State {
                     });
                 }
             }
-        }
+        });
         out
     }
 
@@ -217,7 +220,7 @@ impl State {
                 kind: kind.clone(),
             })
             .collect();
-        for e in self.entities.values() {
+        self.for_each_record(Key::MIN, Key::MAX, &mut |_, e, _| {
             for (_, op) in e.creates.iter().skip(1) {
                 out.push(Flag {
                     op: *op,
@@ -232,7 +235,7 @@ impl State {
                     }));
                 }
             }
-        }
+        });
         out.extend(self.equivocations.keys().map(|op| Flag {
             op: *op,
             kind: FlagKind::Equivocation,
@@ -264,7 +267,13 @@ impl State {
     /// The ops held (the materialised version of an equivocated id), in id order, byte for
     /// byte as they arrived. Each is decoded from the bytes the state keeps of it.
     pub fn ops(&self) -> impl Iterator<Item = Op> + '_ {
-        self.ops.values().filter_map(Stored::op)
+        if self.paged.is_none() {
+            return Either::Small(self.ops.values().filter_map(Stored::op));
+        }
+        let mut all = Vec::new();
+        self.for_each_stored(&mut |id, s| all.push((*id, s.clone())));
+        all.sort_unstable_by_key(|(id, _)| *id);
+        Either::Large(all.into_iter().filter_map(|(_, s)| s.op()))
     }
 
     /// Every op held, equivocating versions included: what a peer needs to hold the same
@@ -277,37 +286,54 @@ impl State {
     /// The op with this id (decoded from the bytes the state keeps of it).
     #[must_use]
     pub fn op(&self, id: OpId) -> Option<Op> {
-        self.ops.get(&id).and_then(Stored::op)
+        match self.ops.get(&id) {
+            Some(s) => s.op(),
+            None => self.find_stored(id)?.op(),
+        }
     }
 
     /// The envelope of the op with this id, without its payload (cheaper than
     /// [`State::op`] where only the envelope is needed).
     #[must_use]
     pub fn envelope(&self, id: OpId) -> Option<Envelope> {
-        self.ops.get(&id).and_then(Stored::envelope)
+        match self.ops.get(&id) {
+            Some(s) => s.envelope(),
+            None => self.find_stored(id)?.envelope(),
+        }
     }
 
     /// The envelopes of the ops held that name `person` (a subject-access request, an
     /// erasure's reach), in op id order: only the ops whose envelope names someone are
     /// decoded.
     pub fn envelopes_naming(&self, person: PersonId) -> impl Iterator<Item = Envelope> + '_ {
-        self.ops
-            .values()
-            .filter(|s| s.names_persons())
-            .filter_map(Stored::envelope)
-            .filter(move |e| e.persons.contains(&person))
+        let mut named = Vec::new();
+        self.for_each_stored(&mut |id, s| {
+            if s.names_persons()
+                && let Some(e) = s.envelope()
+                && e.persons.contains(&person)
+            {
+                named.push((*id, e));
+            }
+        });
+        named.sort_unstable_by_key(|(id, _)| *id);
+        named.into_iter().map(|(_, e)| e)
     }
 
     /// How many distinct ops are held.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.ops.len() + self.equivocations.values().map(Vec::len).sum::<usize>()
+        let held = self.paged.as_ref().map_or(self.ops.len(), |p| {
+            usize::try_from(p.count).unwrap_or(usize::MAX)
+        });
+        held + self.equivocations.values().map(Vec::len).sum::<usize>()
     }
 
     /// Whether no op is held.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.ops.is_empty()
+        self.paged
+            .as_ref()
+            .map_or(self.ops.is_empty(), |p| p.count == 0)
     }
 
     /// The persons erased here, in order.
@@ -325,49 +351,45 @@ impl State {
     /// adds left out): what a reader needs to open sealed elements and to remove one.
     #[must_use]
     pub fn set_adds(&self, kind: EntityKind, id: Id, field: u16) -> Vec<(Vec<u8>, Vec<OpId>)> {
-        let Some(Field::Set(s)) = self
-            .entities
-            .get(&Key::new(kind.code(), id))
-            .and_then(|e| e.fields.get(&field))
-        else {
-            return Vec::new();
-        };
-        s.adds
-            .iter()
-            .filter_map(|(v, ids)| {
-                let live: Vec<OpId> = ids
-                    .iter()
-                    .filter(|i| !s.removed.contains(i))
-                    .copied()
-                    .collect();
-                (!live.is_empty()).then(|| (v.clone(), live))
-            })
-            .collect()
+        self.with_record(Key::new(kind.code(), id), |e, _| {
+            let Some(Field::Set(s)) = e.fields.get(&field) else {
+                return Vec::new();
+            };
+            s.adds
+                .iter()
+                .filter_map(|(v, ids)| {
+                    let live: Vec<OpId> = ids
+                        .iter()
+                        .filter(|i| !s.removed.contains(i))
+                        .copied()
+                        .collect();
+                    (!live.is_empty()).then(|| (v.clone(), live))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
     }
 
     /// The op that created a record (the earliest create held): the op that wrote its
     /// initial values, so the one to open them with.
     #[must_use]
     pub fn create_op(&self, kind: EntityKind, id: Id) -> Option<OpId> {
-        self.entities
-            .get(&Key::new(kind.code(), id))?
-            .creates
-            .first()
-            .map(|(_, op)| *op)
+        self.with_record(Key::new(kind.code(), id), |e, _| {
+            e.creates.first().map(|(_, op)| *op)
+        })?
     }
 
     /// The surviving writes of a register field, in (HLC, origin, seq) order: what a new
     /// write supersedes to replace them all (several when concurrent).
     #[must_use]
     pub fn register_writes(&self, kind: EntityKind, id: Id, field: u16) -> Vec<OpId> {
-        match self
-            .entities
-            .get(&Key::new(kind.code(), id))
-            .and_then(|e| e.fields.get(&field))
-        {
-            Some(Field::Register(r)) => r.survivors().into_iter().map(|(op, _)| op).collect(),
-            _ => Vec::new(),
-        }
+        self.with_record(Key::new(kind.code(), id), |e, _| {
+            match e.fields.get(&field) {
+                Some(Field::Register(r)) => r.survivors().into_iter().map(|(op, _)| op).collect(),
+                _ => Vec::new(),
+            }
+        })
+        .unwrap_or_default()
     }
 
     /// The latest steps of a workflow field (transitions and reopens no other step held
@@ -375,14 +397,13 @@ impl State {
     /// is the close a reopen supersedes.
     #[must_use]
     pub fn workflow_heads(&self, kind: EntityKind, id: Id, field: u16) -> Vec<OpId> {
-        match self
-            .entities
-            .get(&Key::new(kind.code(), id))
-            .and_then(|e| e.fields.get(&field))
-        {
-            Some(Field::Workflow(w)) => w.heads(),
-            _ => Vec::new(),
-        }
+        self.with_record(Key::new(kind.code(), id), |e, _| {
+            match e.fields.get(&field) {
+                Some(Field::Workflow(w)) => w.heads(),
+                _ => Vec::new(),
+            }
+        })
+        .unwrap_or_default()
     }
 
     /// Whether this person has been erased here.
@@ -396,10 +417,10 @@ impl State {
     #[must_use]
     pub fn snapshot(&self) -> Snapshot {
         let mut records = Vec::new();
-        for (key, e) in &self.entities {
+        self.for_each_record(Key::MIN, Key::MAX, &mut |key, e, ops| {
             let (kind, id) = (&key.kind(), &key.id());
-            let Some(v) = view(&self.ops, *kind, *id, e) else {
-                continue;
+            let Some(v) = view(ops, *kind, *id, e) else {
+                return;
             };
             records.push(SnapshotRecord {
                 kind: v.kind,
@@ -414,7 +435,7 @@ impl State {
                     .map(|(k, f)| (alloc::format!("{k}"), SnapshotField::from(f)))
                     .collect(),
             });
-        }
+        });
         Snapshot {
             records,
             conflicts: self
