@@ -51,6 +51,26 @@ fn make(path: &Path, records: usize) {
     }
 }
 
+/// The first open of the store as a device: no checkpoint yet, so every record is replayed
+/// into the state (all of it in memory), then a sync writes the first checkpoint (the pages
+/// and the meta) and lets the pages beyond the resident count go.
+fn first(path: &Path) {
+    let started = Instant::now();
+    let store = RedbStore::open(path).expect("the store opens");
+    let mut d = Device::open(store, kiosk_secret(), KIOSK, server_secret().public())
+        .expect("the device opens");
+    let replayed = started.elapsed();
+    d.sync().expect("the first checkpoint is written");
+    let all = started.elapsed();
+    let (peak, now) = rss();
+    println!(
+        "first open: the replay of {} ops {replayed:.1?}, with the first checkpoint {all:.1?}; resident: peak {peak}, after {now}; in memory: {:?} (records, ops, record pages, index pages)",
+        d.state().len(),
+        d.state().resident()
+    );
+    d.tidy().expect("tidy");
+}
+
 fn open(path: &Path) {
     let (base_peak, _) = rss();
     let started = Instant::now();
@@ -62,7 +82,7 @@ fn open(path: &Path) {
     let (peak, now) = rss();
     let file = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     println!(
-        "open: redb {redb:.1?}, with the replay of {} ops {all:.1?}",
+        "open: redb {redb:.1?}, the device (from its checkpoint) {all:.1?}: {} ops held",
         d.state().len()
     );
     println!(
@@ -70,28 +90,49 @@ fn open(path: &Path) {
         peak as f64 / file as f64,
         now as f64 / file as f64
     );
+    // Reads: issues at spread-out positions, each from its page.
+    let started = Instant::now();
+    let mut found = 0;
+    for r in d
+        .state()
+        .records(kenesh_model::schema::EntityKind::Issue)
+        .step_by(1_000)
+    {
+        found += usize::from(!r.fields.is_empty());
+    }
+    let (peak, now) = rss();
+    println!(
+        "a scan of every issue ({found} sampled): {:.1?}; resident: peak {peak} ({:.2}×), after {now} ({:.2}×)",
+        started.elapsed(),
+        peak as f64 / file as f64,
+        now as f64 / file as f64
+    );
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    if args.get(1).map(String::as_str) == Some("--open") {
-        open(Path::new(&args[2]));
-        return;
+    match args.get(1).map(String::as_str) {
+        Some("--open") => return open(Path::new(&args[2])),
+        Some("--first") => return first(Path::new(&args[2])),
+        _ => {}
     }
     let records: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(100_000);
     let dir = tempfile::tempdir().expect("a temporary directory");
     let path = dir.path().join("kiosk.redb");
     let started = Instant::now();
     make(&path, records);
+    let log = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     println!(
-        "made a store of {records} records in {:.1?}",
+        "made a store of {records} records in {:.1?}: {log} bytes",
         started.elapsed()
     );
-    // A fresh process, so the peak is the open's alone.
-    let status = std::process::Command::new(std::env::current_exe().expect("this program"))
-        .arg("--open")
-        .arg(&path)
-        .status()
-        .expect("the open runs");
-    assert!(status.success());
+    // Fresh processes, so each peak is its step's alone.
+    for step in ["--first", "--open"] {
+        let status = std::process::Command::new(std::env::current_exe().expect("this program"))
+            .arg(step)
+            .arg(&path)
+            .status()
+            .expect("the step runs");
+        assert!(status.success());
+    }
 }

@@ -104,18 +104,22 @@
 //! cut power at random points with it.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock, RwLockReadGuard};
 
-use kenesh_sync::{MAX_RECORD, Store, StoreError};
+use kenesh_merge::{Checkpoint, PageSource};
+use kenesh_sync::{MAX_RECORD, Saved, Store, StoreError};
 use redb::{
     Database, Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata, StorageBackend,
     TableDefinition, WriteTransaction,
 };
 
 mod keyfile;
+mod pages;
 pub mod segment;
 pub mod sim;
 
 pub use keyfile::{KEY_FORMAT_VERSION, KeyFile, MAX_KEYS};
+pub use pages::MAX_PAGE_RAW;
 use segment::{MAX_SEGMENT_RAW, SEGMENT_TARGET, Unpacked};
 
 /// The version of the file format this build writes. [`RedbStore::open`] refuses a file of
@@ -129,7 +133,12 @@ use segment::{MAX_SEGMENT_RAW, SEGMENT_TARGET, Unpacked};
 /// [`segment`] describes), table `tail` (`u64` position → the record's bytes, for the
 /// records after the last segment), table `meta` as in version 1. Segments cover positions
 /// 1 to their end without a gap; the tail follows; `durable` is the last position.
-pub const FORMAT_VERSION: u64 = 2;
+///
+/// Version 3: version 2's tables, and a device's paged state: table `pages` (`(u64, u32)`:
+/// page number and piece → the piece's bytes), table `checkpoint` (`&str` → bytes: `state`,
+/// `device`), and `meta`'s `checkpoint` (the last record the checkpoint covers); see
+/// [`Store::checkpoint`]. A version 2 file is migrated by adding the empty tables.
+pub const FORMAT_VERSION: u64 = 3;
 
 /// The memory redb may use as its page cache (read and write), in bytes: 16 MiB. redb's
 /// default is 1 GiB; a kiosk has far less. Larger logs are read from the file.
@@ -150,6 +159,7 @@ const TAIL: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("tail");
 const META: TableDefinition<'_, &str, u64> = TableDefinition::new("meta");
 const META_FORMAT: &str = "format";
 const META_DURABLE: &str = "durable";
+const META_CHECKPOINT: &str = "checkpoint";
 
 /// Why a store could not be opened.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -215,7 +225,8 @@ fn corrupt_segment(at: u64, why: &str) -> StoreError {
 /// syncs. The tail is also kept in memory (it is small). redb's page cache is bounded by
 /// [`CACHE_SIZE`].
 pub struct RedbStore {
-    db: Database,
+    /// Shared with the pages a device's state reads (compaction takes it alone).
+    db: Arc<RwLock<Database>>,
     path: Option<PathBuf>,
     /// The last position in a sealed segment.
     sealed: u64,
@@ -225,6 +236,17 @@ pub struct RedbStore {
     durable: u64,
     syncs: u64,
     segments: u64,
+    /// A checkpoint staged: written with the staged records at the next sync.
+    checkpoint: Option<StagedCheckpoint>,
+}
+
+/// A checkpoint waiting for the next sync, its pages already packed.
+struct StagedCheckpoint {
+    position: u64,
+    pages: Vec<(u64, Vec<u8>)>,
+    removed: Vec<u64>,
+    state: Vec<u8>,
+    device: Vec<u8>,
 }
 
 impl std::fmt::Debug for RedbStore {
@@ -348,6 +370,15 @@ fn migrate_v1(w: &WriteTransaction) -> Result<(), OpenError> {
     Ok(())
 }
 
+/// Migrates a version 2 file to version 3 in `w`: the tables of a paged state, empty.
+fn to_v3(w: &WriteTransaction) -> Result<(), OpenError> {
+    w.open_table(pages::PAGES).map_err(storage)?;
+    w.open_table(pages::CHECKPOINT).map_err(storage)?;
+    let mut meta = w.open_table(META).map_err(storage)?;
+    meta.insert(META_FORMAT, FORMAT_VERSION).map_err(storage)?;
+    Ok(())
+}
+
 /// What a version 2 file holds: the last sealed position and the tail.
 fn load_v2(db: &Database, durable: u64) -> Result<(u64, Vec<Vec<u8>>), OpenError> {
     let r = db.begin_read().map_err(storage)?;
@@ -459,6 +490,8 @@ impl RedbStore {
                     meta.insert(META_DURABLE, 0).map_err(storage)?;
                     w.open_table(SEGMENTS).map_err(storage)?;
                     w.open_table(TAIL).map_err(storage)?;
+                    w.open_table(pages::PAGES).map_err(storage)?;
+                    w.open_table(pages::CHECKPOINT).map_err(storage)?;
                 }
                 w.commit().map_err(storage)?;
             }
@@ -489,9 +522,16 @@ impl RedbStore {
                 let mut w = db.begin_write().map_err(storage)?;
                 w.set_durability(Durability::Immediate).map_err(storage)?;
                 migrate_v1(&w)?;
+                to_v3(&w)?;
                 w.commit().map_err(storage)?;
             }
-            Some((Some(2), _)) => {}
+            Some((Some(2), _)) => {
+                let mut w = db.begin_write().map_err(storage)?;
+                w.set_durability(Durability::Immediate).map_err(storage)?;
+                to_v3(&w)?;
+                w.commit().map_err(storage)?;
+            }
+            Some((Some(3), _)) => {}
             Some((Some(v), _)) => {
                 return Err(OpenError::Corrupt(format!("unknown format version {v}")));
             }
@@ -499,7 +539,7 @@ impl RedbStore {
         let durable = found.map_or(0, |(_, d)| d);
         let (sealed, tail) = load_v2(&db, durable)?;
         Ok(RedbStore {
-            db,
+            db: Arc::new(RwLock::new(db)),
             path: None,
             sealed,
             tail,
@@ -507,7 +547,16 @@ impl RedbStore {
             durable,
             syncs: 0,
             segments: 0,
+            checkpoint: None,
         })
+    }
+
+    /// The database, shared (a lock poisoned by a panic elsewhere is taken as it is: redb
+    /// keeps itself consistent).
+    fn db(&self) -> RwLockReadGuard<'_, Database> {
+        self.db
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The file the store is in (`None` on another backend).
@@ -547,7 +596,7 @@ impl RedbStore {
             ..Stats::default()
         };
         {
-            let r = self.db.begin_read().map_err(io)?;
+            let r = self.db().begin_read().map_err(io)?;
             let segments = r.open_table(SEGMENTS).map_err(io)?;
             for entry in segments.iter().map_err(io)? {
                 let (k, v) = entry.map_err(io)?;
@@ -557,7 +606,7 @@ impl RedbStore {
                 st.segment_bytes += v.value().len() as u64;
             }
         }
-        let w = self.db.begin_write().map_err(io)?;
+        let w = self.db().begin_write().map_err(io)?;
         let db = w.stats().map_err(io)?;
         w.abort().map_err(io)?;
         st.allocated_bytes = db.allocated_pages() * db.page_size() as u64;
@@ -572,7 +621,11 @@ impl RedbStore {
     /// # Errors
     /// When redb fails.
     pub fn compact(&mut self) -> Result<bool, StoreError> {
-        self.db.compact().map_err(io)
+        self.db
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .compact()
+            .map_err(io)
     }
 
     /// Seals the tail — the durable records after the last segment, fewer than a segment's
@@ -595,7 +648,7 @@ impl RedbStore {
     /// after the last segment sealed), committed with [`Durability::Immediate`]. Returns how
     /// many records the last segment it sealed holds.
     fn commit(&mut self, seal_all: bool) -> Result<usize, StoreError> {
-        let mut w = self.db.begin_write().map_err(io)?;
+        let mut w = self.db().begin_write().map_err(io)?;
         w.set_durability(Durability::Immediate).map_err(io)?;
         let end = self.staged();
         let cuts = self.write(&w, seal_all)?;
@@ -608,6 +661,7 @@ impl RedbStore {
         self.segments += cuts.len() as u64;
         self.durable = end;
         self.syncs += 1;
+        self.checkpoint = None;
         Ok(sealed_now - before)
     }
 
@@ -616,7 +670,11 @@ impl RedbStore {
     /// # Errors
     /// When redb fails to read the file.
     pub fn check_integrity(&mut self) -> Result<bool, OpenError> {
-        self.db.check_integrity().map_err(storage)
+        self.db
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .check_integrity()
+            .map_err(storage)
     }
 
     /// Writes the staged records (after the tail) in `w`, sealing a segment at each target
@@ -653,6 +711,22 @@ impl RedbStore {
             }
             let mut meta = w.open_table(META).map_err(io)?;
             meta.insert(META_DURABLE, self.staged()).map_err(io)?;
+            if let Some(cp) = &self.checkpoint {
+                meta.insert(META_CHECKPOINT, cp.position).map_err(io)?;
+            }
+        }
+        if let Some(cp) = &self.checkpoint {
+            for page in &cp.removed {
+                pages::remove(w, *page)?;
+            }
+            for (page, packed) in &cp.pages {
+                pages::put(w, *page, packed)?;
+            }
+            let mut t = w.open_table(pages::CHECKPOINT).map_err(io)?;
+            t.insert(pages::CHECKPOINT_STATE, cp.state.as_slice())
+                .map_err(io)?;
+            t.insert(pages::CHECKPOINT_DEVICE, cp.device.as_slice())
+                .map_err(io)?;
         }
         Ok(cuts)
     }
@@ -671,7 +745,7 @@ impl Store for RedbStore {
     }
 
     fn sync(&mut self) -> Result<u64, StoreError> {
-        if self.staged.is_empty() {
+        if self.staged.is_empty() && self.checkpoint.is_none() {
             return Ok(self.durable);
         }
         self.commit(false)?;
@@ -697,6 +771,55 @@ impl Store for RedbStore {
         Ok(())
     }
 
+    fn pages(&self) -> Option<Arc<dyn PageSource>> {
+        Some(Arc::new(pages::Pages {
+            db: Arc::clone(&self.db),
+        }))
+    }
+
+    fn checkpoint(&self) -> Result<Option<Saved>, StoreError> {
+        let r = self.db().begin_read().map_err(io)?;
+        let meta = r.open_table(META).map_err(io)?;
+        let Some(position) = meta.get(META_CHECKPOINT).map_err(io)?.map(|v| v.value()) else {
+            return Ok(None);
+        };
+        let t = r.open_table(pages::CHECKPOINT).map_err(io)?;
+        let get = |k: &str| -> Result<Vec<u8>, StoreError> {
+            Ok(t.get(k)
+                .map_err(io)?
+                .ok_or_else(|| StoreError::Io(format!("the checkpoint has no {k}")))?
+                .value()
+                .to_vec())
+        };
+        if position > self.durable {
+            return Err(StoreError::Io(format!(
+                "the checkpoint covers records up to {position}, past the durable {}",
+                self.durable
+            )));
+        }
+        Ok(Some(Saved {
+            position,
+            state: get(pages::CHECKPOINT_STATE)?,
+            device: get(pages::CHECKPOINT_DEVICE)?,
+        }))
+    }
+
+    fn stage_checkpoint(&mut self, cp: &Checkpoint, device: Vec<u8>) -> Result<(), StoreError> {
+        let pages = cp
+            .pages()
+            .iter()
+            .map(|(id, raw)| Ok((*id, pages::pack(raw)?)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        self.checkpoint = Some(StagedCheckpoint {
+            position: self.staged(),
+            pages,
+            removed: cp.removed().to_vec(),
+            state: cp.meta().to_vec(),
+            device,
+        });
+        Ok(())
+    }
+
     fn read(&self, from: u64, max: usize) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
         let mut at = from.max(1);
         let mut out = Vec::new();
@@ -704,7 +827,7 @@ impl Store for RedbStore {
             return Ok(out);
         }
         if at <= self.sealed {
-            let r = self.db.begin_read().map_err(io)?;
+            let r = self.db().begin_read().map_err(io)?;
             let segments = r.open_table(SEGMENTS).map_err(io)?;
             let mut first =
                 segment_of(&segments, at)?.ok_or_else(|| corrupt_segment(at, "missing"))?;

@@ -3,7 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use kenesh_merge::{Applied, Hlc, HlcClock, Op, OpBuilder, State};
+use kenesh_merge::{Applied, Checkpoint, Hlc, HlcClock, Op, OpBuilder, State};
+use kenesh_model::{PersonId, Tier};
 use serde::{Deserialize, Serialize};
 
 use crate::SyncError;
@@ -48,6 +49,28 @@ enum Rec {
     /// The server's receipt for our seqs up to its `seq` in its `epoch`.
     Receipt(kenesh_proto::Receipt),
 }
+
+/// What a device keeps beside its merged state in a checkpoint (the rest of what a replay
+/// of its log up to the checkpoint would give it; the purge point and the shredded count
+/// start again as a replay starts them).
+#[derive(Serialize, Deserialize)]
+struct Kept {
+    format: u8,
+    /// Own commits: first seq, last seq, store position.
+    own: Vec<(u64, u64, u64)>,
+    acked: (u64, u64),
+    receipts: Vec<kenesh_proto::Receipt>,
+    #[serde(with = "serde_bytes")]
+    cursor: Option<Vec<u8>>,
+    last_hlc: Hlc,
+    stats: (u64, u64),
+    key_seqs: Vec<(KeptKey, (u64, u64))>,
+}
+
+/// A key id as a checkpoint keeps it: person, tier, origin.
+type KeptKey = (PersonId, Tier, u32);
+
+const KEPT_FORMAT: u8 = 1;
 
 /// The most receipts a device keeps (the latest of each of the last epochs); an older one
 /// is dropped. It is shown only to a server restored from a backup older than it.
@@ -120,6 +143,8 @@ pub struct Device<S: Store> {
     /// The own seq the server had acknowledged as durable when the current session began:
     /// acknowledged in an earlier session, so a public kiosk may purge up to it.
     purge_point: u64,
+    /// The last record the last durable checkpoint covers (a store that keeps them).
+    checkpoint_at: u64,
 }
 
 impl<S: Store> core::fmt::Debug for Device<S> {
@@ -166,8 +191,32 @@ impl<S: Store> Device<S> {
             key_seqs: BTreeMap::new(),
             shredded: 0,
             purge_point: 0,
+            checkpoint_at: 0,
         };
         let mut from = 1;
+        // A store that keeps pages: the state is paged, opened from the last checkpoint,
+        // and only the records after it are replayed.
+        if let Some(source) = d.store.pages() {
+            match d.store.checkpoint()? {
+                Some(saved) => {
+                    let bad = |reason: String| OpenError::Checkpoint {
+                        position: saved.position,
+                        reason,
+                    };
+                    d.state =
+                        State::open_paged(&saved.state, source).map_err(|e| bad(e.to_string()))?;
+                    let kept: Kept = postcard::from_bytes(&saved.device)
+                        .map_err(|e| bad(format!("the device's part: {e}")))?;
+                    if kept.format != KEPT_FORMAT {
+                        return Err(bad(format!("unknown device format {}", kept.format)));
+                    }
+                    d.restore(kept);
+                    d.checkpoint_at = saved.position;
+                    from = saved.position + 1;
+                }
+                None => d.state = State::paged(source),
+            }
+        }
         loop {
             let batch = d.store.read(from, 1024)?;
             if batch.is_empty() {
@@ -180,7 +229,94 @@ impl<S: Store> Device<S> {
                 from = position + 1;
             }
         }
+        if let Some(e) = d.state.failure() {
+            return Err(OpenError::Checkpoint {
+                position: d.checkpoint_at,
+                reason: e.to_string(),
+            });
+        }
         Ok(d)
+    }
+
+    /// Takes back what a checkpoint kept.
+    fn restore(&mut self, k: Kept) {
+        self.own = k
+            .own
+            .into_iter()
+            .map(|(first_seq, last_seq, position)| OwnAt {
+                first_seq,
+                last_seq,
+                position,
+            })
+            .collect();
+        self.acked = k.acked;
+        self.receipts = k.receipts;
+        self.cursor = k.cursor;
+        self.last_hlc = k.last_hlc;
+        self.stats = ReceiveStats {
+            ops: k.stats.0,
+            duplicates: k.stats.1,
+        };
+        self.key_seqs = k
+            .key_seqs
+            .into_iter()
+            .map(|((person, tier, origin), seqs)| {
+                (
+                    KeyId {
+                        person,
+                        tier,
+                        origin,
+                    },
+                    seqs,
+                )
+            })
+            .collect();
+    }
+
+    /// What a checkpoint keeps of the device beside its state.
+    fn kept(&self) -> Kept {
+        Kept {
+            format: KEPT_FORMAT,
+            own: self
+                .own
+                .iter()
+                .map(|o| (o.first_seq, o.last_seq, o.position))
+                .collect(),
+            acked: self.acked,
+            receipts: self.receipts.clone(),
+            cursor: self.cursor.clone(),
+            last_hlc: self.last_hlc,
+            stats: (self.stats.ops, self.stats.duplicates),
+            key_seqs: self
+                .key_seqs
+                .iter()
+                .map(|(id, seqs)| ((id.person, id.tier, id.origin), *seqs))
+                .collect(),
+        }
+    }
+
+    /// Stages a checkpoint of the state and of what the device keeps beside it, when the
+    /// store keeps them and records were staged since the last: the next sync makes it
+    /// durable with them. Not while a snapshot is arriving (its pieces are in the log, and
+    /// a replay from before it takes them up again).
+    fn stage_checkpoint(&mut self) -> Result<Option<Checkpoint>, StoreError> {
+        if !self.state.is_paged() {
+            return Ok(None);
+        }
+        if let Some(e) = self.state.failure() {
+            return Err(StoreError::Io(format!("the merged state: {e}")));
+        }
+        if self.partial.info.is_some() || self.store.staged() == self.checkpoint_at {
+            return Ok(None);
+        }
+        let cp = self
+            .state
+            .checkpoint()
+            .map_err(|e| StoreError::Io(format!("the merged state: {e}")))?;
+        let kept = postcard::to_allocvec(&self.kept())
+            .map_err(|e| StoreError::Io(format!("the device's part: {e}")))?;
+        self.store.stage_checkpoint(&cp, kept)?;
+        Ok(Some(cp))
     }
 
     fn apply(&mut self, position: u64, rec: Rec) {
@@ -608,7 +744,15 @@ impl<S: Store> Device<S> {
         // destroys its keys in the same sync that makes it durable.
         self.shred_erased()?;
         self.keys.sync()?;
-        self.store.sync()
+        let at = self.store.staged();
+        let cp = self.stage_checkpoint()?;
+        let mark = self.store.sync()?;
+        if let Some(cp) = cp
+            && self.state.checkpointed(cp)
+        {
+            self.checkpoint_at = at;
+        }
+        Ok(mark)
     }
 
     /// The device number.

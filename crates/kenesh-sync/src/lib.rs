@@ -63,7 +63,7 @@ pub use server::{
 };
 pub use session::{ClientSession, ServerSession, SessionStats};
 pub use snapshot::{MAX_SNAPSHOT_BYTES, SNAPSHOT_WINDOW_LOG, SnapshotError};
-pub use store::{MAX_RECORD, MemStore, SimDisk, Store, StoreError};
+pub use store::{MAX_RECORD, MemStore, Saved, SimDisk, Store, StoreError};
 #[doc(hidden)]
 pub use transcript::NoiseRecord;
 

@@ -469,6 +469,14 @@ pub enum OpenError {
         /// Its position.
         position: u64,
     },
+    /// The last checkpoint does not open (a device on a store that keeps them).
+    #[error("the checkpoint covering records up to {position} does not open: {reason}")]
+    Checkpoint {
+        /// The last record it covers.
+        position: u64,
+        /// Why.
+        reason: String,
+    },
 }
 
 fn encode(rec: &Rec) -> Vec<u8> {

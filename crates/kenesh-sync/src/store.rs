@@ -7,6 +7,10 @@
 //! durable at once and reports the mark, so many sessions share one disk sync.
 //! Acknowledgements follow the durable mark, never a staged write.
 
+use std::sync::Arc;
+
+use kenesh_merge::{Checkpoint, PageSource};
+
 /// The largest record a store accepts.
 pub const MAX_RECORD: usize = 4 * 1024 * 1024;
 
@@ -65,6 +69,47 @@ pub trait Store {
     fn tidy(&mut self) -> Result<(), StoreError> {
         Ok(())
     }
+
+    /// Where a paged state's pages are read from, if this store keeps checkpoints: a
+    /// device on it then holds in memory only the pages in use and opens from its last
+    /// checkpoint ([`kenesh_merge::State::paged`]). `None` (the default): the device holds
+    /// its whole state in memory and replays every record when it opens.
+    fn pages(&self) -> Option<Arc<dyn PageSource>> {
+        None
+    }
+
+    /// The last durable checkpoint, if any.
+    ///
+    /// # Errors
+    /// When the store failed.
+    fn checkpoint(&self) -> Result<Option<Saved>, StoreError> {
+        Ok(None)
+    }
+
+    /// Stages a checkpoint covering every record staged so far (`device`: what the replica
+    /// keeps beside its state). It becomes durable with them at the next [`Store::sync`],
+    /// in the same transaction, and replaces one staged before it.
+    ///
+    /// # Errors
+    /// When the store keeps no checkpoints (the default), or failed.
+    fn stage_checkpoint(&mut self, cp: &Checkpoint, device: Vec<u8>) -> Result<(), StoreError> {
+        let _ = (cp, device);
+        Err(StoreError::Io(String::from(
+            "this store keeps no checkpoints",
+        )))
+    }
+}
+
+/// A checkpoint as a store keeps it: the position of the last record it covers, the
+/// state's meta ([`Checkpoint::meta`]) and the replica's own.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Saved {
+    /// The last record it covers: a replica opening from it replays the records after.
+    pub position: u64,
+    /// The merged state's meta.
+    pub state: Vec<u8>,
+    /// What the replica keeps beside its state.
+    pub device: Vec<u8>,
 }
 
 /// A store in memory: perfect durability, for tests and short-lived replicas.

@@ -80,4 +80,17 @@ impl Store for TempRedb {
     fn tidy(&mut self) -> Result<(), StoreError> {
         self.s().tidy()
     }
+    fn pages(&self) -> Option<std::sync::Arc<dyn kenesh_merge::PageSource>> {
+        self.store().pages()
+    }
+    fn checkpoint(&self) -> Result<Option<kenesh_sync::Saved>, StoreError> {
+        self.store().checkpoint()
+    }
+    fn stage_checkpoint(
+        &mut self,
+        cp: &kenesh_merge::Checkpoint,
+        device: Vec<u8>,
+    ) -> Result<(), StoreError> {
+        self.s().stage_checkpoint(cp, device)
+    }
 }
