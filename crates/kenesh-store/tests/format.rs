@@ -4,12 +4,17 @@
 //!
 //! The fixtures are made by [`write_fixture_when_asked`] for the version the build writes:
 //! `tests/fixtures/v1.redb` by a build of format 1 (before commit 01696eb), `v2.redb` by
-//! this one. A fixture is never rewritten once committed.
+//! a build of format 2 (before the paged state), `v3.redb` by this one (a device's log with
+//! its checkpoint: see [`write_v3_fixture_when_asked`]). A fixture is never rewritten once
+//! committed.
+
+mod common;
 
 use std::path::PathBuf;
 
+use common::*;
 use kenesh_store::{FORMAT_VERSION, OpenError, RedbStore};
-use kenesh_sync::Store;
+use kenesh_sync::{Device, MemStore, Secret, Store};
 use redb::{ReadableDatabase, ReadableTableMetadata, TableDefinition};
 
 const META: TableDefinition<'_, &str, u64> = TableDefinition::new("meta");
@@ -76,7 +81,7 @@ fn records(version: u64) -> Vec<Vec<u8>> {
 /// is never rewritten.
 #[test]
 fn write_fixture_when_asked() {
-    if std::env::var_os("KENESH_WRITE_FIXTURE").is_none() {
+    if std::env::var_os("KENESH_WRITE_FIXTURE").is_none() || FORMAT_VERSION != 2 {
         return;
     }
     let path = fixture(FORMAT_VERSION);
@@ -261,4 +266,83 @@ fn a_redb_file_that_is_not_a_store_is_refused() {
         w.commit().unwrap();
     }
     assert!(matches!(RedbStore::open(&path), Err(OpenError::Corrupt(_))));
+}
+
+const KIOSK: u32 = 10;
+
+/// The server the v3 fixture's kiosk synced with: another kiosk's 12 issues and 8 of its
+/// own, the kiosk enrolled.
+fn v3_server() -> kenesh_sync::Server<MemStore> {
+    let mut s = server();
+    let mut other = device(&mut s, 11, kiosk_grants(muni(1)));
+    make_issues(&mut other, muni(1), 12, 5_000);
+    sync_ok(&mut other, &mut s, 3);
+    server_issues(&mut s, muni(1), 8, 9_000);
+    s.enrol(
+        KIOSK,
+        Secret::from_bytes([KIOSK as u8; 32]).public(),
+        kiosk_grants(muni(1)),
+    )
+    .unwrap();
+    s
+}
+
+/// Writes `tests/fixtures/v3.redb`: a kiosk on redb makes 5 issues, syncs with the server
+/// (receiving its 20), makes 2 more and syncs its store: the log of 4 commits… and the
+/// checkpoint of its paged state (pages, meta, the device's part).
+/// `KENESH_WRITE_FIXTURE=1 cargo test -p kenesh-store --test format`, once.
+#[test]
+fn write_v3_fixture_when_asked() {
+    if std::env::var_os("KENESH_WRITE_FIXTURE").is_none() || FORMAT_VERSION != 3 {
+        return;
+    }
+    let path = fixture(3);
+    let _ = std::fs::remove_file(&path);
+    let mut s = v3_server();
+    let store = RedbStore::open(&path).unwrap();
+    let mut d = Device::open(
+        store,
+        Secret::from_bytes([KIOSK as u8; 32]),
+        KIOSK,
+        s.public(),
+    )
+    .unwrap();
+    make_issues(&mut d, muni(1), 5, 100_000);
+    d.sync().unwrap();
+    sync_ok(&mut d, &mut s, 7);
+    make_issues(&mut d, muni(1), 2, 200_000);
+    d.sync().unwrap();
+    d.tidy().unwrap();
+}
+
+/// The v3 fixture opens as a device from its checkpoint, and holds what a replay of its
+/// log holds: 7 own issues, the 20 received.
+#[test]
+fn the_v3_fixture_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fixture.redb");
+    std::fs::copy(fixture(3), &path).unwrap();
+    assert_eq!(format_of(&path), 3);
+    let s = v3_server();
+    let store = RedbStore::open(&path).unwrap();
+    let saved = store
+        .checkpoint()
+        .unwrap()
+        .expect("the fixture holds a checkpoint");
+    assert_eq!(saved.position, store.durable());
+    let secret = || Secret::from_bytes([KIOSK as u8; 32]);
+    let d = Device::open(store, secret(), KIOSK, s.public()).unwrap();
+    assert!(d.state().is_paged());
+    assert_eq!(d.state().resident(), (0, 0, 0, 0));
+    assert_eq!(d.own_seq(), 7);
+    assert_eq!(d.state().len(), 27);
+    let mut m = MemStore::new();
+    for (_, r) in d.store().read(1, usize::MAX).unwrap() {
+        m.stage(&r).unwrap();
+    }
+    m.sync().unwrap();
+    let replayed = Device::open(m, secret(), KIOSK, s.public()).unwrap();
+    assert_eq!(d.state().snapshot(), replayed.state().snapshot());
+    assert_eq!(d.acked_seq(), replayed.acked_seq());
+    assert_eq!(d.unacked_count(), replayed.unacked_count());
 }
