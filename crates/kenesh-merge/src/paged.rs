@@ -721,35 +721,77 @@ impl State {
 
     /// Runs `f` on every record with a key in `lo..=hi`, in key order, wherever it is.
     pub(crate) fn for_each_record(&self, lo: Key, hi: Key, f: &mut dyn FnMut(Key, &Entity, &Ops)) {
-        let Some(p) = self.paged.as_ref().filter(|p| !p.rdir.is_empty()) else {
-            for (k, e) in self.entities.range(lo..=hi) {
+        match self.pages_over(lo, hi) {
+            None => {
+                for (k, e) in self.entities.range(lo..=hi) {
+                    f(*k, e, &self.ops);
+                }
+            }
+            Some(pages) => {
+                for i in pages {
+                    self.for_page(i, lo, hi, f);
+                }
+            }
+        }
+    }
+
+    /// The record pages covering `lo..=hi`, or `None` when every record is in memory (an
+    /// in-memory state, or a paged one before its first checkpoint).
+    fn pages_over(&self, lo: Key, hi: Key) -> Option<core::ops::Range<usize>> {
+        let p = self.paged.as_ref().filter(|p| !p.rdir.is_empty())?;
+        match (cover(&p.rdir, &lo), cover(&p.rdir, &hi)) {
+            (Some(first), Some(last)) if lo <= hi => Some(first..last + 1),
+            _ => Some(0..0),
+        }
+    }
+
+    /// Runs `f` on the records of record page `i` with a key in `lo..=hi`.
+    fn for_page(&self, i: usize, lo: Key, hi: Key, f: &mut dyn FnMut(Key, &Entity, &Ops)) {
+        let Some(p) = self.paged.as_ref() else {
+            return;
+        };
+        let (first, page) = p.rdir[i];
+        if p.rloaded.contains_key(&page) {
+            let from = if i == 0 { lo } else { first.max(lo) };
+            for (k, e) in self.entities.range(from..=hi) {
+                if !within(&p.rdir, i, k) {
+                    break;
+                }
                 f(*k, e, &self.ops);
             }
             return;
-        };
-        let (Some(first), Some(last)) = (cover(&p.rdir, &lo), cover(&p.rdir, &hi)) else {
+        }
+        let Some((_, records)) = self.loose_page(&first.max(lo)) else {
             return;
         };
-        for i in first..=last {
-            let page = p.rdir[i].1;
-            if p.rloaded.contains_key(&page) {
-                for (k, e) in self.entities.range(lo..=hi) {
-                    if within(&p.rdir, i, k) {
-                        f(*k, e, &self.ops);
-                    }
-                }
-                continue;
+        for (k, loose) in records {
+            if (lo..=hi).contains(&k)
+                && let Some(e) = &loose.entity
+            {
+                f(k, e, &loose.ops);
             }
-            let Some((_, records)) = self.loose_page(&p.rdir[i].0.max(lo)) else {
-                continue;
-            };
-            for (k, loose) in records {
-                if (lo..=hi).contains(&k)
-                    && let Some(e) = &loose.entity
-                {
-                    f(k, e, &loose.ops);
-                }
-            }
+        }
+    }
+
+    /// What `f` makes of each record with a key in `lo..=hi`, in key order, wherever it is:
+    /// lazily, a page at a time, so a scan of a paged state holds one page's records.
+    pub(crate) fn map_records<'a, T: 'a>(
+        &'a self,
+        lo: Key,
+        hi: Key,
+        f: impl Fn(Key, &Entity, &Ops) -> Option<T> + 'a,
+    ) -> alloc::boxed::Box<dyn Iterator<Item = T> + 'a> {
+        match self.pages_over(lo, hi) {
+            None => alloc::boxed::Box::new(
+                self.entities
+                    .range(lo..=hi)
+                    .filter_map(move |(k, e)| f(*k, e, &self.ops)),
+            ),
+            Some(pages) => alloc::boxed::Box::new(pages.flat_map(move |i| {
+                let mut out = Vec::new();
+                self.for_page(i, lo, hi, &mut |k, e, ops| out.extend(f(k, e, ops)));
+                out
+            })),
         }
     }
 

@@ -146,18 +146,7 @@ impl State {
     pub fn records(&self, kind: EntityKind) -> impl Iterator<Item = RecordView> + '_ {
         let code = kind.code();
         let (lo, hi) = (Key::new(code, Id::NIL), Key::new(code, Id([0xff; 16])));
-        if self.paged.is_none() {
-            return Either::Small(
-                self.entities
-                    .range(lo..=hi)
-                    .filter_map(move |(key, e)| view(&self.ops, code, key.id(), e)),
-            );
-        }
-        let mut out = Vec::new();
-        self.for_each_record(lo, hi, &mut |key, e, ops| {
-            out.extend(view(ops, code, key.id(), e));
-        });
-        Either::Large(out.into_iter())
+        self.map_records(lo, hi, move |key, e, ops| view(ops, code, key.id(), e))
     }
 
     /// One field of a record.
