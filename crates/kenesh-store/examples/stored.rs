@@ -51,6 +51,41 @@ fn line(what: &str, s: &RedbStore) {
     );
 }
 
+/// What the pages of a state would hold if it were checkpointed (a replica this small is
+/// not: see `kenesh_sync::CHECKPOINT_OPS`): record and index pages, raw and compressed as
+/// the store compresses them.
+fn pages_of(state: &kenesh_merge::State) {
+    struct Nothing;
+    impl kenesh_merge::PageSource for Nothing {
+        fn read(&self, page: u64) -> Result<Vec<u8>, kenesh_merge::PageError> {
+            Err(kenesh_merge::PageError::Missing(page))
+        }
+    }
+    let mut p = kenesh_merge::State::paged(std::sync::Arc::new(Nothing));
+    for op in state.all_ops() {
+        p.apply(op);
+    }
+    let cp = p.checkpoint().unwrap();
+    let mut by_kind = [(0usize, 0usize, 0usize); 2];
+    for (_, raw) in cp.pages() {
+        let k = usize::from(raw[1]).min(1);
+        let z = zstd::bulk::compress(raw, 3).unwrap().len();
+        by_kind[k].0 += 1;
+        by_kind[k].1 += raw.len();
+        by_kind[k].2 += z;
+    }
+    println!(
+        "  its pages, if checkpointed: {} record pages of {} bytes ({} compressed), {} index pages of {} bytes ({} compressed), meta {} bytes",
+        by_kind[0].0,
+        by_kind[0].1,
+        by_kind[0].2,
+        by_kind[1].0,
+        by_kind[1].1,
+        by_kind[1].2,
+        cp.meta().len()
+    );
+}
+
 fn main() {
     let dir = std::env::temp_dir().join(format!("kenesh-stored-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -86,6 +121,7 @@ fn main() {
     sync(&mut d, &mut s, 1, EPOCH_MS + CREATION_SPAN_MS);
     assert_eq!(d.state().state_hashes(), s.state().state_hashes());
     line("kiosk after the initial sync", d.store());
+    pages_of(d.state());
     let edits = &w.incremental;
     let mut kt = tracker.clone();
     edit_kiosk(&mut d, &mut kt, &edits.kiosk);

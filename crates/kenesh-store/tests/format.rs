@@ -307,6 +307,7 @@ fn write_v3_fixture_when_asked() {
         s.public(),
     )
     .unwrap();
+    d.checkpoint_from(0);
     make_issues(&mut d, muni(1), 5, 100_000);
     d.sync().unwrap();
     sync_ok(&mut d, &mut s, 7);

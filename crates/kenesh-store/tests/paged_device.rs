@@ -56,6 +56,8 @@ fn run(file: &SimFile, server: &mut Server<MemStore>, rounds: usize, seed: u64) 
     let Ok(mut d) = Device::open(store, secret(), KIOSK, server.public()) else {
         return 0;
     };
+    // A checkpoint at every sync, however small the state.
+    d.checkpoint_from(0);
     let mut durable_seq = 0;
     for round in 0..rounds {
         make_issues(
@@ -166,6 +168,7 @@ fn power_loss_at_random_points_keeps_a_paged_device_whole() {
         }
         let mut d = Device::open(store, secret(), KIOSK, s.public())
             .unwrap_or_else(|e| panic!("seed {seed}: the device does not open: {e}"));
+        d.checkpoint_from(0);
         assert!(
             d.own_seq() >= acked,
             "seed {seed}: own seq {} below the {acked} a sync acknowledged",
@@ -188,4 +191,33 @@ fn power_loss_at_random_points_keeps_a_paged_device_whole() {
         from_checkpoint > cuts / 2,
         "most cuts fall after a checkpoint"
     );
+}
+
+#[test]
+fn a_small_replica_writes_no_checkpoint_until_it_grows() {
+    let mut s = world();
+    let store = RedbStore::with_backend(SimFile::new()).unwrap();
+    let mut d = Device::open(store, secret(), KIOSK, s.public()).unwrap();
+    make_issues(&mut d, muni(1), 3, 1);
+    sync_ok(&mut d, &mut s, 1);
+    assert!(d.state().len() < kenesh_sync::CHECKPOINT_OPS);
+    assert_eq!(
+        d.store().checkpoint().unwrap(),
+        None,
+        "below the threshold: the log alone"
+    );
+    d.checkpoint_from(75);
+    make_issues(&mut d, muni(1), 1, 10);
+    d.sync().unwrap();
+    assert_eq!(
+        d.store().checkpoint().unwrap(),
+        None,
+        "{} ops",
+        d.state().len()
+    );
+    make_issues(&mut d, muni(1), 2, 20);
+    d.sync().unwrap();
+    let saved = d.store().checkpoint().unwrap().expect("past the threshold");
+    assert_eq!(saved.position, d.store().durable());
+    assert_eq!(d.state().len(), 76);
 }

@@ -52,7 +52,7 @@ pub use channel::{
 };
 pub use commit::{CommitError, SignedCommit};
 pub use cursor::Cursor;
-pub use device::{Device, MAX_RECEIPTS, ReceiveStats};
+pub use device::{CHECKPOINT_OPS, Device, MAX_RECEIPTS, ReceiveStats};
 pub use grants::{Access, Grants};
 pub use identity::{PublicKeys, Secret};
 pub use keys::{KeyError, KeyId, KeyStore, MemKeys};
