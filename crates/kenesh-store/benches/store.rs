@@ -1,6 +1,6 @@
 //! criterion benches of the redb store: batched writes (records of a kiosk's commits,
 //! staged and synced in batches), the open of a store of 100,000 records (redb alone, then
-//! with the device's replay), reads, and the bulk load of the workload's S snapshot (a new
+//! with the device's replay, then the device from its checkpoint), reads, and the bulk load of the workload's S snapshot (a new
 //! kiosk's first sync: the server's 2,000 records arrive as a compressed snapshot through a
 //! real session and are stored in a new redb file).
 //!
@@ -103,6 +103,26 @@ fn benches(c: &mut Criterion) {
     g.bench_function("redb store + device replay", |b| {
         b.iter_batched(
             || RedbStore::open(&full).unwrap(),
+            |s| {
+                let d = Device::open(s, kiosk_secret(), KIOSK, server_secret().public()).unwrap();
+                black_box(d.own_seq())
+            },
+            BatchSize::PerIteration,
+        );
+    });
+    // The same store with the checkpoint a device writes at its first sync (from
+    // `CHECKPOINT_OPS` ops on): the device opens from it, replaying nothing.
+    let checkpointed = dir.path().join("checkpointed.redb");
+    std::fs::copy(&full, &checkpointed).unwrap();
+    {
+        let s = RedbStore::open(&checkpointed).unwrap();
+        let mut d = Device::open(s, kiosk_secret(), KIOSK, server_secret().public()).unwrap();
+        d.sync().unwrap();
+        assert!(d.store().checkpoint().unwrap().is_some());
+    }
+    g.bench_function("redb store + device from its checkpoint", |b| {
+        b.iter_batched(
+            || RedbStore::open(&checkpointed).unwrap(),
             |s| {
                 let d = Device::open(s, kiosk_secret(), KIOSK, server_secret().public()).unwrap();
                 black_box(d.own_seq())

@@ -6,13 +6,21 @@
 //! staged. The durable mark is the last committed position, kept in a metadata table beside
 //! the format version.
 //!
-//! # File format, version 2 ([`FORMAT_VERSION`])
+//! # File format, version 3 ([`FORMAT_VERSION`])
 //!
 //! | table | key → value | holds |
 //! |---|---|---|
-//! | `meta` | `&str` → `u64` | `format` (2), `durable` (the last position) |
+//! | `meta` | `&str` → `u64` | `format` (3), `durable` (the last position), `checkpoint` (the last position the checkpoint covers, once there is one) |
 //! | `segments` | `(u64, u32)` → bytes | sealed segments: (first position, piece number) → a piece of [`PIECE`] bytes (the last one shorter) |
 //! | `tail` | `u64` → bytes | the records after the last segment, as they are |
+//! | `pages` | `(u64, u32)` → bytes | a device's paged state: (page number, piece) → a piece of the page as stored: codec (1 = zstd) · raw length (`u32` LE) · zstd frame of the page (the page's own format is `kenesh_merge`'s) |
+//! | `checkpoint` | `&str` → bytes | `state`: the state's meta (its page directories and state-wide parts); `device`: what the device keeps beside it |
+//!
+//! A checkpoint (a device's, from `kenesh_sync::CHECKPOINT_OPS` ops on) is written in the
+//! transaction of the sync that makes the records it covers durable: the pages it adds, the
+//! pages it replaces removed, its meta and its position, all or nothing. The device opens
+//! from it (nothing but the meta read) and replays the records after its position. A
+//! page's declared size is checked against [`MAX_PAGE_RAW`] before anything is allocated.
 //!
 //! A segment is a run of consecutive records compressed together with zstd (level
 //! [`segment::ZSTD_LEVEL`], no dictionary): its bytes are `codec · count · raw length ·
@@ -27,7 +35,9 @@
 //! damaged segment is a [`StoreError::Io`], never a panic.
 //!
 //! Version 1 (table `records`: position → the record as is) is migrated at open, in one
-//! write transaction (`tests/fixtures/v1.redb` is opened by a test from now on).
+//! write transaction (`tests/fixtures/v1.redb` is opened by a test from now on); version 2
+//! (no paged state) by adding the two tables, empty (`v2.redb`); `v3.redb` holds a kiosk's
+//! log and its checkpoint and is opened as a device.
 //!
 //! # Figures
 //!
@@ -60,35 +70,29 @@
 //!   in batches of 10, 76,000 in batches of 100, 96,000 in batches of 1,000 (one disk
 //!   sync per batch).
 //! - **Open** of a store of 100,000 kiosk records (72 MB raw, 27.9 MB of segments, a 35.7
-//!   MB file), `-- open`: 1.7–14 ms for redb and the tail (runs on a loaded machine); 2.1–2.3
-//!   s with the device's replay of every record (3.4 s before the replay decoded each commit
-//!   once). The replay's instructions (callgrind, `cargo run --release -p kenesh-sync
-//!   --example profile_open`, 10,000 records) went from 889 M to 566 M this round: a payload
-//!   hashed once instead of twice, the canonical-envelope check compared while encoding,
-//!   BLAKE3 context keys precomputed, byte strings read at once. What is left is parsing
-//!   (about half) and merging (a third) 442,025 ops into a state that holds every one of
-//!   them. A checkpoint of that state does not reach the target either: the state of the
-//!   100,000-record store encodes to 128 MB with postcard and decodes in 1.9 s (measured
-//!   with a throw-away probe), because it is every op again. **The 100 ms target is met by
-//!   redb's open, not by the device's**: it needs the state to stop holding every op (an
-//!   op index and digests in memory, payloads and materialised rows read from the store
-//!   on demand), which is the same change the memory target needs.
+//!   MB file), `-- open`: 1.7–14 ms for redb and the tail (runs on a loaded machine); with
+//!   the device replaying every record 1.1–2.3 s, what a store without a checkpoint costs
+//!   (the replay parses and merges 442,025 ops into a state that holds every one). **From
+//!   its checkpoint** (written by the device's first sync, from `kenesh_sync::CHECKPOINT_OPS`
+//!   ops on) the device opens in **3.6 ms** (`--example memory`): the checkpoint's meta is
+//!   read, the 2,600 record pages and 330 index pages when needed.
 //! - **Reads**, `-- read`: every record of that store, 1,024 at a time, at 456 MiB/s of
 //!   records; one record at a random position in 0.2 ms (its segment decompressed).
 //! - **Bulk load** of the workload's S snapshot, `-- "bulk load"`: a new kiosk's first sync
 //!   of the server's 2,000 records (about 21,000 ops: creates and supporters) through a
 //!   real session (handshake, zstd snapshot served from the server's cache, set hash
 //!   checked) into a new redb file synced at the end: 55 ms, 36,000 records/s.
-//! - **Memory**, `cargo run --release -p kenesh-store --example memory`: a fresh process
-//!   opening that store as a device (442,025 ops replayed in 1.1–1.2 s) peaks at 234 MB
-//!   resident for a 35.7 MB file: **6.56×, against a target of 2×** (266 MB, 7.47×, before
-//!   register values stopped being copied out of payloads; 322 MB, 9.0×, before the merged
-//!   state held each op as its bytes in one allocation; 480 MB, 13.5×, before its
-//!   per-record maps became sorted vectors; 583 MB, 16.3×, while the device also held every
-//!   own commit's frame; 628 MB, 17.6×, before that). The device holds every op in its
-//!   merged state and every record; records kept in compact rows on disk, read through
-//!   redb's bounded cache, and op bodies read from the store when a record is rebuilt,
-//!   rather than all held in memory, is what would meet it.
+//! - **Memory**, `cargo run --release -p kenesh-store --example memory`: the store of
+//!   100,000 records is replayed once in a fresh process and its first checkpoint written
+//!   (4.7 s, 403 MB peak: the whole state in memory until it is written, then let go to 32
+//!   pages); another process then opens it as a device from the checkpoint: **7.8 MB
+//!   resident, 0.14× the 56.5 MB file**, and 28 MB (0.50×) after a scan of every issue. The
+//!   file holds the log (35.7 MB) and the pages (20.9 MB: 2,600 record pages of the ops of
+//!   consecutive records, 330 of the op index, zstd level 3): a checkpoint stores each op
+//!   again, row by row, which is why a replica below `CHECKPOINT_OPS` keeps the log alone
+//!   (the S kiosk's pages would be 988 KB, its snapshot in the log is 475 KB). Before the
+//!   paged state, the device held every op and record: 234 MB resident, 6.56× (session 9;
+//!   17.6× in session 5).
 //!
 //! # redb version
 //!
