@@ -213,6 +213,41 @@ fn server_and_device_replay<B: Backend>() {
     assert_eq!(d.acked_seq(), 4);
 }
 
+/// A store that keeps checkpoints returns the one the last sync made durable (not one only
+/// staged), through a reopening; a device opens from it to the state it had. One that keeps
+/// none (`MemStore`) returns none, and the device replays its log.
+fn checkpoints_follow_the_sync<B: Backend>() {
+    let server_secret = Secret::from_bytes([0xee; 32]);
+    let mut s = Server::open(MemStore::new(), server_secret, ServerConfig::default()).unwrap();
+    let dsecret = Secret::from_bytes([10; 32]);
+    s.enrol(10, dsecret.public(), kiosk_grants(muni(1)))
+        .unwrap();
+    let mut d = Device::open(B::fresh(), dsecret.clone(), 10, s.public()).unwrap();
+    d.checkpoint_from(0);
+    let keeps = d.store().pages().is_some();
+    make_issues(&mut d, muni(1), 4, 100);
+    server_issues(&mut s, muni(1), 3, 500);
+    sync_ok(&mut d, &mut s, 1);
+    d.sync().unwrap();
+    let durable = d.store().durable();
+    let saved = d.store().checkpoint().unwrap();
+    assert_eq!(saved.as_ref().map(|c| c.position), keeps.then_some(durable));
+    // A commit staged, and the device's part of a checkpoint with it: nothing new is
+    // durable until the sync.
+    make_issues(&mut d, muni(1), 1, 900);
+    assert_eq!(d.store().checkpoint().unwrap(), saved);
+    d.sync().unwrap();
+    let after = d.store().checkpoint().unwrap();
+    assert_eq!(after.map(|c| c.position), keeps.then_some(durable + 1));
+    let hashes = d.state().state_hashes();
+    let snapshot = d.state().snapshot();
+    let d = Device::open(d.into_store().reopen(), dsecret, 10, s.public()).unwrap();
+    assert_eq!(d.state().is_paged(), keeps);
+    assert_eq!(d.state().state_hashes(), hashes);
+    assert_eq!(d.state().snapshot(), snapshot);
+    assert_eq!((d.own_seq(), d.acked_seq()), (5, 4));
+}
+
 macro_rules! contract {
     ($name:ident, $backend:ty) => {
         mod $name {
@@ -249,6 +284,10 @@ macro_rules! contract {
             #[test]
             fn server_and_device_replay() {
                 super::server_and_device_replay::<$backend>();
+            }
+            #[test]
+            fn checkpoints_follow_the_sync() {
+                super::checkpoints_follow_the_sync::<$backend>();
             }
         }
     };

@@ -188,7 +188,13 @@ impl Store for MemStore {
 /// the "page cache": [`SimDisk::power_loss`] drops them, keeping a torn prefix of them as a
 /// real disk may; reopening scans the bytes and cuts the log at the first record that is
 /// incomplete or fails its checksum.
-#[derive(Clone, Debug, Default)]
+///
+/// It keeps a paged state's checkpoints too: a checkpoint is written after the records it
+/// covers as one more entry whose length has its top bit set (its pages, the pages it
+/// replaces, its meta), so a torn write loses it whole or keeps it whole, and it takes
+/// effect at the sync that makes it durable. Reopening applies every intact checkpoint in
+/// order.
+#[derive(Debug, Default)]
 pub struct SimDisk {
     bytes: Vec<u8>,
     synced_len: usize,
@@ -196,6 +202,77 @@ pub struct SimDisk {
     durable: u64,
     fail_syncs: u32,
     syncs: u64,
+    /// The pages of the durable checkpoints (shared with the state reading them).
+    pages: Arc<std::sync::Mutex<std::collections::BTreeMap<u64, Vec<u8>>>>,
+    checkpoint: Option<Saved>,
+    /// Checkpoints written since the last sync, applied by the next.
+    pending: Vec<SimCheckpoint>,
+}
+
+/// A copy of the disk as it is now, pages included (not shared with the original).
+impl Clone for SimDisk {
+    fn clone(&self) -> SimDisk {
+        SimDisk {
+            bytes: self.bytes.clone(),
+            synced_len: self.synced_len,
+            records: self.records.clone(),
+            durable: self.durable,
+            fail_syncs: self.fail_syncs,
+            syncs: self.syncs,
+            pages: Arc::new(std::sync::Mutex::new(lock(&self.pages).clone())),
+            checkpoint: self.checkpoint.clone(),
+            pending: self.pending.clone(),
+        }
+    }
+}
+
+/// A checkpoint as the simulated disk writes it.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+struct SimCheckpoint {
+    position: u64,
+    put: Vec<(u64, serde_bytes::ByteBuf)>,
+    removed: Vec<u64>,
+    #[serde(with = "serde_bytes")]
+    state: Vec<u8>,
+    #[serde(with = "serde_bytes")]
+    device: Vec<u8>,
+}
+
+/// The top bit of an entry's length: the entry is a checkpoint.
+const CHECKPOINT_ENTRY: u32 = 1 << 31;
+
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The pages of a [`SimDisk`], as a paged state reads them.
+struct SimPages(Arc<std::sync::Mutex<std::collections::BTreeMap<u64, Vec<u8>>>>);
+
+impl PageSource for SimPages {
+    fn read(&self, page: u64) -> Result<Vec<u8>, kenesh_merge::PageError> {
+        lock(&self.0)
+            .get(&page)
+            .cloned()
+            .ok_or(kenesh_merge::PageError::Missing(page))
+    }
+}
+
+impl SimDisk {
+    /// Makes a checkpoint written and synced take effect.
+    fn take(&mut self, cp: SimCheckpoint) {
+        let mut pages = lock(&self.pages);
+        for id in &cp.removed {
+            pages.remove(id);
+        }
+        for (id, bytes) in cp.put {
+            pages.insert(id, bytes.into_vec());
+        }
+        self.checkpoint = Some(Saved {
+            position: cp.position,
+            state: cp.state,
+            device: cp.device,
+        });
+    }
 }
 
 fn checksum(bytes: &[u8]) -> [u8; 8] {
@@ -216,30 +293,37 @@ impl SimDisk {
     /// the first torn or corrupt one. Everything recovered counts as durable.
     #[must_use]
     pub fn open(image: &[u8]) -> SimDisk {
-        let mut records = Vec::new();
+        let mut disk = SimDisk::default();
         let mut at = 0usize;
         while let Some(header) = image.get(at..at + 12) {
-            let len = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
-            if len > MAX_RECORD {
-                break;
-            }
+            let word = u32::from_le_bytes([header[0], header[1], header[2], header[3]]);
+            let len = (word & !CHECKPOINT_ENTRY) as usize;
             let Some(body) = image.get(at + 12..at + 12 + len) else {
                 break;
             };
             if checksum(body) != header[4..12] {
                 break;
             }
-            records.push(body.to_vec());
+            if word & CHECKPOINT_ENTRY == 0 {
+                if len > MAX_RECORD {
+                    break;
+                }
+                disk.records.push(body.to_vec());
+            } else {
+                let Ok(cp) = postcard::from_bytes::<SimCheckpoint>(body) else {
+                    break;
+                };
+                if cp.position > disk.records.len() as u64 {
+                    break;
+                }
+                disk.take(cp);
+            }
             at += 12 + len;
         }
-        SimDisk {
-            bytes: image[..at].to_vec(),
-            synced_len: at,
-            durable: records.len() as u64,
-            records,
-            fail_syncs: 0,
-            syncs: 0,
-        }
+        disk.bytes = image[..at].to_vec();
+        disk.synced_len = at;
+        disk.durable = disk.records.len() as u64;
+        disk
     }
 
     /// The bytes on the platter after a power loss now: everything synced, then `keep` bytes
@@ -292,6 +376,9 @@ impl Store for SimDisk {
         self.synced_len = self.bytes.len();
         self.durable = self.records.len() as u64;
         self.syncs += 1;
+        for cp in core::mem::take(&mut self.pending) {
+            self.take(cp);
+        }
         Ok(self.durable)
     }
     fn durable(&self) -> u64 {
@@ -302,5 +389,35 @@ impl Store for SimDisk {
     }
     fn read(&self, from: u64, max: usize) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
         Ok(read_range(&self.records, from, max))
+    }
+    fn pages(&self) -> Option<Arc<dyn PageSource>> {
+        Some(Arc::new(SimPages(Arc::clone(&self.pages))))
+    }
+    fn checkpoint(&self) -> Result<Option<Saved>, StoreError> {
+        Ok(self.checkpoint.clone())
+    }
+    fn stage_checkpoint(&mut self, cp: &Checkpoint, device: Vec<u8>) -> Result<(), StoreError> {
+        let entry = SimCheckpoint {
+            position: self.records.len() as u64,
+            put: cp
+                .pages()
+                .iter()
+                .map(|(id, b)| (*id, serde_bytes::ByteBuf::from(b.clone())))
+                .collect(),
+            removed: cp.removed().to_vec(),
+            state: cp.meta().to_vec(),
+            device,
+        };
+        let body = postcard::to_allocvec(&entry).map_err(|e| StoreError::Io(e.to_string()))?;
+        let len = u32::try_from(body.len())
+            .ok()
+            .filter(|l| l & CHECKPOINT_ENTRY == 0)
+            .ok_or_else(|| StoreError::Io("a checkpoint over 2 GiB".into()))?;
+        self.bytes
+            .extend_from_slice(&(len | CHECKPOINT_ENTRY).to_le_bytes());
+        self.bytes.extend_from_slice(&checksum(&body));
+        self.bytes.extend_from_slice(&body);
+        self.pending.push(entry);
+        Ok(())
     }
 }
