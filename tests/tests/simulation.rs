@@ -420,6 +420,8 @@ struct World {
 struct Faults {
     cuts: u64,
     device_crashes: u64,
+    /// Of those, crashes after which the device's disk held a checkpoint to open from.
+    from_checkpoint: u64,
     server_crashes: u64,
     restores: u64,
     syncs: u64,
@@ -452,6 +454,7 @@ impl Faults {
     fn add(&mut self, f: &Faults) {
         self.cuts += f.cuts;
         self.device_crashes += f.device_crashes;
+        self.from_checkpoint += f.from_checkpoint;
         self.server_crashes += f.server_crashes;
         self.restores += f.restores;
         self.syncs += f.syncs;
@@ -1111,6 +1114,14 @@ impl World {
             80..=87 => {
                 self.nodes[k].crash(&mut self.rng);
                 self.faults.device_crashes += 1;
+                let disk = SimDisk::open(&self.nodes[k].disk);
+                if kenesh_sync::Store::checkpoint(&disk)
+                    .ok()
+                    .flatten()
+                    .is_some()
+                {
+                    self.faults.from_checkpoint += 1;
+                }
             }
             88..=93 => self.crash_server(),
             94..=96 => self.take_backup(),
@@ -1551,7 +1562,7 @@ fn seeded_simulation_of_faults_converges_and_keeps_every_promise() {
          messages refused), {} sessions past their deadline, {} partitions ({} sessions \
          refused), {} grant changes ({} writes refused as outside the grants then, {} applied \
          under the grants of their seq though their writer had lost the write), {} owner \
-         changes, {} device power losses, {} server power losses, {} restores from backup ({} \
+         changes, {} device power losses ({} reopened from a checkpoint), {} server power losses, {} restores from backup ({} \
          receipts of a lost epoch shown that raised a grant change's boundary), {} sessions \
          ended with their device's ops not yet confirmed (served to no one until then)",
         started.elapsed(),
@@ -1571,6 +1582,7 @@ fn seeded_simulation_of_faults_converges_and_keeps_every_promise() {
         t.rejudged,
         t.owner_changes,
         t.device_crashes,
+        t.from_checkpoint,
         t.server_crashes,
         t.restores,
         t.receipts_taken,

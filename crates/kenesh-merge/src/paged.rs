@@ -495,7 +495,10 @@ impl State {
     /// # Errors
     /// [`PageError::Meta`] when the meta does not decode or names pages out of order.
     pub fn open_paged(meta: &[u8], source: Arc<dyn PageSource>) -> Result<State, PageError> {
-        let m: Meta = postcard::from_bytes(meta).map_err(|_| PageError::Meta)?;
+        let (m, rest): (Meta, _) = postcard::take_from_bytes(meta).map_err(|_| PageError::Meta)?;
+        if !rest.is_empty() {
+            return Err(PageError::Meta);
+        }
         let sorted = m.rdir.windows(2).all(|w| w[0].0 < w[1].0)
             && m.idir.windows(2).all(|w| w[0].0 < w[1].0);
         if m.format != META_FORMAT || !sorted {

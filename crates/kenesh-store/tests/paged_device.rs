@@ -221,3 +221,50 @@ fn a_small_replica_writes_no_checkpoint_until_it_grows() {
     assert_eq!(saved.position, d.store().durable());
     assert_eq!(d.state().len(), 76);
 }
+
+/// A damaged checkpoint is a typed error when the device opens, never a panic: its meta or
+/// its device part cut, overwritten or extended.
+#[test]
+fn a_damaged_checkpoint_is_refused_at_open() {
+    use redb::ReadableTable as _;
+    const CHECKPOINT: redb::TableDefinition<'_, &str, &[u8]> =
+        redb::TableDefinition::new("checkpoint");
+    let mut s = world();
+    let file = SimFile::new();
+    assert_eq!(run(&file, &mut s, 2, 3), 6);
+    let image = file.image();
+    for (key, damage) in [
+        ("state", 0usize),
+        ("state", 1),
+        ("state", 2),
+        ("device", 0),
+        ("device", 1),
+        ("device", 2),
+    ] {
+        let f = SimFile::from_image(image.clone());
+        {
+            let db = redb::Database::builder()
+                .create_with_backend(f.clone())
+                .unwrap();
+            let w = db.begin_write().unwrap();
+            {
+                let mut t = w.open_table(CHECKPOINT).unwrap();
+                let mut v = t.get(key).unwrap().unwrap().value().to_vec();
+                match damage {
+                    0 => v.truncate(v.len() / 2),
+                    1 => v.iter_mut().for_each(|b| *b = 0xff),
+                    _ => v.push(7),
+                }
+                t.insert(key, v.as_slice()).unwrap();
+            }
+            w.commit().unwrap();
+        }
+        let store = RedbStore::with_backend(f).unwrap();
+        match Device::open(store, secret(), KIOSK, s.public()) {
+            Err(kenesh_sync::OpenError::Checkpoint { position, .. }) => {
+                assert!(position > 0, "{key} {damage}");
+            }
+            other => panic!("{key} damage {damage}: {:?}", other.map(|d| d.own_seq())),
+        }
+    }
+}

@@ -216,8 +216,11 @@ impl<S: Store> Device<S> {
                     };
                     d.state =
                         State::open_paged(&saved.state, source).map_err(|e| bad(e.to_string()))?;
-                    let kept: Kept = postcard::from_bytes(&saved.device)
+                    let (kept, rest): (Kept, _) = postcard::take_from_bytes(&saved.device)
                         .map_err(|e| bad(format!("the device's part: {e}")))?;
+                    if !rest.is_empty() {
+                        return Err(bad("the device's part: trailing bytes".into()));
+                    }
                     if kept.format != KEPT_FORMAT {
                         return Err(bad(format!("unknown device format {}", kept.format)));
                     }
