@@ -378,7 +378,7 @@ impl Node {
                 .expect("its keys open");
             // Half the replicas checkpoint their paged state at every sync (the others
             // hold too few ops to write one), so crashes cut both kinds of replica.
-            if self.id % 2 == 0 {
+            if self.id.is_multiple_of(2) {
                 d.checkpoint_from(0);
             }
             self.device = Some(d);
