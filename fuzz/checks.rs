@@ -600,6 +600,111 @@ pub fn merge_op(data: &[u8]) {
         let _ = late.apply(op.clone());
     }
     assert_eq!(late.snapshot(), snap, "payloads arriving late converge");
+
+    merge_op_paged(&ops, &fwd, data.first().copied().unwrap_or(0));
+}
+
+/// The same ops into a paged state (pages of one record or a few, one to four kept, by the
+/// input's first byte), checkpointed after the ops that byte picks: it applies each op as
+/// the in-memory state does and ends equal to it, and so does a reopening from its last
+/// checkpoint; another, checkpointed partway, opened again and given the rest (a device
+/// replaying its log after its checkpoint) ends equal too.
+fn merge_op_paged(ops: &[kenesh_merge::Op], memory: &kenesh_merge::State, shape: u8) {
+    use kenesh_merge::{PageError, PageSource, State};
+    use std::collections::BTreeMap;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Default)]
+    struct Pages(Mutex<BTreeMap<u64, Vec<u8>>>);
+    impl PageSource for Pages {
+        fn read(&self, page: u64) -> Result<Vec<u8>, PageError> {
+            let pages = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            pages.get(&page).cloned().ok_or(PageError::Missing(page))
+        }
+    }
+    let pages = Arc::new(Pages::default());
+    let open = |meta: Option<&[u8]>| {
+        let source: Arc<dyn PageSource> = pages.clone();
+        let mut s = match meta {
+            Some(m) => State::open_paged(m, source).expect("a meta just written opens"),
+            None => State::paged(source),
+        };
+        s.set_page_target(1 + usize::from(shape >> 4) * 64);
+        s.set_resident_pages(1 + usize::from(shape & 3));
+        s
+    };
+    let mut paged = open(None);
+    let mut meta: Option<Vec<u8>> = None;
+    let mut reference = State::new();
+    for (i, op) in ops.iter().enumerate() {
+        assert_eq!(
+            paged.apply(op.clone()),
+            reference.apply(op.clone()),
+            "paged and in memory apply alike"
+        );
+        // A checkpoint after the ops the input's first byte picks, and after the last.
+        if shape.rotate_left(i as u32) & 1 == 0 && i + 1 < ops.len() {
+            continue;
+        }
+        let cp = paged.checkpoint().expect("a paged state checkpoints");
+        {
+            let mut p = pages.0.lock().unwrap_or_else(|e| e.into_inner());
+            for (id, bytes) in cp.pages() {
+                p.insert(*id, bytes.clone());
+            }
+            for id in cp.removed() {
+                p.remove(id);
+            }
+        }
+        meta = Some(cp.meta().to_vec());
+        assert!(paged.checkpointed(cp));
+    }
+    // Another paged state, checkpointed partway into a store of its own and opened again
+    // from it, the ops after the checkpoint then applied (a device replaying its log).
+    let cut = usize::from(shape) % (ops.len() + 1);
+    if cut < ops.len() {
+        let own = Arc::new(Pages::default());
+        let source: Arc<dyn PageSource> = own.clone();
+        let mut again = State::paged(source.clone());
+        for op in &ops[..cut] {
+            let _ = again.apply(op.clone());
+        }
+        let cp = again.checkpoint().expect("a paged state checkpoints");
+        {
+            let mut p = own.0.lock().unwrap_or_else(|e| e.into_inner());
+            for (id, bytes) in cp.pages() {
+                p.insert(*id, bytes.clone());
+            }
+        }
+        let mut again = State::open_paged(cp.meta(), source).expect("a meta just written opens");
+        again.set_resident_pages(1);
+        for op in &ops[cut..] {
+            let _ = again.apply(op.clone());
+        }
+        assert_eq!(
+            again.snapshot(),
+            memory.snapshot(),
+            "replayed after a checkpoint"
+        );
+    }
+    let snap = memory.snapshot();
+    assert_eq!(
+        paged.snapshot(),
+        snap,
+        "a paged state ends as the in-memory one"
+    );
+    assert_eq!(paged.len(), memory.len());
+    assert_eq!(paged.failure(), None);
+    let reopened = open(meta.as_deref());
+    assert_eq!(
+        reopened.snapshot(),
+        snap,
+        "and opened again from its checkpoint"
+    );
+    assert_eq!(
+        reopened.all_ops().collect::<Vec<_>>(),
+        memory.all_ops().collect::<Vec<_>>()
+    );
 }
 
 pub use sessions::{
