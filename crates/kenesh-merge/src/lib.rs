@@ -73,7 +73,7 @@ pub use op::{
     OpError, OpId, Payload, TransitionPayload,
 };
 pub use paged::{
-    Checkpoint, DEFAULT_RESIDENT_PAGES, PAGE_FORMAT, PAGE_TARGET, PageError, PageSource,
+    Checkpoint, DEFAULT_RESIDENT_PAGES, PAGE_FORMAT, PAGE_TARGET, PageError, PageSource, Resident,
 };
 pub use state::{Applied, Candidate, Conflict, Flag, FlagKind, State, WorkflowFlag};
 pub use view::{

@@ -181,6 +181,19 @@ impl Checkpoint {
     }
 }
 
+/// What a state holds in memory ([`State::resident`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Resident {
+    /// Records materialised.
+    pub records: usize,
+    /// Ops.
+    pub ops: usize,
+    /// Record pages loaded (a paged state).
+    pub record_pages: usize,
+    /// Index pages loaded (a paged state).
+    pub index_pages: usize,
+}
+
 /// What a checkpoint's meta holds.
 #[derive(Serialize, Deserialize)]
 struct Meta {
@@ -555,15 +568,19 @@ impl State {
         })
     }
 
-    /// What a paged state holds in memory: records, ops, and the loaded record and index
-    /// pages.
+    /// What a state holds in memory now.
     #[must_use]
-    pub fn resident(&self) -> (usize, usize, usize, usize) {
-        let (r, i) = self
+    pub fn resident(&self) -> Resident {
+        let (record_pages, index_pages) = self
             .paged
             .as_ref()
             .map_or((0, 0), |p| (p.rloaded.len(), p.iloaded.len()));
-        (self.entities.len(), self.ops.len(), r, i)
+        Resident {
+            records: self.entities.len(),
+            ops: self.ops.len(),
+            record_pages,
+            index_pages,
+        }
     }
 
     /// Whether anything changed since the last checkpoint.

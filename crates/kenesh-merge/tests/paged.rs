@@ -151,7 +151,7 @@ proptest! {
                 disk.checkpoint(&mut paged);
                 since.clear();
                 prop_assert!(!paged.has_changes());
-                let (_, _, loaded, _) = paged.resident();
+                let loaded = paged.resident().record_pages;
                 prop_assert!(loaded <= resident, "{} pages loaded, {} kept", loaded, resident);
             }
             if (reopens >> (n % 64)) & 1 == 1 {
@@ -212,7 +212,12 @@ fn a_checkpointed_state_keeps_only_the_pages_it_is_allowed() {
         pages > 8,
         "2,000 records fill more than eight pages: {pages}"
     );
-    let (records, held, loaded, index) = paged.resident();
+    let kenesh_merge::Resident {
+        records,
+        ops: held,
+        record_pages: loaded,
+        index_pages: index,
+    } = paged.resident();
     assert!(
         loaded <= 4 && index <= 1,
         "{loaded} record and {index} index pages loaded"
@@ -224,14 +229,18 @@ fn a_checkpointed_state_keeps_only_the_pages_it_is_allowed() {
     );
     // Opened again, it holds nothing in memory until asked.
     let reopened = disk.open(4, kenesh_merge::PAGE_TARGET);
-    assert_eq!(reopened.resident(), (0, 0, 0, 0));
+    assert_eq!(reopened.resident(), kenesh_merge::Resident::default());
     assert_eq!(reopened.len(), memory.len());
     let some = Id::from_u128(1_000 + 1_234 * 7_919);
     assert_eq!(
         reopened.record(EntityKind::Issue, some),
         memory.record(EntityKind::Issue, some)
     );
-    assert_eq!(reopened.resident(), (0, 0, 0, 0), "a read keeps nothing");
+    assert_eq!(
+        reopened.resident(),
+        kenesh_merge::Resident::default(),
+        "a read keeps nothing"
+    );
     assert_eq!(reopened.snapshot(), memory.snapshot());
     assert_eq!(reopened.failure(), None);
 }

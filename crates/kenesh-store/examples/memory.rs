@@ -64,7 +64,7 @@ fn first(path: &Path) {
     let all = started.elapsed();
     let (peak, now) = rss();
     println!(
-        "first open: the replay of {} ops {replayed:.1?}, with the first checkpoint {all:.1?}; resident: peak {peak}, after {now}; in memory: {:?} (records, ops, record pages, index pages)",
+        "first open: the replay of {} ops {replayed:.1?}, with the first checkpoint {all:.1?}; resident: peak {peak}, after {now}; in memory: {:?}",
         d.state().len(),
         d.state().resident()
     );

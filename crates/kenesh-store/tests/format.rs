@@ -334,7 +334,7 @@ fn the_v3_fixture_opens() {
     let secret = || Secret::from_bytes([KIOSK as u8; 32]);
     let d = Device::open(store, secret(), KIOSK, s.public()).unwrap();
     assert!(d.state().is_paged());
-    assert_eq!(d.state().resident(), (0, 0, 0, 0));
+    assert_eq!(d.state().resident(), kenesh_merge::Resident::default());
     assert_eq!(d.own_seq(), 7);
     assert_eq!(d.state().len(), 27);
     let mut m = MemStore::new();

@@ -104,7 +104,7 @@ fn a_paged_device_opens_from_its_checkpoint() {
         "the last sync wrote one"
     );
     // Nothing in memory until asked: the checkpoint covers every record.
-    assert_eq!(d.state().resident(), (0, 0, 0, 0));
+    assert_eq!(d.state().resident(), kenesh_merge::Resident::default());
     let memory = replayed(d.store(), &s);
     assert_eq!(d.state().snapshot(), memory.snapshot());
     assert_eq!(d.state().len(), memory.len());
