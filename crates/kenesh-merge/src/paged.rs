@@ -1083,25 +1083,12 @@ impl State {
         let Some(p) = self.paged.as_mut() else {
             return;
         };
-        let keep_index = (p.resident / 4).max(1);
         while p.rloaded.len() > p.resident {
-            let Some((&page, _)) = p
-                .rloaded
-                .iter()
-                .filter(|(page, _)| {
-                    let Some(i) = p.rdir.iter().position(|(_, id)| id == *page) else {
-                        return true;
-                    };
-                    !p.dirty.iter().any(|k| within(&p.rdir, i, k))
-                })
-                .min_by_key(|(_, t)| **t)
-            else {
+            let Some((page, at)) = least_used(&p.rloaded, &p.rdir, &p.dirty) else {
                 break;
             };
             p.rloaded.remove(&page);
-            let Some(i) = p.rdir.iter().position(|(_, id)| *id == page) else {
-                continue;
-            };
+            let Some(i) = at else { continue };
             let keys: Vec<Key> = self
                 .entities
                 .keys()
@@ -1116,27 +1103,33 @@ impl State {
                 }
             }
         }
+        let keep_index = (p.resident / 4).max(1);
         while p.iloaded.len() > keep_index {
-            let Some((&page, _)) = p
-                .iloaded
-                .iter()
-                .filter(|(page, _)| {
-                    let Some(i) = p.idir.iter().position(|(_, id)| id == *page) else {
-                        return true;
-                    };
-                    !p.idirty.iter().any(|k| within(&p.idir, i, k))
-                })
-                .min_by_key(|(_, t)| **t)
-            else {
+            let Some((page, at)) = least_used(&p.iloaded, &p.idir, &p.idirty) else {
                 break;
             };
             p.iloaded.remove(&page);
-            if let Some(i) = p.idir.iter().position(|(_, id)| *id == page) {
+            if let Some(i) = at {
                 let idir = &p.idir;
                 p.at.retain(|k, _| !within(idir, i, k));
             }
         }
     }
+}
+
+/// Of the `loaded` pages (page → when last used), the least recently used that holds no
+/// change in `dirty`, with its place in `dir` (`None`: no longer in it).
+fn least_used<K: Ord>(
+    loaded: &BTreeMap<u64, u64>,
+    dir: &[(K, u64)],
+    dirty: &BTreeSet<K>,
+) -> Option<(u64, Option<usize>)> {
+    loaded
+        .iter()
+        .map(|(page, used)| (*page, *used, dir.iter().position(|(_, id)| id == page)))
+        .filter(|(_, _, at)| at.is_none_or(|i| !dirty.iter().any(|k| within(dir, i, k))))
+        .min_by_key(|(_, used, _)| *used)
+        .map(|(page, _, at)| (page, at))
 }
 
 /// Index entries encoded into pages of about [`PAGE_TARGET`] bytes, as
