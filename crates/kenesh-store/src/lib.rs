@@ -74,7 +74,7 @@
 //!   the device replaying every record 1.1–2.3 s, what a store without a checkpoint costs
 //!   (the replay parses and merges 442,025 ops into a state that holds every one). **From
 //!   its checkpoint** (written by the device's first sync, from `kenesh_sync::CHECKPOINT_OPS`
-//!   ops on) the device opens in **3.6 ms** (`--example memory`): the checkpoint's meta is
+//!   ops on) the device opens in **3.6–7.8 ms** (`--example memory`, two runs on the loaded machine): the checkpoint's meta is
 //!   read, the 2,600 record pages and 330 index pages when needed.
 //! - **Reads**, `-- read`: every record of that store, 1,024 at a time, at 456 MiB/s of
 //!   records; one record at a random position in 0.2 ms (its segment decompressed).
@@ -84,7 +84,7 @@
 //!   checked) into a new redb file synced at the end: 55 ms, 36,000 records/s.
 //! - **Memory**, `cargo run --release -p kenesh-store --example memory`: the store of
 //!   100,000 records is replayed once in a fresh process and its first checkpoint written
-//!   (4.7 s, 403 MB peak: the whole state in memory until it is written, then let go to 32
+//!   (4.7–8.8 s, 403 MB peak: the whole state in memory until it is written, then let go to 32
 //!   pages); another process then opens it as a device from the checkpoint: **7.8 MB
 //!   resident, 0.14× the 56.5 MB file**, and 28 MB (0.50×) after a scan of every issue. The
 //!   file holds the log (35.7 MB) and the pages (20.9 MB: 2,600 record pages of the ops of
