@@ -991,9 +991,9 @@ impl State {
         })
     }
 
-    /// The records in memory that `keep` selects, encoded into pages of about
-    /// [`PAGE_TARGET`] bytes: (first key covered, page number, bytes). The first piece
-    /// covers from `first`; no piece when no record is selected.
+    /// The records in memory that `keep` selects, encoded into pages of about `target`
+    /// bytes: (first key covered, page number, bytes). The first piece covers from
+    /// `first`; no piece when no record is selected.
     fn record_pieces(
         &self,
         keep: impl Fn(&Key) -> bool,
@@ -1001,42 +1001,21 @@ impl State {
         target: usize,
         next: &mut u64,
     ) -> Vec<(Key, u64, Vec<u8>)> {
-        let mut pieces = Vec::new();
-        let mut body = Vec::new();
-        let mut count = 0u64;
-        let mut start = first;
-        let flush = |body: &mut Vec<u8>,
-                     count: &mut u64,
-                     start: Key,
-                     next: &mut u64,
-                     pieces: &mut Vec<(Key, u64, Vec<u8>)>| {
-            let mut page = alloc::vec![PAGE_FORMAT, RECORDS];
-            put_var(&mut page, *count);
-            page.append(body);
-            pieces.push((start, *next, seal(page)));
-            *next += 1;
-            *count = 0;
-        };
-        for (k, e) in self.entities.iter().filter(|(k, _)| keep(k)) {
-            if e.ops.iter().next().is_none() {
-                continue;
-            }
-            if body.len() >= target {
-                flush(&mut body, &mut count, start, next, &mut pieces);
-                start = *k;
-            }
-            put_key(&mut body, *k);
-            let held: Vec<&Stored> = e.ops.iter().filter_map(|id| self.ops.get(id)).collect();
-            put_var(&mut body, held.len() as u64);
-            for s in held {
-                put_op(&mut body, s);
-            }
-            count += 1;
-        }
-        if count > 0 {
-            flush(&mut body, &mut count, start, next, &mut pieces);
-        }
-        pieces
+        let records = self
+            .entities
+            .iter()
+            .filter(|(k, e)| keep(k) && e.ops.iter().next().is_some())
+            .map(|(k, e)| {
+                let mut body = Vec::new();
+                put_key(&mut body, *k);
+                let held: Vec<&Stored> = e.ops.iter().filter_map(|id| self.ops.get(id)).collect();
+                put_var(&mut body, held.len() as u64);
+                for s in held {
+                    put_op(&mut body, s);
+                }
+                (*k, body)
+            });
+        paginate(RECORDS, records, first, target, next)
     }
 
     /// Tells a paged state that `cp` was written: the pages it replaced are forgotten, what
@@ -1132,7 +1111,7 @@ fn least_used<K: Ord>(
         .map(|(page, _, at)| (page, at))
 }
 
-/// Index entries encoded into pages of about [`PAGE_TARGET`] bytes, as
+/// Index entries encoded into pages of about `target` bytes, as
 /// [`State::record_pieces`] does records.
 fn index_pieces<'a>(
     entries: impl Iterator<Item = (&'a OpId, &'a Key)>,
@@ -1140,26 +1119,44 @@ fn index_pieces<'a>(
     target: usize,
     next: &mut u64,
 ) -> Vec<(OpId, u64, Vec<u8>)> {
+    let entries = entries.map(|(id, key)| {
+        let mut body = Vec::with_capacity(30);
+        body.extend_from_slice(&id.origin.0.to_le_bytes());
+        body.extend_from_slice(&id.seq.to_le_bytes());
+        put_key(&mut body, *key);
+        (*id, body)
+    });
+    paginate(INDEX, entries, first, target, next)
+}
+
+/// Encoded items (each with its key, in key order) cut into sealed pages of `kind`, a page
+/// closed once its body reaches `target` bytes: (first key covered, page number, bytes).
+/// The first page covers from `first`; no page when there is no item.
+fn paginate<K: Copy>(
+    kind: u8,
+    items: impl Iterator<Item = (K, Vec<u8>)>,
+    first: K,
+    target: usize,
+    next: &mut u64,
+) -> Vec<(K, u64, Vec<u8>)> {
     let mut pieces = Vec::new();
     let mut body = Vec::new();
     let mut count = 0u64;
     let mut start = first;
-    let mut flush = |body: &mut Vec<u8>, count: &mut u64, start: OpId| {
-        let mut page = alloc::vec![PAGE_FORMAT, INDEX];
+    let mut flush = |body: &mut Vec<u8>, count: &mut u64, start: K| {
+        let mut page = alloc::vec![PAGE_FORMAT, kind];
         put_var(&mut page, *count);
         page.append(body);
         pieces.push((start, *next, seal(page)));
         *next += 1;
         *count = 0;
     };
-    for (id, key) in entries {
+    for (key, item) in items {
         if body.len() >= target {
             flush(&mut body, &mut count, start);
-            start = *id;
+            start = key;
         }
-        body.extend_from_slice(&id.origin.0.to_le_bytes());
-        body.extend_from_slice(&id.seq.to_le_bytes());
-        put_key(&mut body, *key);
+        body.extend_from_slice(&item);
         count += 1;
     }
     if count > 0 {
