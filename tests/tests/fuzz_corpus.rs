@@ -70,6 +70,11 @@ fn merge_op_corpus() {
 }
 
 #[test]
+fn merge_pages_corpus() {
+    assert!(replay("merge_pages", checks::merge_pages) >= 5);
+}
+
+#[test]
 fn session_server_wire_corpus() {
     assert!(replay("session_server_wire", checks::session_server_wire) >= 4);
 }
@@ -667,6 +672,135 @@ fn write_proto_seed_corpus() {
     let mut spoiled = rec(&ops[..1], true);
     spoiled[0] |= 2;
     write("merge_op", "spoiled-hash", &spoiled, checks::merge_op);
+}
+
+/// Writes the seed corpus of `merge_pages` from real checkpoints of paged states holding
+/// [`seed_ops`] and four more issues: `cargo test -p kenesh-tests --test fuzz_corpus --
+/// --ignored write_pages_seed_corpus`.
+#[test]
+#[ignore = "regenerates the committed seed corpus"]
+fn write_pages_seed_corpus() {
+    use kenesh_merge::{OpBuilder, PageError, PageSource, State};
+    use kenesh_model::schema::EntityKind;
+    use kenesh_model::{Id, IssueStatus, Workflow};
+    use std::collections::BTreeMap;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Default)]
+    struct Pages(Mutex<BTreeMap<u64, Vec<u8>>>);
+    impl PageSource for Pages {
+        fn read(&self, page: u64) -> Result<Vec<u8>, PageError> {
+            self.0
+                .lock()
+                .unwrap()
+                .get(&page)
+                .cloned()
+                .ok_or(PageError::Missing(page))
+        }
+    }
+
+    let mut ops = seed_ops();
+    let mut c = OpBuilder::new(3);
+    c.salt([5; 16]);
+    for n in 101..105u128 {
+        let create = c
+            .create(
+                EntityKind::Issue,
+                Id::from_u128(n),
+                vec![
+                    (1, format!("Маселе {n}").into_bytes()),
+                    (9, vec![IssueStatus::Submitted.code()]),
+                ],
+            )
+            .unwrap();
+        let retitle = c
+            .set(
+                EntityKind::Issue,
+                Id::from_u128(n),
+                1,
+                b"Road".to_vec(),
+                &[create.id()],
+            )
+            .unwrap();
+        ops.extend([create, retitle]);
+    }
+    let half = ops.len() / 2;
+
+    // A paged state given `ops`, its pages of `target` bytes, checkpointed after each of
+    // `cuts` ops counts; the store's pages and the last meta.
+    let store = |target: usize, cuts: &[usize]| {
+        let pages = Arc::new(Pages::default());
+        let mut s = State::paged(pages.clone());
+        s.set_page_target(target);
+        let mut meta = Vec::new();
+        let mut done = 0;
+        for &cut in cuts {
+            for op in &ops[done..cut] {
+                let _ = s.apply(op.clone());
+            }
+            done = cut;
+            let cp = s.checkpoint().unwrap();
+            let mut p = pages.0.lock().unwrap();
+            for (id, bytes) in cp.pages() {
+                p.insert(*id, bytes.clone());
+            }
+            for id in cp.removed() {
+                p.remove(id);
+            }
+            meta = cp.meta().to_vec();
+            drop(p);
+            assert!(s.checkpointed(cp));
+        }
+        let pages: Vec<(u64, Vec<u8>)> = pages.0.lock().unwrap().clone().into_iter().collect();
+        (meta, pages)
+    };
+
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/merge_pages");
+    std::fs::create_dir_all(&root).unwrap();
+    let write = |name: &str, data: &[u8]| {
+        let expected = match name {
+            "damaged" | "pages-missing" => "failed",
+            _ => "reopened",
+        };
+        assert_eq!(checks::merge_pages_outcome(data), expected, "{name}");
+        std::fs::write(root.join(format!("seed-{name}")), data).unwrap();
+    };
+    let all = ops.len();
+    let (meta, pages) = store(1, &[all]);
+    write(
+        "page-per-record",
+        &checks::merge_pages_input(0x01, &meta, &pages, &[], true),
+    );
+    write(
+        "as-given",
+        &checks::merge_pages_input(0x01, &meta, &pages, &[], false),
+    );
+    let mut damaged = pages.clone();
+    damaged[0].1[3] ^= 1;
+    write(
+        "damaged",
+        &checks::merge_pages_input(0x01, &meta, &damaged, &[], false),
+    );
+    let (meta, pages) = store(64 * 1024, &[all]);
+    write(
+        "one-page",
+        &checks::merge_pages_input(0xf3, &meta, &pages, &[], true),
+    );
+    let (meta, pages) = store(300, &[half]);
+    write(
+        "then-ops",
+        &checks::merge_pages_input(0x42, &meta, &pages, &ops[half..half + 8], true),
+    );
+    let (meta, pages) = store(300, &[half, all]);
+    write(
+        "two-checkpoints",
+        &checks::merge_pages_input(0x20, &meta, &pages, &[], true),
+    );
+    let (meta, _) = store(1, &[all]);
+    write(
+        "pages-missing",
+        &checks::merge_pages_input(0x00, &meta, &[], &ops[..2], true),
+    );
 }
 
 /// Found by `session_client_frames` (corpus file `regress-client-input-after-error`): a

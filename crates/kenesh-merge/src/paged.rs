@@ -48,6 +48,13 @@
 //! context `kenesh 2026 page v1`, the first 16 bytes), checked before anything is read: a
 //! flipped byte in a payload would otherwise read as another valid op.
 //!
+//! A page holds its entries in key (op id) order, all inside the span its directory entry
+//! gives it (from its first key to the next page's, the first page from the smallest); a
+//! record holds at least one op, its ops in id order, each of that record. A page that
+//! checks but breaks any of this is damaged too: a page can never put a record where
+//! lookups through another page would miss it, or hold one twice. The meta names each page
+//! once, below its next page number.
+//!
 //! Every op of a page loaded is checked as an op arriving from a peer is ([`Op::from_parts`]:
 //! canonical envelope, limits, payload hash), so a damaged page is a typed error, never a
 //! panic and never a wrong op.
@@ -112,6 +119,8 @@ fn seal(mut page: Vec<u8>) -> Vec<u8> {
 }
 const INDEX: u8 = 1;
 const META_FORMAT: u8 = 1;
+/// The largest next page number a meta may hold.
+const MAX_PAGE_NUMBER: u64 = 1 << 62;
 
 /// Why a page could not be had. A paged state that meets one stops applying ops
 /// ([`State::failure`]): it must be dropped and opened again from the last checkpoint.
@@ -395,23 +404,58 @@ fn read_op(r: &mut Reader<'_>) -> Option<Op> {
     }
 }
 
-/// The records of a record page: each key with its ops.
-fn decode_records(page: u64, bytes: &[u8]) -> Result<Vec<(Key, Vec<Op>)>, PageError> {
+/// The keys page `i` of `dir` covers: from its first key (the first page: from the
+/// smallest) up to the next page's first key, that excluded.
+fn span<K: Copy>(dir: &[(K, u64)], i: usize) -> (Option<K>, Option<K>) {
+    let lo = if i == 0 {
+        None
+    } else {
+        dir.get(i).map(|d| d.0)
+    };
+    (lo, dir.get(i + 1).map(|d| d.0))
+}
+
+/// Whether `k` is in `span` and after `last` (the key before it on the page).
+fn in_order<K: Ord>(span: &(Option<K>, Option<K>), last: Option<&K>, k: &K) -> bool {
+    span.0.as_ref().is_none_or(|lo| lo <= k)
+        && span.1.as_ref().is_none_or(|hi| k < hi)
+        && last.is_none_or(|l| l < k)
+}
+
+/// The records of a record page covering `span` ([`span`]): each key with its ops.
+///
+/// A page is what [`State::checkpoint`] wrote or damage: its records are in key order
+/// inside its span, each with at least one op, its ops in id order, each filed under its
+/// own record. Anything else is [`PageError::Damaged`], so a page can never put a record
+/// where another page's lookups would not find it, or hold one twice.
+fn decode_records(
+    page: u64,
+    bytes: &[u8],
+    span: (Option<Key>, Option<Key>),
+) -> Result<Vec<(Key, Vec<Op>)>, PageError> {
     let bad = PageError::Damaged(page);
     let mut r = Reader(checked(page, bytes)?);
     if r.byte() != Some(PAGE_FORMAT) || r.byte() != Some(RECORDS) {
         return Err(bad);
     }
     let n = r.var().ok_or(bad.clone())?;
-    let mut out = Vec::new();
+    let mut out: Vec<(Key, Vec<Op>)> = Vec::new();
     for _ in 0..n {
         let key = r.key().ok_or(bad.clone())?;
+        if !in_order(&span, out.last().map(|(k, _)| k), &key) {
+            return Err(bad);
+        }
         let m = r.var().ok_or(bad.clone())?;
-        let mut ops = Vec::new();
+        if m == 0 {
+            return Err(bad);
+        }
+        let mut ops: Vec<Op> = Vec::new();
         for _ in 0..m {
             let op = read_op(&mut r).ok_or(bad.clone())?;
-            // An op filed under another record is damage.
-            if Key::new(op.envelope().kind, op.envelope().entity) != key {
+            // An op filed under another record, or out of order, is damage.
+            if Key::new(op.envelope().kind, op.envelope().entity) != key
+                || ops.last().is_some_and(|last| last.id() >= op.id())
+            {
                 return Err(bad);
             }
             ops.push(op);
@@ -424,8 +468,13 @@ fn decode_records(page: u64, bytes: &[u8]) -> Result<Vec<(Key, Vec<Op>)>, PageEr
     Ok(out)
 }
 
-/// The entries of an index page.
-fn decode_index(page: u64, bytes: &[u8]) -> Result<Vec<(OpId, Key)>, PageError> {
+/// The entries of an index page covering `span`: in id order inside it, or
+/// [`PageError::Damaged`].
+fn decode_index(
+    page: u64,
+    bytes: &[u8],
+    span: (Option<OpId>, Option<OpId>),
+) -> Result<Vec<(OpId, Key)>, PageError> {
     let bad = PageError::Damaged(page);
     let mut r = Reader(checked(page, bytes)?);
     if r.byte() != Some(PAGE_FORMAT) || r.byte() != Some(INDEX) {
@@ -436,12 +485,16 @@ fn decode_index(page: u64, bytes: &[u8]) -> Result<Vec<(OpId, Key)>, PageError> 
     if n > (r.0.len() / 30) as u64 {
         return Err(bad);
     }
-    let mut out = Vec::with_capacity(n as usize);
+    let mut out: Vec<(OpId, Key)> = Vec::with_capacity(n as usize);
     for _ in 0..n {
         let origin = u32::from_le_bytes(r.array().ok_or(bad.clone())?);
         let seq = u64::from_le_bytes(r.array().ok_or(bad.clone())?);
         let key = r.key().ok_or(bad.clone())?;
-        out.push((OpId::new(origin, seq), key));
+        let id = OpId::new(origin, seq);
+        if !in_order(&span, out.last().map(|(i, _)| i), &id) {
+            return Err(bad);
+        }
+        out.push((id, key));
     }
     if !r.0.is_empty() {
         return Err(bad);
@@ -506,7 +559,8 @@ impl State {
     /// meta is read; pages are read when a record or an op in them is needed.
     ///
     /// # Errors
-    /// [`PageError::Meta`] when the meta does not decode or names pages out of order.
+    /// [`PageError::Meta`] when the meta does not decode, names pages out of order or
+    /// names a page twice.
     pub fn open_paged(meta: &[u8], source: Arc<dyn PageSource>) -> Result<State, PageError> {
         let (m, rest): (Meta, _) = postcard::take_from_bytes(meta).map_err(|_| PageError::Meta)?;
         if !rest.is_empty() {
@@ -514,7 +568,16 @@ impl State {
         }
         let sorted = m.rdir.windows(2).all(|w| w[0].0 < w[1].0)
             && m.idir.windows(2).all(|w| w[0].0 < w[1].0);
-        if m.format != META_FORMAT || !sorted {
+        // Page numbers: each used once, all below the next to be given, which is far from
+        // the end of the numbers (a checkpoint gives at most one per record or op).
+        let mut numbers = BTreeSet::new();
+        let numbered = m.next_page <= MAX_PAGE_NUMBER
+            && m.rdir
+                .iter()
+                .map(|d| d.1)
+                .chain(m.idir.iter().map(|d| d.1))
+                .all(|n| (1..m.next_page).contains(&n) && numbers.insert(n));
+        if m.format != META_FORMAT || !sorted || !numbered {
             return Err(PageError::Meta);
         }
         let mut s = State::paged(source);
@@ -627,7 +690,10 @@ impl State {
             *t = tick;
             return Ok(());
         }
-        let records = p.source.read(page).and_then(|b| decode_records(page, &b));
+        let records = p
+            .source
+            .read(page)
+            .and_then(|b| decode_records(page, &b, span(&p.rdir, i)));
         let records = match records {
             Ok(r) => r,
             Err(e) => {
@@ -674,7 +740,11 @@ impl State {
             *t = tick;
             return Ok(None);
         }
-        let entries = match p.source.read(page).and_then(|b| decode_index(page, &b)) {
+        let entries = p
+            .source
+            .read(page)
+            .and_then(|b| decode_index(page, &b, span(&p.idir, i)));
+        let entries = match entries {
             Ok(e) => e,
             Err(e) => {
                 p.failure = Some(e.clone());
@@ -711,7 +781,11 @@ impl State {
         if p.rloaded.contains_key(&page) {
             return None;
         }
-        let records = match p.source.read(page).and_then(|b| decode_records(page, &b)) {
+        let records = p
+            .source
+            .read(page)
+            .and_then(|b| decode_records(page, &b, span(&p.rdir, i)));
+        let records = match records {
             Ok(r) => r,
             Err(_) => {
                 p.read_failed.store(true, Ordering::Relaxed);
@@ -861,7 +935,11 @@ impl State {
                 if p.iloaded.contains_key(&page) {
                     return None;
                 }
-                match p.source.read(page).and_then(|b| decode_index(page, &b)) {
+                let entries = p
+                    .source
+                    .read(page)
+                    .and_then(|b| decode_index(page, &b, span(&p.idir, i)));
+                match entries {
                     Ok(entries) => entries.into_iter().find(|(i, _)| *i == id)?.1,
                     Err(_) => {
                         p.read_failed.store(true, Ordering::Relaxed);
@@ -1004,16 +1082,19 @@ impl State {
         let records = self
             .entities
             .iter()
-            .filter(|(k, e)| keep(k) && e.ops.iter().next().is_some())
-            .map(|(k, e)| {
+            .filter(|(k, _)| keep(k))
+            .filter_map(|(k, e)| {
+                let held: Vec<&Stored> = e.ops.iter().filter_map(|id| self.ops.get(id)).collect();
+                if held.is_empty() {
+                    return None;
+                }
                 let mut body = Vec::new();
                 put_key(&mut body, *k);
-                let held: Vec<&Stored> = e.ops.iter().filter_map(|id| self.ops.get(id)).collect();
                 put_var(&mut body, held.len() as u64);
                 for s in held {
                     put_op(&mut body, s);
                 }
-                (*k, body)
+                Some((*k, body))
             });
         paginate(RECORDS, records, first, target, next)
     }
@@ -1163,4 +1244,159 @@ fn paginate<K: Copy>(
         flush(&mut body, &mut count, start);
     }
     pieces
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::builder::OpBuilder;
+    use kenesh_model::schema::EntityKind;
+
+    /// Pages given once (these tests read only).
+    #[derive(Default)]
+    struct Pages(BTreeMap<u64, Vec<u8>>);
+
+    impl PageSource for Pages {
+        fn read(&self, page: u64) -> Result<Vec<u8>, PageError> {
+            self.0.get(&page).cloned().ok_or(PageError::Missing(page))
+        }
+    }
+
+    /// Five issues, two ops each, checkpointed into pages of `target` bytes.
+    fn checkpointed(target: usize) -> (Vec<(u64, Vec<u8>)>, Meta) {
+        let source = Arc::new(Pages::default());
+        let mut s = State::paged(source);
+        s.set_page_target(target);
+        let mut b = OpBuilder::new(1);
+        b.salt([3; 16]);
+        for n in 0..5u128 {
+            let id = Id::from_u128(n);
+            let create = b.create(EntityKind::Issue, id, alloc::vec![]).unwrap();
+            let set = b
+                .set(EntityKind::Issue, id, 1, alloc::vec![1, 2], &[create.id()])
+                .unwrap();
+            s.apply(create);
+            s.apply(set);
+        }
+        let cp = s.checkpoint().unwrap();
+        let meta = postcard::from_bytes(cp.meta()).unwrap();
+        (cp.pages().to_vec(), meta)
+    }
+
+    fn record_page(records: &[(Key, Vec<Op>)]) -> Vec<u8> {
+        let mut page = alloc::vec![PAGE_FORMAT, RECORDS];
+        put_var(&mut page, records.len() as u64);
+        for (k, ops) in records {
+            put_key(&mut page, *k);
+            put_var(&mut page, ops.len() as u64);
+            for op in ops {
+                put_op(&mut page, &Stored::new(op));
+            }
+        }
+        seal(page)
+    }
+
+    fn index_page(entries: &[(OpId, Key)]) -> Vec<u8> {
+        let mut page = alloc::vec![PAGE_FORMAT, INDEX];
+        put_var(&mut page, entries.len() as u64);
+        for (id, k) in entries {
+            page.extend_from_slice(&id.origin.0.to_le_bytes());
+            page.extend_from_slice(&id.seq.to_le_bytes());
+            put_key(&mut page, *k);
+        }
+        seal(page)
+    }
+
+    /// A page that checks but holds its records out of order, outside its span, twice, with
+    /// no op or with its ops out of order, is damaged: it could put a record where another
+    /// page's lookups would miss it.
+    #[test]
+    fn sealed_record_pages_out_of_order_are_damaged() {
+        let (pages, meta) = checkpointed(PAGE_TARGET);
+        assert_eq!(meta.rdir.len(), 1);
+        let whole = (None, None);
+        let records = decode_records(9, &pages[0].1, whole).unwrap();
+        assert_eq!(records.len(), 5);
+        assert_eq!(
+            record_page(&records),
+            pages[0].1,
+            "the test's writer is the state's"
+        );
+
+        let mut swapped = records.clone();
+        swapped.swap(1, 2);
+        let mut twice = records.clone();
+        twice.insert(1, records[0].clone());
+        let mut empty = records.clone();
+        empty[2].1.clear();
+        let mut ops_swapped = records.clone();
+        ops_swapped[0].1.swap(0, 1);
+        let mut op_twice = records.clone();
+        op_twice[0].1.push(records[0].1[1].clone());
+        for (what, bad) in [
+            ("records swapped", swapped),
+            ("a record twice", twice),
+            ("a record without ops", empty),
+            ("ops swapped", ops_swapped),
+            ("an op twice", op_twice),
+        ] {
+            assert_eq!(
+                decode_records(9, &record_page(&bad), whole).unwrap_err(),
+                PageError::Damaged(9),
+                "{what}"
+            );
+        }
+        // Outside the span its directory gives it, below or from the next page's key.
+        let (k1, k3) = (records[1].0, records[3].0);
+        let page = record_page(&records);
+        assert!(decode_records(9, &page, (Some(k1), None)).is_err());
+        assert!(decode_records(9, &page, (None, Some(k3))).is_err());
+        assert!(decode_records(9, &record_page(&records[1..3]), (Some(k1), Some(k3))).is_ok());
+    }
+
+    #[test]
+    fn sealed_index_pages_out_of_order_are_damaged() {
+        let (pages, meta) = checkpointed(PAGE_TARGET);
+        let page = &pages.iter().find(|(n, _)| *n == meta.idir[0].1).unwrap().1;
+        let entries = decode_index(9, page, (None, None)).unwrap();
+        assert_eq!(entries.len(), 10);
+        assert_eq!(&index_page(&entries), page);
+        let mut swapped = entries.clone();
+        swapped.swap(4, 5);
+        let mut twice = entries.clone();
+        twice.insert(3, entries[3]);
+        for bad in [swapped, twice] {
+            assert!(decode_index(9, &index_page(&bad), (None, None)).is_err());
+        }
+        assert!(decode_index(9, page, (Some(entries[1].0), None)).is_err());
+        assert!(decode_index(9, page, (None, Some(entries[9].0))).is_err());
+    }
+
+    /// A meta naming a page twice (or a record page and an index page alike), a page at or
+    /// past its next page number, or a next number near the end is refused.
+    #[test]
+    fn metas_naming_pages_badly_are_refused() {
+        let (_, meta) = checkpointed(1);
+        assert!(meta.rdir.len() == 5 && meta.idir.len() == 10);
+        let open = |m: &Meta| {
+            let source: Arc<dyn PageSource> = Arc::new(Pages::default());
+            State::open_paged(&postcard::to_allocvec(m).unwrap(), source).map(|_| ())
+        };
+        assert_eq!(open(&meta), Ok(()));
+        type Edit = (&'static str, fn(&mut Meta));
+        let edits: [Edit; 6] = [
+            ("a record page twice", |m| m.rdir[1].1 = m.rdir[0].1),
+            ("a page as both", |m| m.idir[0].1 = m.rdir[0].1),
+            ("page 0", |m| m.rdir[0].1 = 0),
+            ("at the next number", |m| m.idir[2].1 = m.next_page),
+            ("the end of the numbers", |m| m.next_page = u64::MAX),
+            ("out of order", |m| m.rdir.swap(0, 1)),
+        ];
+        for (what, edit) in edits {
+            let mut m =
+                postcard::from_bytes::<Meta>(&postcard::to_allocvec(&meta).unwrap()).unwrap();
+            edit(&mut m);
+            assert_eq!(open(&m), Err(PageError::Meta), "{what}");
+        }
+    }
 }
