@@ -840,13 +840,19 @@ pub fn merge_pages_outcome(data: &[u8]) -> &'static str {
         Vec<kenesh_merge::Op>,
         usize,
         BTreeMap<(kenesh_model::Scope, kenesh_model::Tier), [u8; 32]>,
-        Vec<Option<kenesh_merge::Op>>,
     );
+    // A lookup by id finds the op listed or nothing: an index page that checks but leaves
+    // an op out is damage only a read of every index page would see (one that names the
+    // wrong record is seen, and fails the state).
     fn view(s: &State) -> View {
         let ops: Vec<_> = s.all_ops().collect();
-        let by_id = ops.iter().map(|op| s.op(op.id())).collect();
+        for op in &ops {
+            if let Some(found) = s.op(op.id()) {
+                assert_eq!(&found, op, "a lookup by id finds the op held");
+            }
+        }
         let _ = (s.conflicts(), s.flags(), s.erased_count());
-        (s.snapshot(), ops, s.len(), s.state_hashes(), by_id)
+        (s.snapshot(), ops, s.len(), s.state_hashes())
     }
 
     let input = pages_input(data);
@@ -912,7 +918,8 @@ pub fn merge_pages_outcome(data: &[u8]) -> &'static str {
 }
 
 pub use sessions::{
-    session_client_frames, session_client_wire, session_server_frames, session_server_wire,
+    device_open_check, session_client_frames, session_client_wire, session_server_frames,
+    session_server_wire,
 };
 
 /// The sync sessions of `kenesh-sync` receiving hostile input: raw bytes on the wire, and
@@ -967,7 +974,8 @@ pub mod sessions {
             .up_to(home(), Tier::Personal, Access::Read)
             .up_to(home(), Tier::Sensitive, Access::Write)
     }
-    fn server_secret() -> Secret {
+    /// The server's secret.
+    pub fn server_secret() -> Secret {
         Secret::from_bytes([0xee; 32])
     }
     /// The device's secret (its commit key and Noise key).
@@ -975,7 +983,8 @@ pub mod sessions {
         Secret::from_bytes([DEVICE as u8; 32])
     }
 
-    fn issue(b: &mut OpBuilder, n: u128, title: &str) -> kenesh_merge::Op {
+    /// A new issue in the builder's scope.
+    pub fn issue(b: &mut OpBuilder, n: u128, title: &str) -> kenesh_merge::Op {
         b.create(
             EntityKind::Issue,
             Id::from_u128(n),
@@ -1303,6 +1312,165 @@ pub mod sessions {
         )
         .expect("the store replays");
         assert_eq!(device_view(&reopened), device_view(device));
+    }
+
+    /// A checkpoint entry of a [`kenesh_sync::SimDisk`] image, as its docs give it (a
+    /// postcard struct: the last record covered, the pages put, the pages removed, the
+    /// state's meta, the device's part).
+    #[derive(serde::Serialize, serde::Deserialize)]
+    pub struct DiskCheckpoint {
+        pub position: u64,
+        pub put: Vec<(u64, Vec<u8>)>,
+        pub removed: Vec<u64>,
+        pub state: Vec<u8>,
+        pub device: Vec<u8>,
+    }
+
+    /// The top bit of an image entry's length: the entry is a checkpoint.
+    const CHECKPOINT_ENTRY: u32 = 1 << 31;
+
+    /// One image entry with its header: length word, then the first 8 bytes of BLAKE3 in
+    /// derive-key mode (context `kenesh 2026 simdisk record v1`) of the body.
+    pub fn disk_entry(out: &mut Vec<u8>, checkpoint: bool, body: &[u8]) {
+        let word = body.len() as u32 | if checkpoint { CHECKPOINT_ENTRY } else { 0 };
+        out.extend(word.to_le_bytes());
+        out.extend(&blake3::derive_key("kenesh 2026 simdisk record v1", body)[..8]);
+        out.extend(body);
+    }
+
+    /// A disk image from [`device_open`]'s input: after a flags byte, sections (a tag byte,
+    /// a `u16` length, that many bytes): tag 0 (mod 4) a log record, its entry sealed here;
+    /// 1 a checkpoint entry sealed here, its pages sealed too when its body is a
+    /// [`DiskCheckpoint`] (pages given without their checksums); 2 and 3 bytes appended to
+    /// the image as they are.
+    fn disk_image(mut data: &[u8]) -> Vec<u8> {
+        let mut image = Vec::new();
+        while let Some((&tag, r)) = data.split_first() {
+            let Some((len, r)) = r.split_first_chunk::<2>() else {
+                break;
+            };
+            let (body, r) = r.split_at(usize::from(u16::from_le_bytes(*len)).min(r.len()));
+            data = r;
+            match tag % 4 {
+                0 => disk_entry(&mut image, false, body),
+                1 => match postcard::from_bytes::<DiskCheckpoint>(body) {
+                    Ok(mut cp) => {
+                        for (_, page) in &mut cp.put {
+                            *page = crate::checks::page_seal(page);
+                        }
+                        let body = postcard::to_allocvec(&cp).expect("encodes");
+                        disk_entry(&mut image, true, &body);
+                    }
+                    Err(_) => disk_entry(&mut image, true, body),
+                },
+                _ => image.extend(body),
+            }
+        }
+        image
+    }
+
+    /// Writes a device's disk in the layout [`device_open`] reads (for seeds): each entry's
+    /// body as a section, checkpoints with their pages' checksums left to the harness.
+    pub fn device_open_input(flags: u8, image: &[u8]) -> Vec<u8> {
+        let mut out = vec![flags];
+        let mut at = 0;
+        while let Some(header) = image.get(at..at + 12) {
+            let word = u32::from_le_bytes(header[..4].try_into().expect("4 bytes"));
+            let len = (word & !CHECKPOINT_ENTRY) as usize;
+            let body = &image[at + 12..at + 12 + len];
+            let (tag, body) = if word & CHECKPOINT_ENTRY == 0 {
+                (0, body.to_vec())
+            } else {
+                let mut cp: DiskCheckpoint = postcard::from_bytes(body).expect("a checkpoint");
+                for (_, page) in &mut cp.put {
+                    page.truncate(page.len() - 16);
+                }
+                (1, postcard::to_allocvec(&cp).expect("encodes"))
+            };
+            out.push(tag);
+            out.extend((body.len() as u16).to_le_bytes());
+            out.extend(body);
+            at += 12 + len;
+        }
+        out
+    }
+
+    /// What a device replica on a simulated disk is, for comparisons: its view, every op,
+    /// and what a full read of its state gives.
+    fn disk_device_view(d: &Device<kenesh_sync::SimDisk>) -> (DeviceView, kenesh_merge::Snapshot) {
+        (
+            (
+                hashes(d.state()),
+                d.state().len(),
+                d.own_seq(),
+                d.acked_seq(),
+            ),
+            d.state().snapshot(),
+        )
+    }
+
+    /// A device opened on a disk image out of arbitrary bytes (log records and checkpoints
+    /// sealed by the harness, so the bytes reach the device's decoders: its log records,
+    /// the checkpoint's device part and the paged state's meta and pages): it opens or gives
+    /// a typed `OpenError`, never a panic; opening the same image twice gives the same
+    /// replica; one that opened makes a commit (if its flags byte says so), syncs with a
+    /// checkpoint, and its disk opens again to the same replica. [`device_open`] returns
+    /// how far it went: `"refused"`, `"no commit"` (a commit or sync was refused),
+    /// `"reopened"`.
+    pub fn device_open_check(data: &[u8]) {
+        let _ = device_open(data);
+    }
+
+    /// [`device_open_check`], saying how far it went.
+    pub fn device_open(data: &[u8]) -> &'static str {
+        use kenesh_sync::SimDisk;
+        let Some((&flags, rest)) = data.split_first() else {
+            return "refused";
+        };
+        let image = disk_image(rest);
+        let open =
+            |disk: SimDisk| Device::open(disk, device_secret(), DEVICE, server_secret().public());
+        let mut device = match open(SimDisk::open(&image)) {
+            Ok(d) => d,
+            Err(e) => {
+                assert!(!e.to_string().is_empty());
+                if trace() {
+                    eprintln!("device_open: {e}");
+                }
+                return "refused";
+            }
+        };
+        let seen = disk_device_view(&device);
+        let again = open(SimDisk::open(&image)).expect("the same image opens again");
+        assert_eq!(disk_device_view(&again), seen, "opening is repeatable");
+        if flags & 1 == 1 {
+            let Some(next) = device.own_seq().checked_add(1) else {
+                return "no commit";
+            };
+            let mut b = device.builder();
+            b.scope(home()).at(NOW);
+            let op = issue(&mut b, 900 + u128::from(flags), "Суу түтүгү жарылды");
+            match device.commit(&[op]) {
+                Ok(c) => assert_eq!(c.first_seq(), next),
+                Err(e) => {
+                    if trace() {
+                        eprintln!("device_open: commit: {e}");
+                    }
+                    return "no commit";
+                }
+            }
+        }
+        device.checkpoint_from(0);
+        if let Err(e) = device.sync() {
+            if trace() {
+                eprintln!("device_open: sync: {e}");
+            }
+            return "no commit";
+        }
+        let seen = disk_device_view(&device);
+        let reopened = open(SimDisk::open(device.store().image())).expect("its disk opens again");
+        assert_eq!(disk_device_view(&reopened), seen, "and reads as it did");
+        "reopened"
     }
 
     /// Raw bytes to a client session after its real start, in pieces: never a panic; after

@@ -75,6 +75,11 @@ fn merge_pages_corpus() {
 }
 
 #[test]
+fn device_open_corpus() {
+    assert!(replay("device_open", checks::device_open_check) >= 5);
+}
+
+#[test]
 fn session_server_wire_corpus() {
     assert!(replay("session_server_wire", checks::session_server_wire) >= 4);
 }
@@ -800,6 +805,105 @@ fn write_pages_seed_corpus() {
     write(
         "pages-missing",
         &checks::merge_pages_input(0x00, &meta, &[], &ops[..2], true),
+    );
+}
+
+/// Writes the seed corpus of `device_open` from real device disks (a log, a checkpoint and
+/// the records after it, a real sync with the server, a torn tail, an own commit twice):
+/// `cargo test -p kenesh-tests --test fuzz_corpus -- --ignored write_device_seed_corpus`.
+#[test]
+#[ignore = "regenerates the committed seed corpus"]
+fn write_device_seed_corpus() {
+    use checks::sessions::*;
+    use kenesh_proto::Caps;
+    use kenesh_sync::{ClientSession, Device, ServerSession, SimDisk};
+
+    let new_device = |checkpoints: bool| {
+        let mut d = Device::open(
+            SimDisk::new(),
+            device_secret(),
+            DEVICE,
+            server_secret().public(),
+        )
+        .unwrap();
+        if checkpoints {
+            d.checkpoint_from(0);
+        }
+        for c in device_commits() {
+            d.commit(&c.ops()).unwrap();
+        }
+        d.sync().unwrap();
+        d
+    };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/device_open");
+    std::fs::create_dir_all(&root).unwrap();
+    let write = |name: &str, data: &[u8], expected: &str| {
+        assert_eq!(device_open(data), expected, "{name}");
+        std::fs::write(root.join(format!("seed-{name}")), data).unwrap();
+    };
+
+    let log = new_device(false);
+    write(
+        "log",
+        &device_open_input(1, log.store().image()),
+        "reopened",
+    );
+    let mut torn = device_open_input(0, log.store().image());
+    torn.extend([2, 5, 0, 9, 0, 0, 0, 1]);
+    write("torn-tail", &torn, "reopened");
+    // The last own commit twice: a corrupt log.
+    let input = device_open_input(1, log.store().image());
+    let mut at = 1;
+    let mut last = 1;
+    while at < input.len() {
+        last = at;
+        at += 3 + usize::from(u16::from_le_bytes([input[at + 1], input[at + 2]]));
+    }
+    let twice = [&input[..], &input[last..]].concat();
+    write("own-commit-twice", &twice, "refused");
+
+    let mut d = new_device(true);
+    let mut b = d.builder();
+    b.scope(home()).at(NOW);
+    let op = issue(&mut b, 300, "Жол оңдолсун");
+    d.commit(&[op]).unwrap();
+    d.sync().unwrap();
+    write(
+        "checkpoint",
+        &device_open_input(1, d.store().image()),
+        "reopened",
+    );
+
+    // A real sync with the server: records received, acknowledged, a receipt.
+    let mut server = server();
+    let mut ss = ServerSession::new(&server, SERVER_SEED).unwrap();
+    let mut c = ClientSession::new(&d, Caps::ZSTD, CLIENT_SEED).unwrap();
+    c.start(&mut d).unwrap();
+    for _ in 0..100 {
+        let up = c.take_output();
+        if !up.is_empty() {
+            ss.receive(&mut server, &up, NOW).unwrap();
+            server.sync().unwrap();
+            ss.poll(&mut server).unwrap();
+        }
+        if c.is_done() {
+            break;
+        }
+        let down = ss.take_output();
+        c.receive(&mut d, &down).unwrap();
+    }
+    assert!(c.is_done());
+    d.sync().unwrap();
+    assert_eq!(d.acked_seq(), 3);
+    write(
+        "synced",
+        &device_open_input(0, d.store().image()),
+        "reopened",
+    );
+    write(
+        "synced-then-commit",
+        &device_open_input(3, d.store().image()),
+        "reopened",
     );
 }
 

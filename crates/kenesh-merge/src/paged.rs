@@ -764,10 +764,21 @@ impl State {
         }
         let key = Key::new(op.envelope().kind, op.envelope().entity);
         self.ensure_record(key)?;
-        if let Some(other) = self.ensure_id(op.id())?
-            && other != key
-        {
-            self.ensure_record(other)?;
+        if let Some(other) = self.ensure_id(op.id())? {
+            if other != key {
+                self.ensure_record(other)?;
+            }
+            // The index names the record holding the op: one that does not hold it means
+            // a damaged index page.
+            let holds = self
+                .entities
+                .get(&other)
+                .is_some_and(|e| e.ops.contains(&op.id()));
+            if !holds && let Some(p) = self.paged.as_mut() {
+                let page = cover(&p.idir, &op.id()).map_or(0, |i| p.idir[i].1);
+                p.failure = Some(PageError::Damaged(page));
+                return Err(PageError::Damaged(page));
+            }
         }
         Ok(())
     }
@@ -948,9 +959,16 @@ impl State {
                 }
             }
         };
-        let (_, records) = self.loose_page(&key)?;
-        let (_, mut loose) = records.into_iter().find(|(k, _)| *k == key)?;
-        loose.ops.remove(&id)
+        // The index names the record holding the op: a record that does not hold it (in
+        // memory, or in its page) means a damaged index page.
+        let found = self.loose_page(&key).and_then(|(_, records)| {
+            let (_, mut loose) = records.into_iter().find(|(k, _)| *k == key)?;
+            loose.ops.remove(&id)
+        });
+        if found.is_none() {
+            p.read_failed.store(true, Ordering::Relaxed);
+        }
+        found
     }
 
     /// The keys of records in pages not loaded that hold a payload naming one of
@@ -1263,24 +1281,33 @@ mod tests {
     }
 
     /// Five issues, two ops each, checkpointed into pages of `target` bytes.
-    fn checkpointed(target: usize) -> (Vec<(u64, Vec<u8>)>, Meta) {
+    type PageList = Vec<(u64, Vec<u8>)>;
+
+    fn checkpointed(target: usize) -> (PageList, Meta) {
+        let (pages, meta, _) = checkpointed_ops(target);
+        (pages, meta)
+    }
+
+    fn checkpointed_ops(target: usize) -> (PageList, Meta, Vec<Op>) {
         let source = Arc::new(Pages::default());
         let mut s = State::paged(source);
         s.set_page_target(target);
         let mut b = OpBuilder::new(1);
         b.salt([3; 16]);
+        let mut ops = Vec::new();
         for n in 0..5u128 {
             let id = Id::from_u128(n);
             let create = b.create(EntityKind::Issue, id, alloc::vec![]).unwrap();
             let set = b
                 .set(EntityKind::Issue, id, 1, alloc::vec![1, 2], &[create.id()])
                 .unwrap();
+            ops.extend([create.clone(), set.clone()]);
             s.apply(create);
             s.apply(set);
         }
         let cp = s.checkpoint().unwrap();
         let meta = postcard::from_bytes(cp.meta()).unwrap();
-        (cp.pages().to_vec(), meta)
+        (cp.pages().to_vec(), meta, ops)
     }
 
     fn record_page(records: &[(Key, Vec<Op>)]) -> Vec<u8> {
@@ -1370,6 +1397,45 @@ mod tests {
         }
         assert!(decode_index(9, page, (Some(entries[1].0), None)).is_err());
         assert!(decode_index(9, page, (None, Some(entries[9].0))).is_err());
+    }
+
+    /// An index page that checks but names another record for an op: a lookup by id finds
+    /// nothing and fails the state (found by the fuzz target `merge_pages`: before, the op
+    /// was found while its record was in memory and not after a reopening), and an op of
+    /// that id is refused as `Unavailable`.
+    #[test]
+    fn an_index_naming_the_wrong_record_is_damage() {
+        let (mut pages, meta, ops) = checkpointed_ops(PAGE_TARGET);
+        let at = pages
+            .iter()
+            .position(|(n, _)| *n == meta.idir[0].1)
+            .unwrap();
+        let mut entries = decode_index(9, &pages[at].1, (None, None)).unwrap();
+        let wrong = Key::new(EntityKind::Issue.code(), Id::from_u128(4));
+        assert_eq!(entries[0].0, ops[0].id());
+        assert_ne!(entries[0].1, wrong);
+        entries[0].1 = wrong;
+        pages[at].1 = index_page(&entries);
+        let source: Arc<dyn PageSource> = Arc::new(Pages(pages.into_iter().collect()));
+        let meta = postcard::to_allocvec(&meta).unwrap();
+
+        let s = State::open_paged(&meta, source.clone()).unwrap();
+        assert_eq!(s.op(ops[1].id()), Some(ops[1].clone()), "a true entry");
+        assert_eq!(s.failure(), None);
+        assert_eq!(s.op(ops[0].id()), None);
+        assert!(s.failure().is_some(), "the wrong entry is seen");
+
+        let mut s = State::open_paged(&meta, source).unwrap();
+        assert_eq!(
+            s.apply(ops[0].clone()),
+            crate::Applied::Flagged(FlagKind::Unavailable)
+        );
+        assert_eq!(s.failure(), Some(PageError::Damaged(meta_index_page(&s))));
+        assert!(s.checkpoint().is_err());
+    }
+
+    fn meta_index_page(s: &State) -> u64 {
+        s.paged.as_ref().unwrap().idir[0].1
     }
 
     /// A meta naming a page twice (or a record page and an index page alike), a page at or

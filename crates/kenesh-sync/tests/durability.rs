@@ -115,3 +115,48 @@ fn sessions_share_one_disk_sync() {
         assert_eq!(d.acked_seq(), 2);
     }
 }
+
+/// A device log whose own commits do not follow on (one written twice, one left out) is
+/// corrupt: opening it is `OpenError::Corrupt` at that record, where before the record was
+/// applied (or skipped) and the device went on with a wrong own seq.
+#[test]
+fn own_commits_out_of_order_are_a_corrupt_log() {
+    use kenesh_sync::{OpenError, Store};
+    let mut s = server();
+    let mut d = device(&mut s, 10, kiosk_grants(muni(1)));
+    make_issues(&mut d, muni(1), 3, 100);
+    d.sync().unwrap();
+    let records: Vec<Vec<u8>> = d
+        .store()
+        .read(1, 10)
+        .unwrap()
+        .into_iter()
+        .map(|(_, r)| r)
+        .collect();
+    assert_eq!(records.len(), 3);
+    let open = |recs: &[&Vec<u8>]| {
+        let mut store = MemStore::new();
+        for r in recs {
+            store.stage(r).unwrap();
+        }
+        store.sync().unwrap();
+        Device::open(store, Secret::from_bytes([10; 32]), 10, s.public()).map(|d| d.own_seq())
+    };
+    let [a, b, c] = [&records[0], &records[1], &records[2]];
+    assert_eq!(open(&[a, b, c]), Ok(3));
+    assert_eq!(
+        open(&[a, b, b]),
+        Err(OpenError::Corrupt { position: 3 }),
+        "a commit twice"
+    );
+    assert_eq!(
+        open(&[a, c]),
+        Err(OpenError::Corrupt { position: 2 }),
+        "a commit left out"
+    );
+    assert_eq!(
+        open(&[b]),
+        Err(OpenError::Corrupt { position: 1 }),
+        "not from seq 1"
+    );
+}
