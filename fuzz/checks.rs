@@ -822,7 +822,8 @@ pub fn merge_pages(data: &[u8]) {
 }
 
 /// How far [`merge_pages`] went with `data`: `"no meta"`, `"meta refused"`, `"failed"` (a
-/// page could not be had) or `"reopened"` (the round trip through a checkpoint).
+/// page could not be had), `"numbers spent"` (no page number left for a checkpoint) or
+/// `"reopened"` (the round trip through a checkpoint).
 pub fn merge_pages_outcome(data: &[u8]) -> &'static str {
     use kenesh_merge::{Applied, FlagKind, PageError, PageSource, State};
     use std::collections::BTreeMap;
@@ -890,9 +891,12 @@ pub fn merge_pages_outcome(data: &[u8]) -> &'static str {
     if state.failure().is_some() {
         return "failed";
     }
-    let cp = state
-        .checkpoint()
-        .expect("a state without failure checkpoints");
+    let cp = match state.checkpoint() {
+        Ok(cp) => cp,
+        // A meta whose next page number is near the largest allowed.
+        Err(PageError::NumbersSpent) => return "numbers spent",
+        Err(e) => panic!("a state without failure checkpoints: {e}"),
+    };
     {
         let mut p = pages.0.lock().unwrap_or_else(|e| e.into_inner());
         for (id, bytes) in cp.pages() {

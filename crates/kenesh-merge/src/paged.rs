@@ -147,6 +147,10 @@ pub enum PageError {
     /// An in-memory state was asked for a checkpoint.
     #[error("the state is not paged")]
     NotPaged,
+    /// A checkpoint would number its pages past the largest page number a meta may hold
+    /// (2^62; a store would need that many checkpointed pages first).
+    #[error("the page numbers are spent")]
+    NumbersSpent,
 }
 
 /// Where a paged state reads the pages its checkpoints wrote (a store's table).
@@ -1003,7 +1007,8 @@ impl State {
     /// The pages and meta that make what changed since the last checkpoint durable.
     ///
     /// # Errors
-    /// [`PageError::NotPaged`] for an in-memory state; the state's page error if it met one.
+    /// [`PageError::NotPaged`] for an in-memory state; the state's page error if it met one;
+    /// [`PageError::NumbersSpent`] past the last page number.
     pub fn checkpoint(&self) -> Result<Checkpoint, PageError> {
         let p = self.paged.as_ref().ok_or(PageError::NotPaged)?;
         if let Some(e) = &p.failure {
@@ -1032,6 +1037,9 @@ impl State {
         affected.dedup();
         for &i in affected.iter().rev() {
             let (first, old) = p.rdir[i];
+            // The first page covers every key below its first too: its pieces start from
+            // the smallest, or one could start below the piece before it.
+            let first = if i == 0 { Key::MIN } else { first };
             let pieces = self.record_pieces(|k| within(&p.rdir, i, k), first, p.target, &mut next);
             remove.push(old);
             let entries: Vec<(Key, u64)> = pieces.iter().map(|(k, id, _)| (*k, *id)).collect();
@@ -1051,6 +1059,7 @@ impl State {
             iaffected.dedup();
             for &i in iaffected.iter().rev() {
                 let (first, old) = p.idir[i];
+                let first = if i == 0 { OpId::new(0, 0) } else { first };
                 let pieces = index_pieces(
                     p.at.iter().filter(|(k, _)| within(&p.idir, i, k)),
                     first,
@@ -1064,6 +1073,9 @@ impl State {
             }
         }
 
+        if next > MAX_PAGE_NUMBER {
+            return Err(PageError::NumbersSpent);
+        }
         let meta = Meta {
             format: META_FORMAT,
             count: p.count,
@@ -1274,6 +1286,29 @@ mod tests {
     #[derive(Default)]
     struct Pages(BTreeMap<u64, Vec<u8>>);
 
+    /// Pages a test writes checkpoints to.
+    #[derive(Default)]
+    struct Store(std::sync::Mutex<BTreeMap<u64, Vec<u8>>>);
+
+    impl Store {
+        fn write(&self, cp: &Checkpoint) {
+            let mut pages = self.0.lock().unwrap();
+            for (n, bytes) in cp.pages() {
+                pages.insert(*n, bytes.clone());
+            }
+            for n in cp.removed() {
+                pages.remove(n);
+            }
+        }
+    }
+
+    impl PageSource for Store {
+        fn read(&self, page: u64) -> Result<Vec<u8>, PageError> {
+            let pages = self.0.lock().unwrap();
+            pages.get(&page).cloned().ok_or(PageError::Missing(page))
+        }
+    }
+
     impl PageSource for Pages {
         fn read(&self, page: u64) -> Result<Vec<u8>, PageError> {
             self.0.get(&page).cloned().ok_or(PageError::Missing(page))
@@ -1436,6 +1471,69 @@ mod tests {
 
     fn meta_index_page(s: &State) -> u64 {
         s.paged.as_ref().unwrap().idir[0].1
+    }
+
+    /// The first record page covers the keys below its first key too: cut into pieces, its
+    /// first piece starts from the smallest key, so the pieces stay in order (found by the
+    /// fuzz target `merge_pages`: a meta whose first page started at a later key wrote
+    /// pieces out of order, and the meta it wrote did not open).
+    #[test]
+    fn the_first_page_cut_in_pieces_stays_in_order() {
+        let (pages, mut meta, ops) = checkpointed_ops(PAGE_TARGET);
+        assert_eq!(meta.rdir.len(), 1);
+        let store = Arc::new(Store::default());
+        for (n, bytes) in pages {
+            store.0.lock().unwrap().insert(n, bytes);
+        }
+        meta.rdir[0].0 = Key::new(EntityKind::Issue.code(), Id::from_u128(2));
+        let meta = postcard::to_allocvec(&meta).unwrap();
+        let source: Arc<dyn PageSource> = store.clone();
+        let mut s = State::open_paged(&meta, source.clone()).unwrap();
+        let before = s.snapshot();
+        s.set_page_target(1);
+        let mut b = OpBuilder::new(2);
+        b.salt([4; 16]);
+        let set = b
+            .set(
+                EntityKind::Issue,
+                Id::from_u128(0),
+                1,
+                alloc::vec![9],
+                &[ops[1].id()],
+            )
+            .unwrap();
+        s.apply(set.clone());
+        let cp = s.checkpoint().unwrap();
+        // A record or an index entry a page: five record pages, eleven index pages.
+        assert_eq!(cp.pages().len(), 5 + 11);
+        store.write(&cp);
+        let reopened = State::open_paged(cp.meta(), source).unwrap();
+        assert_eq!(reopened.snapshot(), s.snapshot());
+        assert_ne!(reopened.snapshot(), before);
+        assert_eq!(reopened.op(set.id()), Some(set));
+    }
+
+    /// A meta whose next page number is the largest allowed opens, and a checkpoint that
+    /// would need a page past it is refused.
+    #[test]
+    fn page_numbers_run_out_with_an_error() {
+        let (pages, mut meta, ops) = checkpointed_ops(PAGE_TARGET);
+        meta.next_page = MAX_PAGE_NUMBER;
+        let source: Arc<dyn PageSource> = Arc::new(Pages(pages.into_iter().collect()));
+        let mut s = State::open_paged(&postcard::to_allocvec(&meta).unwrap(), source).unwrap();
+        let mut b = OpBuilder::new(2);
+        b.salt([4; 16]);
+        let set = b
+            .set(
+                EntityKind::Issue,
+                Id::from_u128(0),
+                1,
+                alloc::vec![9],
+                &[ops[1].id()],
+            )
+            .unwrap();
+        s.apply(set);
+        assert_eq!(s.checkpoint().unwrap_err(), PageError::NumbersSpent);
     }
 
     /// A meta naming a page twice (or a record page and an index page alike), a page at or
