@@ -698,6 +698,19 @@ impl State {
             .source
             .read(page)
             .and_then(|b| decode_records(page, &b, span(&p.rdir, i)));
+        // An op held already (in a record of another page) is damage: an id is one
+        // record's, and loading it again would displace the op that record holds.
+        let records = records.and_then(|r| {
+            let twice = r
+                .iter()
+                .flat_map(|(_, ops)| ops)
+                .any(|op| self.ops.contains_key(&op.id()));
+            if twice {
+                Err(PageError::Damaged(page))
+            } else {
+                Ok(r)
+            }
+        });
         let records = match records {
             Ok(r) => r,
             Err(e) => {
@@ -1471,6 +1484,59 @@ mod tests {
 
     fn meta_index_page(s: &State) -> u64 {
         s.paged.as_ref().unwrap().idir[0].1
+    }
+
+    /// An op id in the records of two pages is damage once both are loaded: an id is one
+    /// record's, and the second load would displace the op the first record holds (found by
+    /// the fuzz target `merge_pages`).
+    #[test]
+    fn an_id_in_two_pages_is_damage() {
+        let (mut pages, meta, ops) = checkpointed_ops(1);
+        assert_eq!(meta.rdir.len(), 5);
+        // Issue 1's page also holds, under issue 1, an op with the id of issue 0's create.
+        let at = pages
+            .iter()
+            .position(|(n, _)| *n == meta.rdir[1].1)
+            .unwrap();
+        let mut records = decode_records(9, &pages[at].1, (None, None)).unwrap();
+        let mut b = OpBuilder::resume(1, ops[0].id().seq, crate::Hlc(0));
+        b.salt([3; 16]);
+        let twin = b
+            .create(
+                EntityKind::Issue,
+                Id::from_u128(1),
+                alloc::vec![(1, alloc::vec![7])],
+            )
+            .unwrap();
+        assert_eq!(twin.id(), ops[0].id());
+        records[0].1.insert(0, twin);
+        pages[at].1 = record_page(&records);
+        let source: Arc<dyn PageSource> = Arc::new(Pages(pages.into_iter().collect()));
+        let meta = postcard::to_allocvec(&meta).unwrap();
+        let mut s = State::open_paged(&meta, source).unwrap();
+        let mut b = OpBuilder::new(2);
+        b.salt([4; 16]);
+        let on = |b: &mut OpBuilder, n: u128, prev: &Op| {
+            b.set(
+                EntityKind::Issue,
+                Id::from_u128(n),
+                1,
+                alloc::vec![9],
+                &[prev.id()],
+            )
+            .unwrap()
+        };
+        let first = on(&mut b, 0, &ops[1]);
+        assert_eq!(s.apply(first), crate::Applied::Applied);
+        let second = on(&mut b, 1, &ops[3]);
+        assert_eq!(
+            s.apply(second),
+            crate::Applied::Flagged(FlagKind::Unavailable)
+        );
+        assert_eq!(
+            s.failure(),
+            Some(PageError::Damaged(s.paged.as_ref().unwrap().rdir[1].1))
+        );
     }
 
     /// The first record page covers the keys below its first key too: cut into pieces, its
