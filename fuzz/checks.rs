@@ -927,8 +927,8 @@ pub fn merge_pages_outcome(data: &[u8]) -> &'static str {
 }
 
 pub use sessions::{
-    device_open_check, session_client_frames, session_client_wire, session_server_frames,
-    session_server_wire,
+    device_open_check, server_open_check, session_client_frames, session_client_wire,
+    session_server_frames, session_server_wire,
 };
 
 /// The sync sessions of `kenesh-sync` receiving hostile input: raw bytes on the wire, and
@@ -1480,6 +1480,80 @@ pub mod sessions {
         let reopened = open(SimDisk::open(device.store().image())).expect("its disk opens again");
         assert_eq!(disk_device_view(&reopened), seen, "and reads as it did");
         "reopened"
+    }
+
+    /// A server's log as [`server_open`] reads it: after a flags byte, each record as a
+    /// section (a tag byte, a `u16` length, the record's bytes).
+    pub fn server_open_input(flags: u8, store: &MemStore) -> Vec<u8> {
+        use kenesh_sync::Store;
+        let mut out = vec![flags];
+        for (_, rec) in store.read(1, usize::MAX).expect("a MemStore reads") {
+            out.push(0);
+            out.extend((rec.len() as u16).to_le_bytes());
+            out.extend(rec);
+        }
+        out
+    }
+
+    /// A server opened on a log of arbitrary records (its store's decoder and replay): it
+    /// opens or gives a typed `OpenError`, never a panic; the same log opens twice to the
+    /// same replica; one that opened takes the device's next commit if the flags byte says
+    /// so (bit 0) and the device is enrolled, and its log (with what opening and the commit
+    /// wrote) opens again to the same replica. Returns `"refused"` or `"reopened"`.
+    pub fn server_open(data: &[u8]) -> &'static str {
+        use kenesh_sync::Store;
+        let Some((&flags, mut rest)) = data.split_first() else {
+            return "refused";
+        };
+        let mut store = MemStore::new();
+        while let Some((_, r)) = rest.split_first() {
+            let Some((len, r)) = r.split_first_chunk::<2>() else {
+                break;
+            };
+            let (body, r) = r.split_at(usize::from(u16::from_le_bytes(*len)).min(r.len()));
+            rest = r;
+            let _ = store.stage(body);
+        }
+        store.sync().expect("a MemStore syncs");
+        let open = |st: MemStore| Server::open(st, server_secret(), ServerConfig::default());
+        let mut server = match open(store.clone()) {
+            Ok(s) => s,
+            Err(e) => {
+                assert!(!e.to_string().is_empty());
+                if trace() {
+                    eprintln!("server_open: {e}");
+                }
+                return "refused";
+            }
+        };
+        let again = open(store).expect("the same log opens again");
+        assert_eq!(
+            server_view(&again),
+            server_view(&server),
+            "opening is repeatable"
+        );
+        if flags & 1 == 1
+            && let Some(seq) = server.device(DEVICE).map(|d| d.seq)
+            && let Some(c) = device_commits().get(seq as usize)
+        {
+            let r = server.ingest(DEVICE, c, NOW);
+            if trace() {
+                eprintln!("server_open: ingest seq {}: {r:?}", c.first_seq());
+            }
+        }
+        server.sync().expect("a MemStore syncs");
+        let reopened = open(server.store().clone()).expect("its log opens again");
+        assert_eq!(
+            server_view(&reopened),
+            server_view(&server),
+            "and reads as it did"
+        );
+        "reopened"
+    }
+
+    /// [`server_open`], for the fuzz target.
+    pub fn server_open_check(data: &[u8]) {
+        let _ = server_open(data);
     }
 
     /// Raw bytes to a client session after its real start, in pieces: never a panic; after

@@ -80,6 +80,11 @@ fn device_open_corpus() {
 }
 
 #[test]
+fn server_open_corpus() {
+    assert!(replay("server_open", checks::server_open_check) >= 3);
+}
+
+#[test]
 fn session_server_wire_corpus() {
     assert!(replay("session_server_wire", checks::session_server_wire) >= 4);
 }
@@ -905,6 +910,45 @@ fn write_device_seed_corpus() {
         &device_open_input(3, d.store().image()),
         "reopened",
     );
+}
+
+/// Writes the seed corpus of `server_open` from real server logs (the fuzz world's server,
+/// and the same after a real sync with the device): `cargo test -p kenesh-tests --test
+/// fuzz_corpus -- --ignored write_server_seed_corpus`.
+#[test]
+#[ignore = "regenerates the committed seed corpus"]
+fn write_server_seed_corpus() {
+    use checks::sessions::*;
+    use kenesh_proto::Caps;
+    use kenesh_sync::{ClientSession, ServerSession};
+
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/server_open");
+    std::fs::create_dir_all(&root).unwrap();
+    let write = |name: &str, data: &[u8]| {
+        assert_eq!(server_open(data), "reopened", "{name}");
+        std::fs::write(root.join(format!("seed-{name}")), data).unwrap();
+    };
+    let mut s = server();
+    write("world", &server_open_input(0, s.store()));
+    write("world-then-commit", &server_open_input(1, s.store()));
+    let mut d = device();
+    let mut ss = ServerSession::new(&s, SERVER_SEED).unwrap();
+    let mut c = ClientSession::new(&d, Caps::ZSTD, CLIENT_SEED).unwrap();
+    c.start(&mut d).unwrap();
+    for _ in 0..100 {
+        let up = c.take_output();
+        if !up.is_empty() {
+            ss.receive(&mut s, &up, NOW).unwrap();
+            s.sync().unwrap();
+            ss.poll(&mut s).unwrap();
+        }
+        if c.is_done() {
+            break;
+        }
+        c.receive(&mut d, &ss.take_output()).unwrap();
+    }
+    assert_eq!(s.device(DEVICE).unwrap().seq, 2);
+    write("synced", &server_open_input(1, s.store()));
 }
 
 /// Found by `session_client_frames` (corpus file `regress-client-input-after-error`): a
