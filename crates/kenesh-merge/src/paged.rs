@@ -430,7 +430,7 @@ fn in_order<K: Ord>(span: &(Option<K>, Option<K>), last: Option<&K>, k: &K) -> b
 ///
 /// A page is what [`State::checkpoint`] wrote or damage: its records are in key order
 /// inside its span, each with at least one op, its ops in id order, each filed under its
-/// own record. Anything else is [`PageError::Damaged`], so a page can never put a record
+/// own record, no id in two records. Anything else is [`PageError::Damaged`], so a page can never put a record
 /// where another page's lookups would not find it, or hold one twice.
 fn decode_records(
     page: u64,
@@ -467,6 +467,15 @@ fn decode_records(
         out.push((key, ops));
     }
     if !r.0.is_empty() {
+        return Err(bad);
+    }
+    // An op id is one record's: two records of the page holding one id is damage.
+    let mut ids: Vec<OpId> = out
+        .iter()
+        .flat_map(|(_, ops)| ops.iter().map(Op::id))
+        .collect();
+    ids.sort_unstable();
+    if ids.windows(2).any(|w| w[0] == w[1]) {
         return Err(bad);
     }
     Ok(out)
@@ -1536,6 +1545,31 @@ mod tests {
         assert_eq!(
             s.failure(),
             Some(PageError::Damaged(s.paged.as_ref().unwrap().rdir[1].1))
+        );
+    }
+
+    /// Two records of one page holding an op id each is damage (found by the fuzz target
+    /// `device_open`: the second record's op displaced the first's when the page loaded,
+    /// and the next checkpoint wrote the first record with an op of the second).
+    #[test]
+    fn an_id_in_two_records_of_a_page_is_damage() {
+        let (pages, meta, ops) = checkpointed_ops(PAGE_TARGET);
+        let mut records = decode_records(9, &pages[0].1, (None, None)).unwrap();
+        assert_eq!(meta.rdir[0].1, pages[0].0);
+        let mut b = OpBuilder::resume(1, ops[0].id().seq, crate::Hlc(0));
+        b.salt([3; 16]);
+        let twin = b
+            .create(
+                EntityKind::Issue,
+                Id::from_u128(1),
+                alloc::vec![(1, alloc::vec![7])],
+            )
+            .unwrap();
+        assert_eq!(twin.id(), ops[0].id());
+        records[1].1.insert(0, twin);
+        assert_eq!(
+            decode_records(9, &record_page(&records), (None, None)).unwrap_err(),
+            PageError::Damaged(9)
         );
     }
 
