@@ -813,6 +813,32 @@ fn write_pages_seed_corpus() {
     );
 }
 
+/// A whole real sync between `device` and the fuzz world's `server` (fixed seeds).
+fn sync_in_world<S: kenesh_sync::Store>(
+    server: &mut kenesh_sync::Server<kenesh_sync::MemStore>,
+    device: &mut kenesh_sync::Device<S>,
+) {
+    use checks::sessions::{CLIENT_SEED, NOW, SERVER_SEED};
+    use kenesh_proto::Caps;
+    use kenesh_sync::{ClientSession, ServerSession};
+    let mut ss = ServerSession::new(server, SERVER_SEED).unwrap();
+    let mut c = ClientSession::new(device, Caps::ZSTD, CLIENT_SEED).unwrap();
+    c.start(device).unwrap();
+    for _ in 0..100 {
+        let up = c.take_output();
+        if !up.is_empty() {
+            ss.receive(server, &up, NOW).unwrap();
+            server.sync().unwrap();
+            ss.poll(server).unwrap();
+        }
+        if c.is_done() {
+            break;
+        }
+        c.receive(device, &ss.take_output()).unwrap();
+    }
+    assert!(c.is_done(), "the real sync finishes");
+}
+
 /// Writes the seed corpus of `device_open` from real device disks (a log, a checkpoint and
 /// the records after it, a real sync with the server, a torn tail, an own commit twice):
 /// `cargo test -p kenesh-tests --test fuzz_corpus -- --ignored write_device_seed_corpus`.
@@ -820,8 +846,7 @@ fn write_pages_seed_corpus() {
 #[ignore = "regenerates the committed seed corpus"]
 fn write_device_seed_corpus() {
     use checks::sessions::*;
-    use kenesh_proto::Caps;
-    use kenesh_sync::{ClientSession, Device, ServerSession, SimDisk};
+    use kenesh_sync::{Device, SimDisk};
 
     let new_device = |checkpoints: bool| {
         let mut d = Device::open(
@@ -881,23 +906,7 @@ fn write_device_seed_corpus() {
 
     // A real sync with the server: records received, acknowledged, a receipt.
     let mut server = server();
-    let mut ss = ServerSession::new(&server, SERVER_SEED).unwrap();
-    let mut c = ClientSession::new(&d, Caps::ZSTD, CLIENT_SEED).unwrap();
-    c.start(&mut d).unwrap();
-    for _ in 0..100 {
-        let up = c.take_output();
-        if !up.is_empty() {
-            ss.receive(&mut server, &up, NOW).unwrap();
-            server.sync().unwrap();
-            ss.poll(&mut server).unwrap();
-        }
-        if c.is_done() {
-            break;
-        }
-        let down = ss.take_output();
-        c.receive(&mut d, &down).unwrap();
-    }
-    assert!(c.is_done());
+    sync_in_world(&mut server, &mut d);
     d.sync().unwrap();
     assert_eq!(d.acked_seq(), 3);
     write(
@@ -919,8 +928,6 @@ fn write_device_seed_corpus() {
 #[ignore = "regenerates the committed seed corpus"]
 fn write_server_seed_corpus() {
     use checks::sessions::*;
-    use kenesh_proto::Caps;
-    use kenesh_sync::{ClientSession, ServerSession};
 
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/server_open");
     std::fs::create_dir_all(&root).unwrap();
@@ -931,22 +938,7 @@ fn write_server_seed_corpus() {
     let mut s = server();
     write("world", &server_open_input(0, s.store()));
     write("world-then-commit", &server_open_input(1, s.store()));
-    let mut d = device();
-    let mut ss = ServerSession::new(&s, SERVER_SEED).unwrap();
-    let mut c = ClientSession::new(&d, Caps::ZSTD, CLIENT_SEED).unwrap();
-    c.start(&mut d).unwrap();
-    for _ in 0..100 {
-        let up = c.take_output();
-        if !up.is_empty() {
-            ss.receive(&mut s, &up, NOW).unwrap();
-            s.sync().unwrap();
-            ss.poll(&mut s).unwrap();
-        }
-        if c.is_done() {
-            break;
-        }
-        c.receive(&mut d, &ss.take_output()).unwrap();
-    }
+    sync_in_world(&mut s, &mut device());
     assert_eq!(s.device(DEVICE).unwrap().seq, 2);
     write("synced", &server_open_input(1, s.store()));
 }

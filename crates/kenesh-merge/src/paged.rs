@@ -1367,6 +1367,21 @@ mod tests {
         (cp.pages().to_vec(), meta, ops)
     }
 
+    /// An op with the id of `of` creating issue `n` (another op under the same id).
+    fn twin(of: &Op, n: u128) -> Op {
+        let mut b = OpBuilder::resume(of.id().origin.0, of.id().seq, crate::Hlc(0));
+        b.salt([3; 16]);
+        let twin = b
+            .create(
+                EntityKind::Issue,
+                Id::from_u128(n),
+                alloc::vec![(1, alloc::vec![7])],
+            )
+            .unwrap();
+        assert_eq!(twin.id(), of.id());
+        twin
+    }
+
     fn record_page(records: &[(Key, Vec<Op>)]) -> Vec<u8> {
         let mut page = alloc::vec![PAGE_FORMAT, RECORDS];
         put_var(&mut page, records.len() as u64);
@@ -1508,17 +1523,7 @@ mod tests {
             .position(|(n, _)| *n == meta.rdir[1].1)
             .unwrap();
         let mut records = decode_records(9, &pages[at].1, (None, None)).unwrap();
-        let mut b = OpBuilder::resume(1, ops[0].id().seq, crate::Hlc(0));
-        b.salt([3; 16]);
-        let twin = b
-            .create(
-                EntityKind::Issue,
-                Id::from_u128(1),
-                alloc::vec![(1, alloc::vec![7])],
-            )
-            .unwrap();
-        assert_eq!(twin.id(), ops[0].id());
-        records[0].1.insert(0, twin);
+        records[0].1.insert(0, twin(&ops[0], 1));
         pages[at].1 = record_page(&records);
         let source: Arc<dyn PageSource> = Arc::new(Pages(pages.into_iter().collect()));
         let meta = postcard::to_allocvec(&meta).unwrap();
@@ -1556,17 +1561,7 @@ mod tests {
         let (pages, meta, ops) = checkpointed_ops(PAGE_TARGET);
         let mut records = decode_records(9, &pages[0].1, (None, None)).unwrap();
         assert_eq!(meta.rdir[0].1, pages[0].0);
-        let mut b = OpBuilder::resume(1, ops[0].id().seq, crate::Hlc(0));
-        b.salt([3; 16]);
-        let twin = b
-            .create(
-                EntityKind::Issue,
-                Id::from_u128(1),
-                alloc::vec![(1, alloc::vec![7])],
-            )
-            .unwrap();
-        assert_eq!(twin.id(), ops[0].id());
-        records[1].1.insert(0, twin);
+        records[1].1.insert(0, twin(&ops[0], 1));
         assert_eq!(
             decode_records(9, &record_page(&records), (None, None)).unwrap_err(),
             PageError::Damaged(9)
