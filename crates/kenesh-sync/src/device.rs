@@ -85,10 +85,8 @@ impl Kept {
             if at <= last_position || at > position {
                 return Err("own commits at records out of order");
             }
-            next_seq = last
-                .checked_add(1)
-                .filter(|n| *n < u64::MAX)
-                .ok_or("own seqs at their end")?;
+            // The last seq of all is never an own seq (as a replay of the log refuses it).
+            next_seq = last.checked_add(1).ok_or("own seqs at their end")?;
             last_position = at;
         }
         if self.receipts.len() > MAX_RECEIPTS {
@@ -612,9 +610,13 @@ impl<S: Store> Device<S> {
     /// When the ops are not this device's next ops, or the store fails.
     pub fn commit(&mut self, ops: &[Op]) -> Result<SignedCommit, SyncError> {
         let first = ops.first().map(|o| o.id());
-        if first.is_some_and(|id| {
-            id.origin.0 != self.id || Some(id.seq) != self.own_seq().checked_add(1)
-        }) {
+        // The last seq of all is never used: a replay refuses it, no commit could follow.
+        let at_end = ops.last().is_some_and(|o| o.id().seq == u64::MAX);
+        if at_end
+            || first.is_some_and(|id| {
+                id.origin.0 != self.id || Some(id.seq) != self.own_seq().checked_add(1)
+            })
+        {
             return Err(SyncError::Commit(crate::commit::CommitError::Misplaced {
                 index: 0,
             }));
