@@ -430,8 +430,9 @@ fn in_order<K: Ord>(span: &(Option<K>, Option<K>), last: Option<&K>, k: &K) -> b
 ///
 /// A page is what [`State::checkpoint`] wrote or damage: its records are in key order
 /// inside its span, each with at least one op, its ops in id order, each filed under its
-/// own record, no id in two records. Anything else is [`PageError::Damaged`], so a page can never put a record
-/// where another page's lookups would not find it, or hold one twice.
+/// own record, no id in two records. Anything else is [`PageError::Damaged`], so a page
+/// can never put a record where another page's lookups would not find it, or hold one
+/// twice.
 fn decode_records(
     page: u64,
     bytes: &[u8],
