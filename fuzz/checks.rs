@@ -610,19 +610,10 @@ pub fn merge_op(data: &[u8]) {
 /// checkpoint; another, checkpointed partway, opened again and given the rest (a device
 /// replaying its log after its checkpoint) ends equal too.
 fn merge_op_paged(ops: &[kenesh_merge::Op], memory: &kenesh_merge::State, shape: u8) {
-    use kenesh_merge::{PageError, PageSource, State};
-    use std::collections::BTreeMap;
-    use std::sync::{Arc, Mutex};
+    use kenesh_merge::{PageSource, State};
+    use std::sync::Arc;
 
-    #[derive(Default)]
-    struct Pages(Mutex<BTreeMap<u64, Vec<u8>>>);
-    impl PageSource for Pages {
-        fn read(&self, page: u64) -> Result<Vec<u8>, PageError> {
-            let pages = self.0.lock().unwrap_or_else(|e| e.into_inner());
-            pages.get(&page).cloned().ok_or(PageError::Missing(page))
-        }
-    }
-    let pages = Arc::new(Pages::default());
+    let pages = Arc::new(MemPages::default());
     let open = |meta: Option<&[u8]>| {
         let source: Arc<dyn PageSource> = pages.clone();
         let mut s = match meta {
@@ -647,15 +638,7 @@ fn merge_op_paged(ops: &[kenesh_merge::Op], memory: &kenesh_merge::State, shape:
             continue;
         }
         let cp = paged.checkpoint().expect("a paged state checkpoints");
-        {
-            let mut p = pages.0.lock().unwrap_or_else(|e| e.into_inner());
-            for (id, bytes) in cp.pages() {
-                p.insert(*id, bytes.clone());
-            }
-            for id in cp.removed() {
-                p.remove(id);
-            }
-        }
+        pages.write(&cp);
         meta = Some(cp.meta().to_vec());
         assert!(paged.checkpointed(cp));
     }
@@ -663,19 +646,14 @@ fn merge_op_paged(ops: &[kenesh_merge::Op], memory: &kenesh_merge::State, shape:
     // from it, the ops after the checkpoint then applied (a device replaying its log).
     let cut = usize::from(shape) % (ops.len() + 1);
     if cut < ops.len() {
-        let own = Arc::new(Pages::default());
+        let own = Arc::new(MemPages::default());
         let source: Arc<dyn PageSource> = own.clone();
         let mut again = State::paged(source.clone());
         for op in &ops[..cut] {
             let _ = again.apply(op.clone());
         }
         let cp = again.checkpoint().expect("a paged state checkpoints");
-        {
-            let mut p = own.0.lock().unwrap_or_else(|e| e.into_inner());
-            for (id, bytes) in cp.pages() {
-                p.insert(*id, bytes.clone());
-            }
-        }
+        own.write(&cp);
         let mut again = State::open_paged(cp.meta(), source).expect("a meta just written opens");
         again.set_resident_pages(1);
         for op in &ops[cut..] {
@@ -707,6 +685,63 @@ fn merge_op_paged(ops: &[kenesh_merge::Op], memory: &kenesh_merge::State, shape:
     );
 }
 
+/// Pages in memory, as a store keeps them: a paged state reads them, checkpoints are
+/// written to them.
+#[derive(Default)]
+pub struct MemPages(std::sync::Mutex<std::collections::BTreeMap<u64, Vec<u8>>>);
+
+impl MemPages {
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::BTreeMap<u64, Vec<u8>>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+    /// Writes a checkpoint's pages and forgets the pages it replaces.
+    pub fn write(&self, cp: &kenesh_merge::Checkpoint) {
+        let mut pages = self.lock();
+        for (id, bytes) in cp.pages() {
+            pages.insert(*id, bytes.clone());
+        }
+        for id in cp.removed() {
+            pages.remove(id);
+        }
+    }
+    /// Every page held, by number.
+    pub fn all(&self) -> Vec<(u64, Vec<u8>)> {
+        self.lock().clone().into_iter().collect()
+    }
+}
+
+impl kenesh_merge::PageSource for MemPages {
+    fn read(&self, page: u64) -> Result<Vec<u8>, kenesh_merge::PageError> {
+        let pages = self.lock();
+        pages
+            .get(&page)
+            .cloned()
+            .ok_or(kenesh_merge::PageError::Missing(page))
+    }
+}
+
+/// Fuzz input cut into sections, each a tag byte, a `u16` length and that many bytes (the
+/// last cut short where the input ends).
+fn sections(mut data: &[u8]) -> Vec<(u8, &[u8])> {
+    let mut out = Vec::new();
+    while let Some((&tag, r)) = data.split_first() {
+        let Some((len, r)) = r.split_first_chunk::<2>() else {
+            break;
+        };
+        let (body, r) = r.split_at(usize::from(u16::from_le_bytes(*len)).min(r.len()));
+        data = r;
+        out.push((tag, body));
+    }
+    out
+}
+
+/// Appends one section in the layout [`sections`] reads.
+pub fn push_section(out: &mut Vec<u8>, tag: u8, body: &[u8]) {
+    out.push(tag);
+    out.extend((body.len() as u16).to_le_bytes());
+    out.extend(body);
+}
+
 /// The 16-byte checksum a page ends with (PAGE format 1 in `kenesh_merge::paged`: BLAKE3 in
 /// derive-key mode, context `kenesh 2026 page v1`, the first 16 bytes), computed here from
 /// the spec so that fuzz input reaches the page parser behind it.
@@ -732,19 +767,14 @@ struct PagesInput<'a> {
 /// one counts), 1 a page sealed here (`u16` page number, then its body), 2 a page as given
 /// (number, then all its bytes), 3 ops to apply after the opening, in [`merge_op`]'s layout.
 fn pages_input(data: &[u8]) -> PagesInput<'_> {
-    let (shape, mut rest) = data.split_first().map_or((0, &[][..]), |(s, r)| (*s, r));
+    let (shape, rest) = data.split_first().map_or((0, &[][..]), |(s, r)| (*s, r));
     let mut input = PagesInput {
         shape,
         meta: None,
         pages: std::collections::BTreeMap::new(),
         ops: Vec::new(),
     };
-    while let Some((&tag, r)) = rest.split_first() {
-        let Some((len, r)) = r.split_first_chunk::<2>() else {
-            break;
-        };
-        let (body, r) = r.split_at(usize::from(u16::from_le_bytes(*len)).min(r.len()));
-        rest = r;
+    for (tag, body) in sections(rest) {
         match tag % 4 {
             0 => input.meta = Some(body),
             1 | 2 => {
@@ -782,21 +812,16 @@ pub fn merge_pages_input(
     ops: &[kenesh_merge::Op],
     sealed: bool,
 ) -> Vec<u8> {
-    fn section(out: &mut Vec<u8>, tag: u8, body: &[u8]) {
-        out.push(tag);
-        out.extend((body.len() as u16).to_le_bytes());
-        out.extend(body);
-    }
     let mut out = vec![shape];
-    section(&mut out, 0, meta);
+    push_section(&mut out, 0, meta);
     for (n, bytes) in pages {
         let mut body = (*n as u16).to_le_bytes().to_vec();
         if sealed {
             body.extend(&bytes[..bytes.len() - 16]);
-            section(&mut out, 1, &body);
+            push_section(&mut out, 1, &body);
         } else {
             body.extend(bytes);
-            section(&mut out, 2, &body);
+            push_section(&mut out, 2, &body);
         }
     }
     if !ops.is_empty() {
@@ -804,7 +829,7 @@ pub fn merge_pages_input(
             .iter()
             .flat_map(|op| merge_op_record(op, true))
             .collect();
-        section(&mut out, 3, &body);
+        push_section(&mut out, 3, &body);
     }
     out
 }
@@ -828,14 +853,6 @@ pub fn merge_pages_outcome(data: &[u8]) -> &'static str {
     use kenesh_merge::{Applied, FlagKind, PageError, PageSource, State};
     use std::collections::BTreeMap;
     use std::sync::{Arc, Mutex};
-
-    struct Pages(Mutex<BTreeMap<u64, Vec<u8>>>);
-    impl PageSource for Pages {
-        fn read(&self, page: u64) -> Result<Vec<u8>, PageError> {
-            let pages = self.0.lock().unwrap_or_else(|e| e.into_inner());
-            pages.get(&page).cloned().ok_or(PageError::Missing(page))
-        }
-    }
     type View = (
         kenesh_merge::Snapshot,
         Vec<kenesh_merge::Op>,
@@ -866,7 +883,7 @@ pub fn merge_pages_outcome(data: &[u8]) -> &'static str {
         return "no meta";
     };
     let shape = input.shape;
-    let pages = Arc::new(Pages(Mutex::new(input.pages)));
+    let pages = Arc::new(MemPages(Mutex::new(input.pages)));
     let source: Arc<dyn PageSource> = pages.clone();
     let mut state = match State::open_paged(meta, source.clone()) {
         Ok(s) => s,
@@ -901,15 +918,7 @@ pub fn merge_pages_outcome(data: &[u8]) -> &'static str {
         Err(PageError::NumbersSpent) => return "numbers spent",
         Err(e) => panic!("a state without failure checkpoints: {e}"),
     };
-    {
-        let mut p = pages.0.lock().unwrap_or_else(|e| e.into_inner());
-        for (id, bytes) in cp.pages() {
-            p.insert(*id, bytes.clone());
-        }
-        for id in cp.removed() {
-            p.remove(id);
-        }
-    }
+    pages.write(&cp);
     let meta = cp.meta().to_vec();
     assert!(
         state.checkpointed(cp),
@@ -1352,14 +1361,9 @@ pub mod sessions {
     /// 1 a checkpoint entry sealed here, its pages sealed too when its body is a
     /// [`DiskCheckpoint`] (pages given without their checksums); 2 and 3 bytes appended to
     /// the image as they are.
-    fn disk_image(mut data: &[u8]) -> Vec<u8> {
+    fn disk_image(data: &[u8]) -> Vec<u8> {
         let mut image = Vec::new();
-        while let Some((&tag, r)) = data.split_first() {
-            let Some((len, r)) = r.split_first_chunk::<2>() else {
-                break;
-            };
-            let (body, r) = r.split_at(usize::from(u16::from_le_bytes(*len)).min(r.len()));
-            data = r;
+        for (tag, body) in crate::checks::sections(data) {
             match tag % 4 {
                 0 => disk_entry(&mut image, false, body),
                 1 => match postcard::from_bytes::<DiskCheckpoint>(body) {
@@ -1396,9 +1400,7 @@ pub mod sessions {
                 }
                 (1, postcard::to_allocvec(&cp).expect("encodes"))
             };
-            out.push(tag);
-            out.extend((body.len() as u16).to_le_bytes());
-            out.extend(body);
+            crate::checks::push_section(&mut out, tag, &body);
             at += 12 + len;
         }
         out
@@ -1488,9 +1490,7 @@ pub mod sessions {
         use kenesh_sync::Store;
         let mut out = vec![flags];
         for (_, rec) in store.read(1, usize::MAX).expect("a MemStore reads") {
-            out.push(0);
-            out.extend((rec.len() as u16).to_le_bytes());
-            out.extend(rec);
+            crate::checks::push_section(&mut out, 0, &rec);
         }
         out
     }
@@ -1502,16 +1502,11 @@ pub mod sessions {
     /// wrote) opens again to the same replica. Returns `"refused"` or `"reopened"`.
     pub fn server_open(data: &[u8]) -> &'static str {
         use kenesh_sync::Store;
-        let Some((&flags, mut rest)) = data.split_first() else {
+        let Some((&flags, rest)) = data.split_first() else {
             return "refused";
         };
         let mut store = MemStore::new();
-        while let Some((_, r)) = rest.split_first() {
-            let Some((len, r)) = r.split_first_chunk::<2>() else {
-                break;
-            };
-            let (body, r) = r.split_at(usize::from(u16::from_le_bytes(*len)).min(r.len()));
-            rest = r;
+        for (_, body) in crate::checks::sections(rest) {
             let _ = store.stage(body);
         }
         store.sync().expect("a MemStore syncs");

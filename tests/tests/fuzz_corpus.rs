@@ -690,24 +690,10 @@ fn write_proto_seed_corpus() {
 #[test]
 #[ignore = "regenerates the committed seed corpus"]
 fn write_pages_seed_corpus() {
-    use kenesh_merge::{OpBuilder, PageError, PageSource, State};
+    use kenesh_merge::{OpBuilder, State};
     use kenesh_model::schema::EntityKind;
     use kenesh_model::{Id, IssueStatus, Workflow};
-    use std::collections::BTreeMap;
-    use std::sync::{Arc, Mutex};
-
-    #[derive(Default)]
-    struct Pages(Mutex<BTreeMap<u64, Vec<u8>>>);
-    impl PageSource for Pages {
-        fn read(&self, page: u64) -> Result<Vec<u8>, PageError> {
-            self.0
-                .lock()
-                .unwrap()
-                .get(&page)
-                .cloned()
-                .ok_or(PageError::Missing(page))
-        }
-    }
+    use std::sync::Arc;
 
     let mut ops = seed_ops();
     let mut c = OpBuilder::new(3);
@@ -739,7 +725,7 @@ fn write_pages_seed_corpus() {
     // A paged state given `ops`, its pages of `target` bytes, checkpointed after each of
     // `cuts` ops counts; the store's pages and the last meta.
     let store = |target: usize, cuts: &[usize]| {
-        let pages = Arc::new(Pages::default());
+        let pages = Arc::new(checks::MemPages::default());
         let mut s = State::paged(pages.clone());
         s.set_page_target(target);
         let mut meta = Vec::new();
@@ -750,19 +736,11 @@ fn write_pages_seed_corpus() {
             }
             done = cut;
             let cp = s.checkpoint().unwrap();
-            let mut p = pages.0.lock().unwrap();
-            for (id, bytes) in cp.pages() {
-                p.insert(*id, bytes.clone());
-            }
-            for id in cp.removed() {
-                p.remove(id);
-            }
+            pages.write(&cp);
             meta = cp.meta().to_vec();
-            drop(p);
             assert!(s.checkpointed(cp));
         }
-        let pages: Vec<(u64, Vec<u8>)> = pages.0.lock().unwrap().clone().into_iter().collect();
-        (meta, pages)
+        (meta, pages.all())
     };
 
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/merge_pages");

@@ -1383,6 +1383,20 @@ mod tests {
         twin
     }
 
+    /// Another device's new title for issue 0, over `last` (the issue's title write).
+    fn retitle(last: &Op) -> Op {
+        let mut b = OpBuilder::new(2);
+        b.salt([4; 16]);
+        b.set(
+            EntityKind::Issue,
+            Id::from_u128(0),
+            1,
+            alloc::vec![9],
+            &[last.id()],
+        )
+        .unwrap()
+    }
+
     fn record_page(records: &[(Key, Vec<Op>)]) -> Vec<u8> {
         let mut page = alloc::vec![PAGE_FORMAT, RECORDS];
         put_var(&mut page, records.len() as u64);
@@ -1587,17 +1601,7 @@ mod tests {
         let mut s = State::open_paged(&meta, source.clone()).unwrap();
         let before = s.snapshot();
         s.set_page_target(1);
-        let mut b = OpBuilder::new(2);
-        b.salt([4; 16]);
-        let set = b
-            .set(
-                EntityKind::Issue,
-                Id::from_u128(0),
-                1,
-                alloc::vec![9],
-                &[ops[1].id()],
-            )
-            .unwrap();
+        let set = retitle(&ops[1]);
         s.apply(set.clone());
         let cp = s.checkpoint().unwrap();
         // A record or an index entry a page: five record pages, eleven index pages.
@@ -1617,17 +1621,7 @@ mod tests {
         meta.next_page = MAX_PAGE_NUMBER;
         let source: Arc<dyn PageSource> = Arc::new(Pages(pages.into_iter().collect()));
         let mut s = State::open_paged(&postcard::to_allocvec(&meta).unwrap(), source).unwrap();
-        let mut b = OpBuilder::new(2);
-        b.salt([4; 16]);
-        let set = b
-            .set(
-                EntityKind::Issue,
-                Id::from_u128(0),
-                1,
-                alloc::vec![9],
-                &[ops[1].id()],
-            )
-            .unwrap();
+        let set = retitle(&ops[1]);
         s.apply(set);
         assert_eq!(s.checkpoint().unwrap_err(), PageError::NumbersSpent);
     }
